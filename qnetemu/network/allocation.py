@@ -156,9 +156,7 @@ def allocate_max_min_fair(
     return rates
 
 
-def link_utilisation(
-    paths: list[list[Hashable]], rates, link_capacity_bps: Mapping
-) -> dict:
+def link_utilisation(paths: list[list[Hashable]], rates, link_capacity_bps: Mapping) -> dict:
     """Key consumption on each link.
 
     Parameters
