@@ -1,0 +1,143 @@
+"""Trusted-node insertion: cut fibre links longer than the QKD reach.
+
+A fibre link of length ``L`` longer than the reach ``r`` of the QKD devices
+becomes a chain of ``n = ceil(L / r)`` equal spans of ``L / n`` through
+``n - 1`` inserted trusted nodes, placed evenly along the great circle
+between the link's ends (the deployed fibre is assumed to follow the great
+circle in proportion, whatever its route factor). Links within reach, and
+satellite links, are left as they are.
+
+Real intermediate sites are preferred without any special rule: only links
+that are themselves too long are cut, so where the real topology already
+offers a chain of short hops through real sites, those hops keep their own
+(high) key rates, and widest-path routing
+(:func:`qnetemu.network.routing.best_key_rate_path`) chooses them over a
+long link cut into inserted spans whenever they give a higher bottleneck
+rate. Inserted nodes are therefore only used where the real topology has no
+better way round.
+"""
+
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+import numpy as np
+
+from qnetemu.geo import intermediate_points
+from qnetemu.network.graph import set_fibre_derived
+
+#: Edge attributes that describe a link's key production and must be
+#: recomputed after a split rather than copied onto the spans.
+_STALE_KEYS = ("key_rate_bps", "qber", "loss_db", "latency_s")
+
+
+def inserted_node_name(link_name: str, index: int) -> str:
+    """Name of the ``index``-th (1-based, from the link's ``a`` end) inserted node."""
+    return f"TN {link_name} {index}"
+
+
+def split_long_spans(graph: nx.Graph, reach_km: float) -> tuple[nx.Graph, list[dict]]:
+    """Insert trusted nodes into fibre links longer than the reach.
+
+    Parameters
+    ----------
+    graph : networkx.Graph
+        Graph from :func:`qnetemu.network.graph.build_graph`. Not modified.
+    reach_km : float
+        Longest fibre span the QKD devices can bridge. [km]
+
+    Returns
+    -------
+    new_graph : networkx.Graph
+        A copy in which every fibre edge with ``length_km > reach_km`` is
+        replaced by ``n = ceil(length_km / reach_km)`` spans of
+        ``length_km / n`` each. Spans keep the link's attenuation and other
+        attributes, carry ``link_id = "<link_id>/<k>"`` (k = 1..n from the
+        ``a`` end) and ``split_of = <link_id>``; the link's ``extra_loss_db``
+        is shared equally among them so the chain's total loss equals the
+        link's. Key rates are not copied: assign them after splitting.
+    report : list of dict
+        One record per inserted node, in insertion order: ``name``,
+        ``lat_deg``, ``lon_deg``, ``link_id`` (the link it was cut into),
+        ``index`` (1-based from the ``a`` end), ``spans`` (n) and
+        ``span_length_km``.
+
+    Raises
+    ------
+    ValueError
+        If ``reach_km`` is not a positive finite number, or an inserted
+        node's name is already taken.
+
+    Notes
+    -----
+    Names are deterministic: ``"TN <a>–<b> <k>"``, using the link's
+    ``link_id`` (by default ``"<a>–<b>"``), e.g. ``"TN Bucharest–Constanța 1"``.
+    """
+    reach_km = float(reach_km)
+    if not (math.isfinite(reach_km) and reach_km > 0.0):
+        raise ValueError(f"reach_km must be a positive finite number, got {reach_km!r}")
+    new_graph = graph.copy()
+    report: list[dict] = []
+    for u, v, data in list(graph.edges(data=True)):
+        if data.get("segment") != "fibre" or not data["length_km"] > reach_km:
+            continue
+        a, b = data.get("ends", (u, v))
+        n_spans = math.ceil(data["length_km"] / reach_km)
+        # ceil of a ratio a hair above an integer (floating point) must not
+        # add a needless node: L = 200.00000000001 with reach 100 is 2 spans.
+        if math.isclose(data["length_km"] / reach_km, n_spans - 1, rel_tol=1e-12):
+            n_spans -= 1
+        if n_spans < 2:
+            continue
+        link_id = data["link_id"]
+        lats, lons = intermediate_points(
+            graph.nodes[a]["lat_deg"],
+            graph.nodes[a]["lon_deg"],
+            graph.nodes[b]["lat_deg"],
+            graph.nodes[b]["lon_deg"],
+            n_spans - 1,
+        )
+        lats = np.atleast_1d(np.asarray(lats, dtype=float))
+        lons = np.atleast_1d(np.asarray(lons, dtype=float))
+        span_length_km = data["length_km"] / n_spans
+        chain = [a]
+        for k in range(1, n_spans):
+            name = inserted_node_name(link_id, k)
+            if name in new_graph:
+                raise ValueError(f"cannot insert trusted node {name!r}: the name is taken")
+            new_graph.add_node(
+                name,
+                lat_deg=float(lats[k - 1]),
+                lon_deg=float(lons[k - 1]),
+                role="trusted_node",
+                inserted=True,
+                split_of=link_id,
+            )
+            chain.append(name)
+            report.append(
+                {
+                    "name": name,
+                    "lat_deg": float(lats[k - 1]),
+                    "lon_deg": float(lons[k - 1]),
+                    "link_id": link_id,
+                    "index": k,
+                    "spans": n_spans,
+                    "span_length_km": span_length_km,
+                }
+            )
+        chain.append(b)
+        new_graph.remove_edge(u, v)
+        base = {k: val for k, val in data.items() if k not in _STALE_KEYS}
+        for k, (x, y) in enumerate(zip(chain[:-1], chain[1:], strict=True), start=1):
+            span = dict(base)
+            span.update(
+                length_km=span_length_km,
+                extra_loss_db=data["extra_loss_db"] / n_spans,
+                link_id=f"{link_id}/{k}",
+                split_of=link_id,
+                ends=(x, y),
+            )
+            set_fibre_derived(span)
+            new_graph.add_edge(x, y, **span)
+    return new_graph, report
