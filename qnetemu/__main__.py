@@ -1,0 +1,5 @@
+import sys
+
+from qnetemu.cli import main
+
+sys.exit(main())

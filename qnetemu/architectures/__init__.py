@@ -1,0 +1,1 @@
+"""Architectures evaluated on the same demands: trusted nodes, repeaters, satellites."""

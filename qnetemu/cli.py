@@ -1,0 +1,185 @@
+"""The ``qnetemu`` command line: thin commands over the library.
+
+A user's mistake is one line on stderr and exit status 2 (see
+:class:`qnetemu.errors.UserError`); nothing is written in that case.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from qnetemu.errors import EXIT_USER_ERROR, UserError
+
+app = typer.Typer(
+    name="qnetemu",
+    help="Quantum-network emulator: trusted-node QKD, repeaters, satellites, sweeps.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# Tables are read in logs and CI output too: never squeeze them to 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True)
+
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)]
+
+
+def format_rate(bps: float | None) -> str:
+    """Key rates span 12 decades: print with SI prefixes."""
+    if bps is None or bps != bps:
+        return "-"
+    if bps <= 0:
+        return "0"
+    for factor, unit in ((1e9, "Gbit/s"), (1e6, "Mbit/s"), (1e3, "kbit/s"), (1.0, "bit/s")):
+        if bps >= factor:
+            return f"{bps / factor:.3g} {unit}"
+    return f"{bps:.3g} bit/s"
+
+
+def _load(path: Path):
+    from qnetemu.scenario.load import content_hash, load_scenario
+    from qnetemu.scenario.resolve import resolve
+
+    scenario, raw = load_scenario(path)
+    resolved = resolve(scenario, file=str(path), base_dir=path.parent)
+    return scenario, raw, resolved, content_hash(raw)
+
+
+@app.command()
+def validate(scenario: ScenarioArg) -> None:
+    """Check a scenario file (schema, references, topology) without running it."""
+    sc, _, resolved, digest = _load(scenario)
+    out.print(f"[green]ok[/green] {scenario}: {sc.name!r}, {len(resolved.sites)} sites, "
+              f"{len(resolved.links)} links, {len(resolved.demands)} demands, "
+              f"{len(sc.satellites)} satellites (sha256 {digest[:12]})")
+
+
+def _demand_table(rows: list[dict], title: str) -> Table:
+    """Demands with their route through real sites; inserted trusted nodes are counted, not named."""
+    archs = {r.get("architecture") for r in rows}
+    table = Table(title=title, title_justify="left")
+    table.add_column("Demand")
+    if len(archs) > 1:
+        table.add_column("Architecture")
+    table.add_column("Route (sites)", overflow="fold")
+    for col in ("Trusted nodes", "Distance", "Key rate", "Bottleneck link"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        route = r.get("route_sites") if r.get("status") == "ok" else r.get("status", "-")
+        dist = r.get("distance_km")
+        cells = [f"{r['a']} ↔ {r['b']}"]
+        if len(archs) > 1:
+            cells.append(str(r.get("architecture", "")).replace("_", " "))
+        cells += [
+            route,
+            str(r.get("trusted_nodes", "")),
+            "-" if dist is None or dist != dist else f"{dist:,.0f} km",
+            format_rate(r.get("key_rate_bps")),
+            format_rate(r.get("bottleneck_key_rate_bps")),
+        ]
+        table.add_row(*cells)
+    return table
+
+
+@app.command()
+def run(
+    scenario: ScenarioArg,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Results directory (default results/NAME-TIME).")] = None,
+    engine: Annotated[str, typer.Option(help="Repeater-chain engine: analytic, montecarlo or sequence.")] = "analytic",
+    seed: Annotated[int, typer.Option(help="Master seed for the simulating engines.")] = 0,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing results directory.")] = False,
+    plots: Annotated[bool, typer.Option(help="Draw the figures into OUT/figures.")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the results path.")] = False,
+) -> None:
+    """Evaluate every demand of a scenario and write a results directory."""
+    from qnetemu.pipeline import evaluate
+    from qnetemu.results.manifest import provenance
+    from qnetemu.results.store import write_run
+    from qnetemu.results.tables import to_frames
+
+    sc, raw, resolved, digest = _load(scenario)
+    target = out_dir or Path("results") / f"{sc.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    if target.exists() and any(target.iterdir()) and not overwrite:
+        raise UserError("results directory exists and is not empty (use --overwrite or another --out)",
+                        file=str(target))
+    say = (lambda _m: None) if quiet else (lambda m: err.print(f"[dim]{m}[/dim]"))
+    result = evaluate(sc, resolved, engine=engine, seed=seed, progress=say)
+    manifest = provenance(scenario_file=str(scenario), scenario_hash=digest, seed=seed, engine=engine)
+    manifest.update(scenario_name=sc.name, timings_s=result.timings_s)
+    written = write_run(
+        target, tables=to_frames(result.tables), manifest=manifest,
+        scenario_text=scenario.read_text(encoding="utf-8"),
+        resolved={"sites": resolved.sites, "links": resolved.links, "demands": resolved.demands,
+                  "topology_report": resolved.topology_report},
+        overwrite=overwrite,
+    )
+    if plots:
+        from qnetemu.plots import draw_run
+
+        draw_run(written)
+    if quiet:
+        out.print(str(written))
+        return
+    out.print(_demand_table(result.tables["demands"], f"{sc.name}: {len(resolved.demands)} demands"))
+    out.print(f"results: {written}")
+
+
+@app.command()
+def plot(run_dir: Annotated[Path, typer.Argument(help="A results directory from qnetemu run or sweep.")]) -> None:
+    """Redraw the figures of a results directory from its stored tables."""
+    from qnetemu.plots import draw_run
+
+    for path in draw_run(run_dir):
+        out.print(str(path))
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files."""
+    from qnetemu.scenario.schema import Scenario
+
+    out.print_json(json.dumps(Scenario.model_json_schema()))
+
+
+@app.command()
+def info() -> None:
+    """Print the versions of qnetemu and the packages that shape its numbers."""
+    from qnetemu.results.manifest import git_commit, package_versions
+
+    for name, version in package_versions().items():
+        out.print(f"{name:14s} {version or 'not installed'}")
+    out.print(f"{'git commit':14s} {git_commit() or '-'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app, turning user errors into one line and exit status 2."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except UserError as exc:
+        err.print(f"[red]error:[/red] {exc.one_line()}", highlight=False, soft_wrap=True)
+        return EXIT_USER_ERROR
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("interrupted")
+        return 130
+    except typer.Exit as exc:
+        return exc.exit_code
+    except Exception as exc:  # click usage errors come here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Key rate against distance, with the PLOB repeaterless bound; trusted-node counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from qnetemu.physics.bounds import plob_bound
+from qnetemu.physics.fibre import fibre_transmittance
+from qnetemu.plots.style import figure
+
+
+def _plob_curve(ax, links: pd.DataFrame | None, max_km: float) -> None:
+    """PLOB bound x repetition rate for the run's fibre (Pirandola et al. 2017)."""
+    if links is None or "repetition_rate_hz" not in links or links["repetition_rate_hz"].isna().all():
+        return
+    fibre = links[links["segment"] == "fibre"]
+    rep = float(fibre["repetition_rate_hz"].median())
+    att = float((fibre["loss_db"] / fibre["length_km"]).median()) if len(fibre) else 0.2
+    length = np.linspace(1.0, max(max_km, 10.0) * 1.05, 300)
+    ax.plot(length, plob_bound(fibre_transmittance(length, att)) * rep, color="black", lw=1.2, ls="--",
+            label=f"PLOB bound ({rep:.3g} Hz, {att:.3g} dB/km incl. extra losses)")
+
+
+def link_rate_vs_distance(links: pd.DataFrame, *, title: str = ""):
+    fig, ax = figure()
+    fibre = links[links["segment"] == "fibre"]
+    ok = fibre[fibre["key_rate_bps"] > 0]
+    ax.scatter(ok.length_km, ok.key_rate_bps, s=14, label="fibre QKD links", zorder=3)
+    dead = fibre[fibre["key_rate_bps"] <= 0]
+    if len(dead):
+        ax.scatter(dead.length_km, np.full(len(dead), ok.key_rate_bps.min() if len(ok) else 1.0) * 0.5,
+                   marker="v", color="tab:red", s=14, label="links without key (at floor)")
+    _plob_curve(ax, links, float(fibre.length_km.max()) if len(fibre) else 100.0)
+    ax.set_yscale("log")
+    ax.set_xlabel("Fibre length [km]")
+    ax.set_ylabel("Secret-key rate [bit/s]")
+    ax.set_title(f"{title}: link key rate vs length" if title else "Link key rate vs length")
+    ax.legend()
+    return fig
+
+
+def demand_rate_vs_distance(demands: pd.DataFrame, links: pd.DataFrame | None, *, title: str = ""):
+    fig, ax = figure()
+    for arch, rows in demands.groupby("architecture"):
+        ok = rows[rows["key_rate_bps"] > 0]
+        ax.scatter(ok.distance_km, ok.key_rate_bps, s=16, label=f"{arch.replace('_', ' ')} (end to end)", zorder=3)
+    dist = demands["distance_km"].dropna()
+    _plob_curve(ax, links, float(dist.max()) if len(dist) else 100.0)
+    ax.set_yscale("log")
+    ax.set_xlabel("Route distance [km]")
+    ax.set_ylabel("End-to-end secret-key rate [bit/s]")
+    ax.set_title(f"{title}: demand key rate vs distance" if title else "Demand key rate vs distance")
+    ax.legend()
+    return fig
+
+
+def trusted_nodes_per_demand(demands: pd.DataFrame, *, title: str = ""):
+    rows = demands[demands["architecture"] == "trusted_node"].sort_values(["trusted_nodes", "distance_km"])
+    height = max(3.0, 0.16 * len(rows) + 1.0)
+    fig, ax = figure(6.5, min(height, 24.0))
+    labels = [f"{a} – {b}" for a, b in zip(rows.a, rows.b, strict=True)]
+    ax.barh(range(len(rows)), rows.trusted_nodes, color="tab:red")
+    ax.set_yticks(range(len(rows)), labels, fontsize=6 if len(rows) > 40 else 8)
+    ax.set_xlabel("Trusted nodes the key crosses")
+    ax.set_title(f"{title}: trusted nodes per demand" if title else "Trusted nodes per demand")
+    ax.grid(axis="y", visible=False)
+    return fig

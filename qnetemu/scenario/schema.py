@@ -1,0 +1,392 @@
+"""The scenario file format, as pydantic models.
+
+One model per object of the YAML file, every field typed, constrained and
+documented with its unit. Unknown fields are errors (``extra="forbid"``), NaN
+and infinity are refused, and variants are discriminated unions on a literal
+field. Cross-references between objects (a link's endpoints, a demand's
+sites) need the imported topology too, so they are checked in
+:mod:`qnetemu.scenario.resolve`, still with the YAML path in the message.
+``qnetemu schema`` prints the JSON Schema generated from these models.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from qnetemu.scenario.sweep_spec import SweepSpec
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Efficiency = Annotated[float, Field(gt=0.0, le=1.0)]
+PositiveFloat = Annotated[float, Field(gt=0.0)]
+NonNegativeFloat = Annotated[float, Field(ge=0.0)]
+
+
+class Model(BaseModel):
+    """Base: no unknown fields, no NaN or infinity, values checked on assignment."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True)
+
+
+# --------------------------------------------------------------------------- sites
+
+
+class GroundStationOptics(Model):
+    """Receiver of an optical ground station (space segment)."""
+
+    rx_aperture_m: PositiveFloat = Field(1.0, description="Receive telescope diameter [m].")
+    receiver_efficiency: Efficiency = Field(
+        0.5, description="Optics and coupling transmittance inside the station, excluding detectors."
+    )
+    detector_efficiency: Efficiency = Field(0.5, description="Single-photon detector efficiency.")
+    dark_count_prob: Probability = Field(
+        1e-7, description="Dark-count (and background) probability per detection window."
+    )
+    misalignment_error: Annotated[float, Field(ge=0.0, le=0.5)] = Field(
+        0.01, description="Intrinsic QBER from polarisation misalignment."
+    )
+    min_elevation_deg: Annotated[float, Field(ge=0.0, lt=90.0)] = Field(
+        15.0, description="Lowest elevation at which the station tracks [deg]."
+    )
+    zenith_transmittance: Efficiency = Field(
+        0.8, description="Clear-sky atmospheric transmittance at zenith at the payload wavelength."
+    )
+    weather_availability: Probability = Field(
+        0.5, description="Fraction of nights clear enough to operate (site climatology)."
+    )
+    altitude_m: float = Field(0.0, ge=-500.0, le=6000.0, description="Station height above sea level [m].")
+
+
+class Site(Model):
+    """A place in the network: an endpoint, a trusted node or an optical ground station."""
+
+    name: str = Field(min_length=1, description="Unique site name.")
+    lat_deg: Annotated[float, Field(ge=-90.0, le=90.0)] | None = Field(
+        None, description="Latitude [deg]; taken from the topology node when omitted."
+    )
+    lon_deg: Annotated[float, Field(ge=-180.0, le=180.0)] | None = Field(
+        None, description="Longitude [deg]; taken from the topology node when omitted."
+    )
+    role: Literal["endpoint", "trusted_node", "ground_station"] = Field(
+        "endpoint", description="What the site does; ground stations may also terminate fibre."
+    )
+    topology_node: str | None = Field(
+        None, description="Name of the imported topology node this site is (it takes this site's name)."
+    )
+    ground_station: GroundStationOptics | None = Field(
+        None, description="Receiver optics; required for role ground_station."
+    )
+
+    @model_validator(mode="after")
+    def _coordinates(self) -> Site:
+        if self.topology_node is None and (self.lat_deg is None or self.lon_deg is None):
+            raise ValueError("needs lat_deg and lon_deg (or topology_node to take them from)")
+        if self.role == "ground_station" and self.ground_station is None:
+            self.ground_station = GroundStationOptics()
+        return self
+
+
+# --------------------------------------------------------------------------- topology
+
+
+class TopohubTopology(Model):
+    """Sites and fibre links from a topology shipped by the ``topohub`` package."""
+
+    source: Literal["topohub"]
+    key: str = Field(description="topohub key, e.g. topozoo/Roedunet, topozoo/Geant2012, backbone/europe.")
+    role: Literal["trusted_node", "endpoint"] = Field(
+        "trusted_node", description="Role of imported nodes that no site entry names."
+    )
+
+
+class GraphmlTopology(Model):
+    """Sites and fibre links from a GraphML file with Latitude/Longitude node attributes."""
+
+    source: Literal["graphml"]
+    path: str = Field(description="GraphML file, relative to the scenario file.")
+    role: Literal["trusted_node", "endpoint"] = "trusted_node"
+
+
+Topology = Annotated[TopohubTopology | GraphmlTopology, Field(discriminator="source")]
+
+
+# --------------------------------------------------------------------------- links
+
+
+class FibreDefaults(Model):
+    """Values a link takes when it does not set them."""
+
+    route_factor: Annotated[float, Field(ge=1.0, le=5.0)] = Field(
+        1.3, description="Fibre route length over great-circle distance (typ. 1.2-1.5)."
+    )
+    attenuation_db_per_km: Annotated[float, Field(gt=0.0, le=10.0)] = Field(
+        0.2, description="Fibre attenuation [dB/km] (SMF-28 at 1550 nm: 0.17-0.22)."
+    )
+    extra_loss_db: NonNegativeFloat = Field(
+        1.0, description="Connectors, splices and patch panels per link [dB]."
+    )
+
+
+class Link(Model):
+    """A fibre link between two sites."""
+
+    a: str = Field(description="First endpoint (site name).")
+    b: str = Field(description="Second endpoint (site name).")
+    length_km: PositiveFloat | None = Field(
+        None, description="Fibre length [km]; derived from coordinates x route_factor when omitted."
+    )
+    route_factor: Annotated[float, Field(ge=1.0, le=5.0)] | None = None
+    attenuation_db_per_km: Annotated[float, Field(gt=0.0, le=10.0)] | None = None
+    extra_loss_db: NonNegativeFloat | None = None
+    qkd_profile: str | None = Field(None, description="Name in qkd_profiles; the default qkd otherwise.")
+
+
+# --------------------------------------------------------------------------- QKD hardware
+
+
+class QKDProfile(Model):
+    """Prepare-and-measure QKD hardware on a fibre link.
+
+    ``preset`` starts from a named parameter set of
+    :data:`qnetemu.physics.presets.QKD_DEVICE_PRESETS`; fields given here
+    override it.
+    """
+
+    preset: str | None = Field(None, description="Named hardware preset to start from.")
+    protocol: Literal["decoy_bb84", "decoy_bb84_infinite", "bb84_gllp"] = Field(
+        "decoy_bb84",
+        description="decoy_bb84: vacuum + weak decoy (Ma et al. 2005); _infinite: infinite-decoy bound; "
+        "bb84_gllp: no decoys (GLLP 2004).",
+    )
+    repetition_rate_hz: PositiveFloat = Field(1e9, description="Pulse repetition rate [Hz].")
+    detector_efficiency: Efficiency = Field(0.2, description="Receiver detection efficiency.")
+    dark_count_prob: Probability = Field(1e-6, description="Dark-count probability per gate.")
+    misalignment_error: Annotated[float, Field(ge=0.0, le=0.5)] = Field(
+        0.01, description="Optical misalignment error e_d."
+    )
+    ec_efficiency: Annotated[float, Field(ge=1.0, le=3.0)] = Field(
+        1.16, description="Error-correction inefficiency f >= 1 (Shannon limit 1)."
+    )
+    mu: Annotated[float, Field(gt=0.0, le=10.0)] = Field(0.5, description="Signal mean photon number.")
+    nu: Annotated[float, Field(ge=0.0, le=10.0)] = Field(0.1, description="Weak-decoy mean photon number.")
+    sifting: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        0.5, description="Fraction of pulses kept after basis sifting (0.5 BB84; ~1 efficient BB84)."
+    )
+    max_loss_db: PositiveFloat | None = Field(
+        None, description="Loss budget of the device [dB]; links above it give no key."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data):
+        if isinstance(data, dict) and data.get("preset") is not None:
+            from qnetemu.physics.presets import qkd_device_preset
+
+            try:
+                preset = qkd_device_preset(data["preset"])
+            except KeyError as exc:
+                raise ValueError(str(exc.args[0]) if exc.args else str(exc)) from None
+            fields = cls.model_fields
+            merged = {k: v for k, v in preset.items() if k in fields}
+            merged.update(data)
+            return merged
+        return data
+
+    @model_validator(mode="after")
+    def _decoy_below_signal(self) -> QKDProfile:
+        if self.protocol == "decoy_bb84" and not self.nu < self.mu:
+            raise ValueError(f"nu ({self.nu}) must be below mu ({self.mu}) for decoy_bb84")
+        return self
+
+
+class TrustedNodePolicy(Model):
+    """How trusted nodes are used."""
+
+    reach_km: PositiveFloat = Field(
+        100.0, description="Longest fibre span one QKD link covers; longer spans get trusted nodes."
+    )
+    insert: bool = Field(True, description="Insert evenly spaced trusted nodes on spans beyond reach.")
+
+
+# --------------------------------------------------------------------------- repeaters
+
+
+class MemoryHardware(Model):
+    efficiency: Efficiency = Field(0.9, description="Memory emission/retrieval efficiency.")
+    coherence_time_s: PositiveFloat = Field(1.0, description="Memory coherence time T2 [s].")
+    memories_per_node: Annotated[int, Field(ge=1, le=1000)] = Field(
+        4, description="Memories per node per neighbouring link (multiplexing)."
+    )
+    attempt_rate_hz: PositiveFloat = Field(
+        1e5, description="Entanglement-generation attempts per second per memory."
+    )
+
+
+class Purification(Model):
+    protocol: Literal["none", "bbpssw", "dejmps"] = "none"
+    rounds: Annotated[int, Field(ge=0, le=5)] = 0
+
+
+class RepeaterPlacement(Model):
+    """Where repeaters sit along a demand's fibre route."""
+
+    spacing_km: PositiveFloat | None = Field(
+        50.0, description="Target elementary-link length [km]; each fibre span is cut evenly."
+    )
+    at_sites: bool = Field(
+        True, description="Put a repeater at every real intermediate site of the route too."
+    )
+
+
+class RepeaterProfile(Model):
+    """Memory-based quantum repeater hardware and protocol."""
+
+    memory: MemoryHardware = Field(default_factory=MemoryHardware)
+    link_fidelity: Annotated[float, Field(gt=0.25, le=1.0)] = Field(
+        0.99, description="Fidelity of a freshly heralded elementary pair."
+    )
+    detector_efficiency: Efficiency = Field(0.9, description="Bell-state-measurement detector efficiency.")
+    swap_success_prob: Efficiency = Field(1.0, description="Entanglement-swap success probability.")
+    swap_fidelity: Efficiency = Field(1.0, description="Fidelity factor per swap (gate noise).")
+    purification: Purification = Field(default_factory=Purification)
+    cutoff_time_s: PositiveFloat | None = Field(None, description="Discard stored pairs older than this [s].")
+    scheme: Literal["swap_asap", "nested"] = "swap_asap"
+    placement: RepeaterPlacement = Field(default_factory=RepeaterPlacement)
+    ec_efficiency: Annotated[float, Field(ge=1.0, le=3.0)] = Field(
+        1.16, description="Error-correction inefficiency for BBM92 on delivered pairs."
+    )
+
+
+class EngineLimits(Model):
+    """Stopping rules for the simulating engines (montecarlo, sequence)."""
+
+    max_pairs: Annotated[int, Field(ge=1)] = Field(2000, description="Stop after this many end-to-end pairs.")
+    max_time_s: PositiveFloat = Field(10.0, description="Stop after this much simulated time [s].")
+
+
+# --------------------------------------------------------------------------- space
+
+
+class CircularOrbit(Model):
+    """A (near-)circular LEO orbit from elements."""
+
+    altitude_km: Annotated[float, Field(ge=160.0, le=40000.0)] = Field(
+        500.0, description="Altitude above the mean Earth radius [km] (below 160 km the atmosphere decays it)."
+    )
+    inclination_deg: Annotated[float, Field(ge=0.0, le=180.0)] | None = Field(
+        None, description="Inclination [deg]; sun-synchronous when omitted and sun_synchronous is true."
+    )
+    sun_synchronous: bool = Field(False, description="Derive the inclination for a sun-synchronous orbit.")
+    raan_deg: Annotated[float, Field(ge=0.0, lt=360.0)] = Field(0.0, description="Right ascension of the ascending node [deg].")
+    mean_anomaly_deg: Annotated[float, Field(ge=0.0, lt=360.0)] = 0.0
+    epoch_utc: datetime = Field(description="Epoch of the elements (UTC, ISO 8601).")
+
+    @model_validator(mode="after")
+    def _inclination(self) -> CircularOrbit:
+        if self.inclination_deg is None and not self.sun_synchronous:
+            raise ValueError("needs inclination_deg or sun_synchronous: true")
+        return self
+
+
+class Payload(Model):
+    """The satellite's optical QKD payload."""
+
+    protocol: Literal["decoy_bb84", "entangled_pairs"] = "decoy_bb84"
+    wavelength_m: Annotated[float, Field(gt=300e-9, lt=2e-6)] = Field(850e-9, description="Wavelength [m].")
+    tx_aperture_m: PositiveFloat | None = Field(0.3, description="Transmit telescope diameter [m].")
+    divergence_rad: PositiveFloat | None = Field(
+        None, description="Beam far-field half-angle divergence [rad]; overrides the aperture's diffraction limit."
+    )
+    pointing_jitter_rad: NonNegativeFloat = Field(1e-6, description="RMS pointing error [rad].")
+    source_rate_hz: PositiveFloat = Field(1e8, description="Pulse (or pair) rate [Hz].")
+    mu: Annotated[float, Field(gt=0.0, le=10.0)] = 0.5
+    nu: Annotated[float, Field(ge=0.0, le=10.0)] = 0.1
+    ec_efficiency: Annotated[float, Field(ge=1.0, le=3.0)] = 1.16
+    source_fidelity: Annotated[float, Field(gt=0.25, le=1.0)] = Field(
+        0.97, description="Fidelity of emitted pairs (entangled_pairs)."
+    )
+
+
+class Satellite(Model):
+    name: str = Field(min_length=1)
+    orbit: CircularOrbit | None = None
+    tle: Annotated[list[str], Field(min_length=2, max_length=2)] | None = Field(
+        None, description="Two-line element set: [line1, line2]."
+    )
+    payload: Payload = Field(default_factory=Payload)
+    services: list[Literal["trusted_satellite", "entanglement_downlink"]] = Field(
+        default_factory=lambda: ["trusted_satellite"],
+        description="How the satellite serves ground-station pairs.",
+    )
+
+    @model_validator(mode="after")
+    def _one_orbit(self) -> Satellite:
+        if (self.orbit is None) == (self.tle is None):
+            raise ValueError("give exactly one of orbit or tle")
+        return self
+
+
+class SpaceWindow(Model):
+    start_utc: datetime = Field(description="Start of the simulated window (UTC).")
+    duration_s: Annotated[float, Field(gt=0.0, le=31 * 86400.0)] = Field(
+        86400.0, description="Length of the window [s]."
+    )
+    step_s: Annotated[float, Field(gt=0.0, le=120.0)] = Field(10.0, description="Time step [s].")
+    night_only: bool = Field(True, description="Operate only when the Sun is below max_sun_altitude_deg.")
+    max_sun_altitude_deg: Annotated[float, Field(ge=-90.0, le=90.0)] = -12.0
+
+
+# --------------------------------------------------------------------------- demands
+
+
+class Demand(Model):
+    """Key wanted between two sites, or between every pair of a list of sites."""
+
+    a: str | None = None
+    b: str | None = None
+    all_pairs: list[str] | None = Field(None, description="Every pair of these sites is a demand.")
+    required_key_rate_bps: PositiveFloat | None = Field(
+        None, description="Secret-key rate the pair needs [bit/s]; allocation never gives more."
+    )
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Demand:
+        pair = self.a is not None or self.b is not None
+        if pair == (self.all_pairs is not None):
+            raise ValueError("give either a and b, or all_pairs")
+        if pair and (self.a is None or self.b is None):
+            raise ValueError("needs both a and b")
+        if pair and self.a == self.b:
+            raise ValueError(f"a and b are the same site ({self.a})")
+        if self.all_pairs is not None and len(self.all_pairs) < 2:
+            raise ValueError("all_pairs needs at least two sites")
+        return self
+
+
+Architecture = Literal["trusted_node", "repeater", "satellite"]
+
+
+class Scenario(Model):
+    """A quantum-network scenario: sites, links, hardware, demands."""
+
+    name: str = Field(min_length=1, description="Short name, used in result paths.")
+    description: str = ""
+    topology: Topology | None = Field(None, description="Import sites and links from a real topology.")
+    sites: list[Site] = Field(default_factory=list)
+    links: list[Link] = Field(default_factory=list)
+    fibre: FibreDefaults = Field(default_factory=FibreDefaults)
+    qkd: QKDProfile = Field(default_factory=QKDProfile, description="Default QKD hardware of fibre links.")
+    qkd_profiles: dict[str, QKDProfile] = Field(default_factory=dict)
+    trusted_nodes: TrustedNodePolicy = Field(default_factory=TrustedNodePolicy)
+    architectures: list[Architecture] = Field(
+        default_factory=lambda: ["trusted_node"], min_length=1,
+        description="Architectures to evaluate on every demand.",
+    )
+    repeater: RepeaterProfile = Field(default_factory=RepeaterProfile)
+    engine: EngineLimits = Field(default_factory=EngineLimits)
+    satellites: list[Satellite] = Field(default_factory=list)
+    space: SpaceWindow | None = None
+    demands: list[Demand] = Field(default_factory=list)
+    sweep: SweepSpec | None = None
