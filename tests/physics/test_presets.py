@@ -1,0 +1,76 @@
+"""Tests of the QKD device presets.
+
+The gys2005 values are those of Ma, Qi, Zhao, Lo, Phys. Rev. A 72, 012326
+(2005), Table I (GYS experiment): eta_Bob = 4.5 %, Y0 = 1.7e-6,
+e_d = 3.3 %, 0.21 dB/km, f = 1.22; with them the vacuum + weak decoy
+protocol reaches about 140 km (infinite decoys: 142 km).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from qnetemu.physics.fibre import fibre_transmittance
+from qnetemu.physics.presets import QKD_DEVICE_PRESETS, qkd_device_preset
+from qnetemu.physics.qkd import bb84_decoy_ma2005, bb84_max_channel_loss_db
+
+KEYS = {"protocol", "repetition_rate_hz", "detector_efficiency", "dark_count_prob",
+        "misalignment_error", "ec_efficiency", "mu", "nu", "attenuation_db_per_km", "source"}
+RATE_KEYS = ("mu", "nu", "detector_efficiency", "dark_count_prob", "misalignment_error",
+             "ec_efficiency")
+
+
+@pytest.mark.parametrize("name", sorted(QKD_DEVICE_PRESETS))
+def test_preset_schema_and_ranges(name):
+    p = qkd_device_preset(name)
+    assert set(p) == KEYS
+    assert p["protocol"] == "decoy_bb84"
+    assert p["repetition_rate_hz"] > 0
+    assert 0 < p["detector_efficiency"] <= 1
+    assert 0 <= p["dark_count_prob"] < 1
+    assert 0 <= p["misalignment_error"] <= 0.5
+    assert p["ec_efficiency"] >= 1
+    assert 0 < p["nu"] < p["mu"]
+    assert 0 < p["attenuation_db_per_km"] < 1
+    assert isinstance(p["source"], str) and len(p["source"]) > 20
+
+
+@pytest.mark.parametrize("name", sorted(QKD_DEVICE_PRESETS))
+def test_preset_gives_key_at_50_km_and_none_at_300_km(name):
+    """Every preset must feed the decoy rate function directly (keys match its arguments)."""
+    p = qkd_device_preset(name)
+    t = fibre_transmittance(np.array([50.0, 300.0]), p["attenuation_db_per_km"])
+    rate = bb84_decoy_ma2005(t, **{k: p[k] for k in RATE_KEYS})
+    assert rate[0] > 0
+    assert rate[1] == 0
+
+
+def test_gys2005_matches_ma2005_table():
+    """Ma et al. 2005, Table I (GYS)."""
+    p = qkd_device_preset("gys2005")
+    assert_allclose([p["detector_efficiency"], p["dark_count_prob"], p["misalignment_error"],
+                     p["attenuation_db_per_km"], p["ec_efficiency"]],
+                    [0.045, 1.7e-6, 0.033, 0.21, 1.22], rtol=0)
+    assert_allclose(p["mu"], 0.48, atol=0.01)
+
+
+def test_gys2005_reach():
+    """Ma et al. 2005: vacuum + weak decoy with GYS reaches about 140 km (ours: 140.6 km)."""
+    p = qkd_device_preset("gys2005")
+    loss_db = bb84_max_channel_loss_db(bb84_decoy_ma2005, **{k: p[k] for k in RATE_KEYS})
+    assert 139.0 < loss_db / p["attenuation_db_per_km"] < 143.0
+
+
+def test_returns_independent_copy():
+    p = qkd_device_preset("gys2005")
+    p["mu"] = 99.0
+    assert QKD_DEVICE_PRESETS["gys2005"]["mu"] == 0.48
+    assert qkd_device_preset("gys2005")["mu"] == 0.48
+
+
+def test_unknown_preset_names_dict_and_choices():
+    with pytest.raises(KeyError, match="QKD_DEVICE_PRESETS") as info:
+        qkd_device_preset("toshiba")
+    assert "gys2005" in str(info.value) and "commercial_decoy_bb84" in str(info.value)
