@@ -13,6 +13,11 @@ The channel model is the one of Ma, Qi, Zhao, Lo (2005), Sec. II: an
 :math:`e_i Y_i = e_0 Y_0 + e_d \\eta_i` (dark counts are random,
 :math:`e_0 = 1/2`; :math:`e_d` is the misalignment error).
 
+Limits: asymptotic keys (no finite-size correction), no detector dead time,
+saturation or afterpulsing beyond what ``dark_count_prob`` absorbs. At short
+distances with GHz clocks real systems are detector-limited well below these
+rates; at long distances finite-size effects shorten the reach.
+
 References
 ----------
 X. Ma, B. Qi, Y. Zhao, H.-K. Lo, "Practical decoy state for quantum key
