@@ -1,0 +1,118 @@
+"""End to end: ``qnetemu run scenarios/ronaqci.yaml`` writes tables whose values hold up."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qnetemu.geo import great_circle_distance_km
+from qnetemu.physics.fibre import fibre_transmittance
+from qnetemu.physics.presets import qkd_device_preset
+from qnetemu.physics.qkd import bb84_decoy_ma2005
+from qnetemu.scenario.load import content_hash, read_yaml
+
+CITIES = ["Bucharest", "Iași", "Cluj-Napoca", "Timișoara", "Craiova", "Constanța"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, scenarios_dir):
+    from qnetemu.cli import main
+
+    out = tmp_path_factory.mktemp("ronaqci") / "run"
+    assert main(["run", str(scenarios_dir / "ronaqci.yaml"), "--out", str(out)]) == 0
+    return out
+
+
+def test_all_fifteen_city_pairs_get_key(run_dir):
+    demands = pd.read_parquet(run_dir / "demands.parquet")
+    assert len(demands) == 15
+    pairs = {frozenset(p) for p in zip(demands.a, demands.b, strict=True)}
+    assert pairs == {frozenset((x, y)) for i, x in enumerate(CITIES) for y in CITIES[i + 1 :]}
+    assert (demands.status == "ok").all()
+    assert (demands.key_rate_bps > 0).all()
+    assert (demands.key_rate_bps <= demands.bottleneck_key_rate_bps * (1 + 1e-12)).all()
+
+
+def test_bucharest_constanta_by_hand(run_dir):
+    """Direct RoEduNet link: great circle x 1.3, split at 100 km reach into 3 spans, 2 trusted nodes.
+
+    Great-circle Bucharest–Constanța is about 204 km (haversine with the
+    scenario's coordinates); 1.3 x that is 265 km, so ceil(265/100) = 3 spans
+    of 88.3 km, each 0.2 dB/km x 88.3 km + 1 dB = 18.7 dB.
+    """
+    demands = pd.read_parquet(run_dir / "demands.parquet").set_index(["a", "b"])
+    row = demands.loc[("Bucharest", "Constanța")]
+    gc_km = float(great_circle_distance_km(44.4268, 26.1025, 44.1598, 28.6348))
+    assert gc_km == pytest.approx(204, abs=3)
+    assert row.distance_km == pytest.approx(1.3 * gc_km, rel=1e-9)
+    assert row.trusted_nodes == 2 and row.hops == 3
+    assert row.route_sites == "Bucharest > Constanța"
+    p = qkd_device_preset("commercial_decoy_bb84")
+    span_t = fibre_transmittance(1.3 * gc_km / 3, 0.2, 1.0)
+    span_rate = float(bb84_decoy_ma2005(span_t, mu=p["mu"], nu=p["nu"], detector_efficiency=p["detector_efficiency"],
+                                        dark_count_prob=p["dark_count_prob"], misalignment_error=p["misalignment_error"],
+                                        ec_efficiency=p["ec_efficiency"], sifting=0.5)) * p["repetition_rate_hz"]
+    assert row.bottleneck_key_rate_bps == pytest.approx(span_rate, rel=1e-9)
+
+
+def test_allocation_never_overspends_a_link(run_dir):
+    links = pd.read_parquet(run_dir / "links.parquet")
+    demands = pd.read_parquet(run_dir / "demands.parquet")
+    capacity = {frozenset((a, b)): r for a, b, r in zip(links.a, links.b, links.key_rate_bps, strict=True)}
+    used = dict.fromkeys(capacity, 0.0)
+    for path, rate in zip(demands.path, demands.key_rate_bps, strict=True):
+        nodes = path.split(" > ")
+        for u, v in zip(nodes[:-1], nodes[1:], strict=True):
+            used[frozenset((u, v))] += rate
+    over = {k: (used[k], capacity[k]) for k in capacity if used[k] > capacity[k] * (1 + 1e-9)}
+    assert not over
+    # Max-min fairness: every demand crosses at least one saturated link.
+    saturated = {k for k in capacity if used[k] >= capacity[k] * (1 - 1e-9)}
+    for path in demands.path:
+        nodes = path.split(" > ")
+        assert any(frozenset(e) in saturated for e in zip(nodes[:-1], nodes[1:], strict=True)), path
+
+
+def test_spans_respect_reach_and_links_have_physics(run_dir):
+    links = pd.read_parquet(run_dir / "links.parquet")
+    assert (links.length_km <= 100 + 1e-9).all()
+    assert np.allclose(links.transmittance, 10 ** (-links.loss_db / 10))
+    sites = pd.read_parquet(run_dir / "sites.parquet")
+    assert set(CITIES) <= set(sites.name)
+    assert sites.inserted.sum() == len(pd.read_parquet(run_dir / "inserted_trusted_nodes.parquet"))
+
+
+def test_manifest_provenance(run_dir, scenarios_dir):
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["scenario_sha256"] == content_hash(read_yaml(scenarios_dir / "ronaqci.yaml"))
+    assert manifest["versions"]["sequence"] and manifest["versions"]["numpy"]
+    assert manifest["tables"]["demands"] == 15
+    assert (run_dir / "demands.csv").is_file() and (run_dir / "scenario.yaml").is_file()
+
+
+def test_figures_are_drawn_and_redrawn(run_dir, cli):
+    figures = run_dir / "figures"
+    for stem in ("network_map", "link_rate_vs_distance", "demand_rate_vs_distance", "trusted_nodes_per_demand"):
+        for ext in ("png", "pdf"):
+            assert (figures / f"{stem}.{ext}").stat().st_size > 5000
+    (figures / "network_map.png").unlink()
+    code, stdout, _ = cli("plot", run_dir)
+    assert code == 0 and "network_map.png" in stdout
+    assert (figures / "network_map.png").is_file()
+
+
+def test_printed_table(tmp_path, cli, scenarios_dir):
+    code, stdout, _ = cli("run", scenarios_dir / "ronaqci.yaml", "--out", tmp_path / "r", "--no-plots")
+    assert code == 0
+    assert "Bucharest ↔ Constanța" in stdout and "Trusted nodes" in stdout and "kbit/s" in stdout
+
+
+def test_schema_and_info(cli):
+    code, stdout, _ = cli("schema")
+    schema = json.loads(stdout)
+    assert code == 0 and "sites" in schema["properties"] and "Link" in schema["$defs"]
+    code, stdout, _ = cli("info")
+    assert code == 0 and "sequence" in stdout and "numpy" in stdout
