@@ -41,33 +41,61 @@ def _check_nodes(graph: nx.Graph, demands: list[tuple]) -> None:
             raise ValueError(f"demand from {source!r} to itself")
 
 
-def _positive_subgraph(graph: nx.Graph) -> nx.Graph:
-    """Undirected view-free copy holding only the edges with a positive key rate."""
-    usable = nx.Graph()
-    usable.add_nodes_from(graph.nodes)
+def _positive_adjacency(graph: nx.Graph) -> dict:
+    """Plain adjacency ``{node: [(neighbour, rate, length_km), ...]}`` of the edges with a
+    positive key rate (plain dicts and tuples: the searches below run in pure Python and
+    networkx's views would dominate their cost)."""
+    adjacency: dict = {node: [] for node in graph.nodes}
     for u, v, data in graph.edges(data=True):
         rate = float(data.get(_RATE, 0.0))
         if math.isnan(rate):
             raise ValueError(f"edge {u!r}–{v!r} has key_rate_bps NaN")
         if rate > 0.0:
-            usable.add_edge(u, v, rate=rate, length=float(data.get("length_km", 0.0) or 0.0))
-    return usable
+            length = float(data.get("length_km", 0.0) or 0.0)
+            adjacency[u].append((v, rate, length))
+            adjacency[v].append((u, rate, length))
+    return adjacency
 
 
-def _bottlenecks_from(forest: nx.Graph, source) -> dict:
+def _maximum_spanning_forest(adjacency: dict) -> dict:
+    """Kruskal on descending rate with union-find; adjacency ``{node: [(nbr, rate)]}``."""
+    edges = sorted(
+        ((rate, u, v) for u, nbrs in adjacency.items() for v, rate, _ in nbrs),
+        key=lambda edge: -edge[0],
+    )
+    parent = {node: node for node in adjacency}
+
+    def root(node):
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    forest: dict = {node: [] for node in adjacency}
+    for rate, u, v in edges:
+        ru, rv = root(u), root(v)
+        if ru != rv:
+            parent[ru] = rv
+            forest[u].append((v, rate))
+            forest[v].append((u, rate))
+    return forest
+
+
+def _bottlenecks_from(forest: dict, source) -> dict:
     """Bottleneck (smallest forest edge) from ``source`` to every node of its tree."""
     best = {source: math.inf}
     stack = [source]
     while stack:
         node = stack.pop()
-        for neighbour, data in forest[node].items():
+        width = best[node]
+        for neighbour, rate in forest[node]:
             if neighbour not in best:
-                best[neighbour] = min(best[node], data["rate"])
+                best[neighbour] = rate if rate < width else width
                 stack.append(neighbour)
     return best
 
 
-def _fewest_hops_paths(usable: nx.Graph, source, threshold: float, targets: set) -> dict:
+def _fewest_hops_paths(adjacency: dict, source, threshold: float, targets: set) -> dict:
     """Lexicographic (hops, length) shortest paths using edges of rate >= threshold."""
     label = {source: (0, 0.0)}
     parent = {source: None}
@@ -81,10 +109,10 @@ def _fewest_hops_paths(usable: nx.Graph, source, threshold: float, targets: set)
             continue
         done.add(node)
         remaining.discard(node)
-        for neighbour, data in usable[node].items():
-            if data["rate"] < threshold or neighbour in done:
+        for neighbour, rate, edge_length in adjacency[node]:
+            if rate < threshold or neighbour in done:
                 continue
-            candidate = (hops + 1, length + data["length"])
+            candidate = (hops + 1, length + edge_length)
             if neighbour not in label or candidate < label[neighbour]:
                 label[neighbour] = candidate
                 parent[neighbour] = node
@@ -131,8 +159,8 @@ def route_all(graph: nx.Graph, demands: list[tuple[str, str]]) -> list[list[str]
     """
     demands = [tuple(d) for d in demands]
     _check_nodes(graph, demands)
-    usable = _positive_subgraph(graph)
-    forest = nx.maximum_spanning_tree(usable, weight="rate", algorithm="kruskal")
+    usable = _positive_adjacency(graph)
+    forest = _maximum_spanning_forest(usable)
     bottleneck_cache: dict = {}
     groups: dict[tuple, set] = defaultdict(set)
     for source, target in demands:
