@@ -1,0 +1,374 @@
+"""Running a sweep: expand → validate every point → dispatch → stream to the journal → consolidate.
+
+Nothing runs until every point has been expanded and validated, so a typo in
+an axis or an impossible value stops the sweep before it costs anything.
+Results stream into ``<out>/journal.jsonl`` as points finish; ``resume``
+picks up after a crash or Ctrl-C; the consolidated tables are sorted by
+point index, so they do not depend on the executor or the order of
+completion.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from qnetemu.errors import UserError
+from qnetemu.scenario.sweep_spec import SweepSpec
+from qnetemu.sweep.axes import (
+    PathError,
+    Point,
+    apply_overrides,
+    check_axis_paths,
+    expand_axes,
+    expand_points,
+)
+from qnetemu.sweep.executors import PointFn, make_executor
+from qnetemu.sweep.journal import (
+    JOURNAL_NAME,
+    STATUS_OK,
+    Journal,
+    build_tables,
+    latest_by_point,
+    read_journal,
+    write_tables,
+)
+
+SWEEP_MANIFEST = "sweep.json"
+MANIFEST_FORMAT = 1
+ValidateFn = Callable[[dict[str, Any], str], Any]
+
+
+@dataclass
+class SweepSummary:
+    """What a sweep did."""
+
+    out_dir: Path
+    total: int  # points in the expansion
+    skipped: int  # already done in the journal (resume)
+    ran: int  # run by this call
+    ok: int  # finished with rows, over the whole journal
+    failed: int  # failed, over the whole journal
+    elapsed_s: float
+    tables: dict[str, Path] = field(default_factory=dict)
+
+
+def scenario_hash(scenario: Mapping[str, Any]) -> str:
+    """SHA-256 of the scenario's canonical JSON (key order, spacing and comments do not count)."""
+    blob = json.dumps(scenario, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("qnetemu", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "ray", "sequence"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = ""
+    return out
+
+
+def _git_sha() -> str:
+    # Read the HEAD file directly: no subprocess, and no failure outside a checkout.
+    root = Path(__file__).resolve().parents[2] / ".git"
+    try:
+        head = (root / "HEAD").read_text().strip()
+        if head.startswith("ref: "):
+            return (root / head[5:]).read_text().strip()
+        return head
+    except OSError:
+        return ""
+
+
+def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True, default=str)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _spec_of(
+    scenario_dict: Mapping[str, Any], sweep_spec: SweepSpec | Mapping[str, Any] | None, where: str
+) -> SweepSpec:
+    if isinstance(sweep_spec, SweepSpec):
+        return sweep_spec
+    data = sweep_spec if sweep_spec is not None else scenario_dict.get("sweep")
+    if data is None:
+        raise UserError("the scenario has no sweep: section", file=where, field="sweep")
+    try:
+        return SweepSpec.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in err["loc"]).replace(
+            ".[", "["
+        )
+        raise UserError(err["msg"], file=where, field=f"sweep.{loc}" if loc else "sweep") from None
+
+
+def _default_point_fn() -> PointFn:
+    from qnetemu.pipeline import evaluate_point  # the lead's pipeline; imported when first needed
+
+    return evaluate_point
+
+
+def _default_validate_fn() -> ValidateFn:
+    from qnetemu.scenario.load import validate_scenario_dict
+
+    def validate(data: dict[str, Any], where: str) -> Any:
+        return validate_scenario_dict(data, file=where)
+
+    return validate
+
+
+def _describe(point: Point) -> str:
+    over = ", ".join(f"{k}={v!r}" for k, v in point.overrides.items())
+    return f"sweep point {point.index} ({over or 'no overrides'}; {point.engine}, {point.architecture})"
+
+
+def validate_points(
+    base: Mapping[str, Any], points: list[Point], validate_fn: ValidateFn, scenario_name: str
+) -> None:
+    """Validate the scenario of every distinct parameter combination; raise the first UserError.
+
+    Engines, architectures and repetitions share a combination's scenario, so
+    each combination is validated once.
+    """
+    seen: set[str] = set()
+    for p in points:
+        key = json.dumps(sorted(p.overrides.items()), default=str)
+        if key in seen:
+            continue
+        seen.add(key)
+        validate_fn(apply_overrides(base, p.overrides), f"{scenario_name} [{_describe(p)}]")
+
+
+class _Progress:
+    """A rich progress bar on stderr (done, failed, ETA), or nothing."""
+
+    def __init__(self, enabled: bool, total: int, done: int):
+        self._bar = None
+        self.failed = 0
+        if not enabled:
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self._bar = Progress(
+            TextColumn("sweep"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("failed {task.fields[failed]}"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self._task = self._bar.add_task("sweep", total=total, completed=done, failed=0)
+        self._bar.start()
+
+    def advance(self, n: int, failed: int) -> None:
+        self.failed += failed
+        if self._bar is not None:
+            self._bar.update(self._task, advance=n, failed=self.failed)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def run_sweep(
+    scenario_path: str | os.PathLike[str] | None,
+    scenario_dict: Mapping[str, Any],
+    sweep_spec: SweepSpec | Mapping[str, Any] | None = None,
+    *,
+    out_dir: str | os.PathLike[str],
+    executor: str = "ray",
+    address: str | None = None,
+    resume: bool = False,
+    workers: int | None = None,
+    ship_code: bool = False,
+    point_fn: PointFn | None = None,
+    validate_fn: ValidateFn | None = None,
+    progress: bool | None = None,
+    ray_options: Mapping[str, Any] | None = None,
+) -> SweepSummary:
+    """Run every point of a sweep and consolidate the results into tables.
+
+    Parameters
+    ----------
+    scenario_path
+        The scenario file (for messages and the manifest); None for an in-memory scenario.
+    scenario_dict
+        The scenario as loaded from YAML (plain dicts and lists). Never modified.
+    sweep_spec
+        The sweep; default: the scenario's ``sweep:`` section.
+    out_dir
+        Output directory: ``sweep.json``, ``journal.jsonl``, ``points.parquet``
+        and one ``<table>.parquet`` per result table (each with a ``.csv``).
+    executor
+        ``"ray"`` or ``"local"`` (serial, in this process).
+    address
+        Ray cluster head ``HOST:PORT``; default ``RAY_ADDRESS``, else a private local Ray.
+    resume
+        Continue a sweep in ``out_dir``: points already finished are skipped,
+        failed ones run again. Refused if the scenario changed.
+    workers
+        CPUs of the private local Ray.
+    ship_code
+        Send this project to the cluster's workers as the job's working_dir.
+    point_fn
+        ``point_fn(scenario_dict, *, engine, architecture, seed, source) -> {table: rows}``;
+        default ``qnetemu.pipeline.evaluate_point``.
+    validate_fn
+        ``validate_fn(scenario_dict, where)`` raising UserError; default the
+        scenario loader's validation. Called on every point before anything runs.
+    progress
+        Show a progress bar on stderr; None: when stderr is a terminal.
+    ray_options
+        Extra keyword arguments of :class:`qnetemu.sweep.executors.RayExecutor`.
+
+    Raises
+    ------
+    UserError
+        Bad sweep section, axis path not in the scenario, invalid point,
+        unreachable cluster, output directory that holds another sweep.
+    """
+    t0 = time.perf_counter()
+    name = str(scenario_path) if scenario_path is not None else "<scenario>"
+    spec = _spec_of(scenario_dict, sweep_spec, name)
+    base = dict(scenario_dict)
+    try:
+        check_axis_paths(spec, base)
+        points = expand_points(spec)
+    except PathError as exc:
+        raise UserError(str(exc), file=name) from None
+    point_fn = point_fn or _default_point_fn()
+    validate_points(base, points, validate_fn or _default_validate_fn(), name)
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest_path = out / SWEEP_MANIFEST
+    journal_path = out / JOURNAL_NAME
+    digest = scenario_hash(scenario_dict)
+    if resume:
+        if manifest_path.exists():
+            old = json.loads(manifest_path.read_text())
+            if old.get("scenario_hash") != digest:
+                raise UserError(
+                    "cannot resume: the scenario changed since this sweep started "
+                    f"(hash {str(old.get('scenario_hash'))[:12]}… there, {digest[:12]}… now); use another --out",
+                    file=str(manifest_path),
+                )
+    elif journal_path.exists() and read_journal(journal_path)[0]:
+        raise UserError(
+            "holds results of a sweep already; pass --resume to continue it or choose another --out",
+            file=str(out),
+        )
+
+    manifest: dict[str, Any] = {
+        "format": MANIFEST_FORMAT,
+        "scenario_path": name,
+        "scenario_hash": digest,
+        "master_seed": spec.seed,
+        "mode": spec.mode,
+        "axes": [
+            {"where": a.where, "paths": list(a.paths), "values": [list(v) for v in a.values]}
+            for a in expand_axes(spec)
+        ],
+        "counts": {
+            "combinations": len(points)
+            // (len(spec.engines) * len(spec.architectures) * spec.repetitions),
+            "engines": len(spec.engines),
+            "architectures": len(spec.architectures),
+            "repetitions": spec.repetitions,
+            "points": len(points),
+        },
+        "executor": executor,
+        "address": address or os.environ.get("RAY_ADDRESS") or "",
+        "versions": _versions(),
+        "git_sha": _git_sha(),
+        "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if resume and manifest_path.exists():
+        manifest["resumed_utc"] = manifest["started_utc"]
+        manifest["started_utc"] = json.loads(manifest_path.read_text()).get(
+            "started_utc", manifest["started_utc"]
+        )
+    _write_json_atomic(manifest_path, manifest)
+
+    with Journal(journal_path) as journal:
+        done = {
+            pid
+            for pid, r in latest_by_point(journal.records).items()
+            if r.get("status") == STATUS_OK
+        }
+        todo = [p for p in points if p.point_id not in done]
+        skipped = len(points) - len(todo)
+        bar = _Progress(sys.stderr.isatty() if progress is None else progress, len(points), skipped)
+        ran = 0
+        try:
+            if todo:
+                with make_executor(
+                    executor,
+                    address=address,
+                    workers=workers,
+                    ship_code=ship_code,
+                    **dict(ray_options or {}),
+                ) as ex:
+                    for records in ex.run(
+                        point_fn,
+                        base,
+                        todo,
+                        source=name,
+                        points_per_task=spec.points_per_task,
+                        num_cpus=spec.task_num_cpus,
+                        memory_bytes=spec.memory_bytes_per_task(),
+                    ):
+                        for rec in records:
+                            journal.append(rec)
+                        ran += len(records)
+                        bar.advance(len(records), sum(r["status"] != STATUS_OK for r in records))
+        finally:
+            bar.close()
+        final = latest_by_point(journal.records)
+
+    tables = write_tables(out, build_tables(points, final))
+    ok = sum(final.get(p.point_id, {}).get("status") == STATUS_OK for p in points)
+    failed = sum(p.point_id in final and final[p.point_id]["status"] != STATUS_OK for p in points)
+    summary = SweepSummary(
+        out_dir=out,
+        total=len(points),
+        skipped=skipped,
+        ran=ran,
+        ok=ok,
+        failed=failed,
+        elapsed_s=time.perf_counter() - t0,
+        tables=tables,
+    )
+    manifest.update(
+        finished_utc=datetime.now(UTC).isoformat(timespec="seconds"),
+        results={"ok": ok, "failed": failed, "tables": sorted(tables)},
+    )
+    _write_json_atomic(manifest_path, manifest)
+    return summary
