@@ -62,16 +62,27 @@ def _finite(value: object, what: str) -> float:
     return number
 
 
-def set_fibre_derived(data: dict) -> None:
-    """Fill ``loss_db`` [dB] and ``latency_s`` [s] of one fibre edge's attribute dict.
+def set_fibre_derived(edges: list[dict]) -> None:
+    """Fill ``loss_db`` [dB] and ``latency_s`` [s] of fibre edges' attribute dicts.
 
-    Uses :func:`qnetemu.physics.fibre.fibre_loss_db` (``alpha * L + extra``) and
-    :func:`qnetemu.physics.fibre.fibre_delay_s` (group index of SMF-28).
+    One vectorised call of :func:`qnetemu.physics.fibre.fibre_loss_db`
+    (``alpha * L + extra``) and :func:`qnetemu.physics.fibre.fibre_delay_s`
+    (group index of SMF-28) for all of them.
     """
-    data["loss_db"] = float(
-        fibre_loss_db(data["length_km"], data["attenuation_db_per_km"], data["extra_loss_db"])
+    if not edges:
+        return
+    length_km = np.array([d["length_km"] for d in edges], dtype=float)
+    loss_db = np.atleast_1d(
+        fibre_loss_db(
+            length_km,
+            np.array([d["attenuation_db_per_km"] for d in edges], dtype=float),
+            np.array([d["extra_loss_db"] for d in edges], dtype=float),
+        )
     )
-    data["latency_s"] = float(fibre_delay_s(data["length_km"]))
+    latency_s = np.atleast_1d(fibre_delay_s(length_km))
+    for data, loss, latency in zip(edges, loss_db.tolist(), latency_s.tolist(), strict=True):
+        data["loss_db"] = loss
+        data["latency_s"] = latency
 
 
 def build_graph(sites: list[dict], links: list[dict]) -> nx.Graph:
@@ -138,6 +149,8 @@ def build_graph(sites: list[dict], links: list[dict]) -> nx.Graph:
         )
 
     link_ids: set[str] = set()
+    pairs: set[frozenset] = set()
+    records: list[tuple[str, str, dict]] = []
     for index, link in enumerate(links):
         where = f"links[{index}]"
         a, b = link.get("a"), link.get("b")
@@ -146,8 +159,9 @@ def build_graph(sites: list[dict], links: list[dict]) -> nx.Graph:
                 raise ValueError(f"{where}.{key}: unknown site {end!r}")
         if a == b:
             raise ValueError(f"{where}: link joins {a!r} to itself")
-        if graph.has_edge(a, b):
+        if frozenset((a, b)) in pairs:
             raise ValueError(f"{where}: a second link between {a!r} and {b!r}")
+        pairs.add(frozenset((a, b)))
         link_id = str(link.get("link_id") or f"{a}–{b}")
         if link_id in link_ids:
             raise ValueError(f"{where}.link_id: duplicate link id {link_id!r}")
@@ -163,21 +177,9 @@ def build_graph(sites: list[dict], links: list[dict]) -> nx.Graph:
                 f"{where}.route_factor must be >= 1 (fibre is never shorter than the "
                 f"great circle), got {route_factor}"
             )
-        if link.get("length_km") is None:
-            length_km = route_factor * float(
-                great_circle_distance_km(
-                    graph.nodes[a]["lat_deg"],
-                    graph.nodes[a]["lon_deg"],
-                    graph.nodes[b]["lat_deg"],
-                    graph.nodes[b]["lon_deg"],
-                )
-            )
-        else:
-            length_km = _finite(link["length_km"], f"{where}.length_km")
-        if not length_km > 0.0:
-            raise ValueError(
-                f"{where}.length_km must be > 0, got {length_km} (sites at the same place?)"
-            )
+        length_km = link.get("length_km")
+        if length_km is not None:
+            length_km = _finite(length_km, f"{where}.length_km")
         attenuation = link.get("attenuation_db_per_km")
         attenuation = _finite(
             DEFAULT_ATTENUATION_DB_PER_KM if attenuation is None else attenuation,
@@ -199,8 +201,31 @@ def build_graph(sites: list[dict], links: list[dict]) -> nx.Graph:
             link_id=link_id,
             ends=(a, b),
         )
-        set_fibre_derived(data)
-        graph.add_edge(a, b, **data)
+        records.append((a, b, data))
+
+    # Missing lengths: one vectorised great-circle call for all of them.
+    derive = [i for i, (_, _, d) in enumerate(records) if d["length_km"] is None]
+    if derive:
+        nodes = graph.nodes
+        ends = [(nodes[records[i][0]], nodes[records[i][1]]) for i in derive]
+        distance_km = np.atleast_1d(
+            great_circle_distance_km(
+                np.array([p["lat_deg"] for p, _ in ends]),
+                np.array([p["lon_deg"] for p, _ in ends]),
+                np.array([q["lat_deg"] for _, q in ends]),
+                np.array([q["lon_deg"] for _, q in ends]),
+            )
+        )
+        for i, distance in zip(derive, distance_km.tolist(), strict=True):
+            records[i][2]["length_km"] = records[i][2]["route_factor"] * distance
+    for index, (_, _, data) in enumerate(records):
+        if not data["length_km"] > 0.0:
+            raise ValueError(
+                f"links[{index}].length_km must be > 0, got {data['length_km']} "
+                "(sites at the same place?)"
+            )
+    set_fibre_derived([data for _, _, data in records])
+    graph.add_edges_from(records)
     return graph
 
 

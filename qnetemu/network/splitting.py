@@ -79,6 +79,7 @@ def split_long_spans(graph: nx.Graph, reach_km: float) -> tuple[nx.Graph, list[d
         raise ValueError(f"reach_km must be a positive finite number, got {reach_km!r}")
     new_graph = graph.copy()
     report: list[dict] = []
+    new_spans: list[tuple] = []
     for u, v, data in list(graph.edges(data=True)):
         if data.get("segment") != "fibre" or not data["length_km"] > reach_km:
             continue
@@ -138,6 +139,7 @@ def split_long_spans(graph: nx.Graph, reach_km: float) -> tuple[nx.Graph, list[d
                 split_of=link_id,
                 ends=(x, y),
             )
-            set_fibre_derived(span)
-            new_graph.add_edge(x, y, **span)
+            new_spans.append((x, y, span))
+    set_fibre_derived([span for _, _, span in new_spans])
+    new_graph.add_edges_from(new_spans)
     return new_graph, report
