@@ -40,10 +40,11 @@ Known SeQUeNCe behaviours a comparison must allow for
   period is set by the link's light-travel time, not by ``attempt_rate_hz``
   (which only bounds it from below). Read from the source and checked
   by the tests: one attempt of a segment of length ``L`` lasts
-  ``tau = 3 L / v_f + (L / 2) / v_q + (L / 2) / v_f`` (a resource-manager
-  request and reply, the generation protocol's negotiation, the photon
-  flight at ``v_q = 2e8 m/s`` and the heralding message, with ``v_f`` the
-  fibre speed), and a failed attempt is retried at once, so a two-router
+  ``tau = 3 L / v_f + (L / 2) / v_q + (L / 2) / v_f + 10 ps`` (a
+  resource-manager request and reply, the generation protocol's
+  negotiation, the photon flight at ``v_q = 2e8 m/s``, the heralding
+  message and a fixed 10 ps gap, with ``v_f`` the fibre speed; plus the
+  waits for the quantum channel's 12.5 ns emission slots, < 25 ns), and a failed attempt is retried at once, so a two-router
   chain delivers a pair every ``tau / p`` on average, the first after a
   whole number of ``tau``.
 * **Fidelity.** Under ``bell_diagonal`` each delivered pair's fidelity is the
