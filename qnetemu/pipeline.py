@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 
 from qnetemu.errors import UserError
 from qnetemu.network.fibre_qkd import assign_fibre_key_rates
@@ -77,6 +78,11 @@ def site_rows(graph: nx.Graph) -> list[dict]:
     ]
 
 
+def demand_seeds(seed: int, n: int) -> list[int]:
+    """Independent per-demand seeds from one master seed (numpy SeedSequence.spawn)."""
+    return [int(child.generate_state(1, dtype="uint32")[0]) for child in np.random.SeedSequence(seed).spawn(n)]
+
+
 def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "analytic", seed: int = 0,
              architectures: list[str] | None = None, progress: Progress | None = None) -> RunOutput:
     """Evaluate every demand under every requested architecture."""
@@ -101,6 +107,17 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
             row["engine"] = "analytic"
         tables["demands"] += rows
         timings["trusted_node_s"] = time.perf_counter() - t0
+    if "repeater" in archs:
+        from qnetemu.architectures.repeater import evaluate_repeater
+
+        t0 = time.perf_counter()
+        trusted = [r for r in tables["demands"] if r["architecture"] == "trusted_node"] or None
+        tables["demands"] += evaluate_repeater(
+            graph, resolved.demands, trusted, scenario.repeater, engine=engine,
+            seeds=demand_seeds(seed, len(resolved.demands)), max_pairs=scenario.engine.max_pairs,
+            max_time_s=scenario.engine.max_time_s, progress=say,
+        )
+        timings["repeater_s"] = time.perf_counter() - t0
     tables["links"] = link_rows(graph)
     tables["sites"] = site_rows(graph)
     tables["inserted_trusted_nodes"] = inserted
