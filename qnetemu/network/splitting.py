@@ -54,9 +54,11 @@ def split_long_spans(graph: nx.Graph, reach_km: float) -> tuple[nx.Graph, list[d
         replaced by ``n = ceil(length_km / reach_km)`` spans of
         ``length_km / n`` each. Spans keep the link's attenuation and other
         attributes, carry ``link_id = "<link_id>/<k>"`` (k = 1..n from the
-        ``a`` end) and ``split_of = <link_id>``; the link's ``extra_loss_db``
-        is shared equally among them so the chain's total loss equals the
-        link's. Key rates are not copied: assign them after splitting.
+        ``a`` end) and ``split_from = <link_id>``. Each span keeps the link's
+        full ``extra_loss_db``: those lumped losses (receiver optics,
+        multiplexers, connectors at the terminals) belong to a QKD link's
+        ends, and every span is a QKD link with its own pair of terminals.
+        Key rates are not copied: assign them after splitting.
     report : list of dict
         One record per inserted node, in insertion order: ``name``,
         ``lat_deg``, ``lon_deg``, ``link_id`` (the link it was cut into),
@@ -113,7 +115,7 @@ def split_long_spans(graph: nx.Graph, reach_km: float) -> tuple[nx.Graph, list[d
                 lon_deg=float(lons[k - 1]),
                 role="trusted_node",
                 inserted=True,
-                split_of=link_id,
+                split_from=link_id,
             )
             chain.append(name)
             report.append(
@@ -134,9 +136,8 @@ def split_long_spans(graph: nx.Graph, reach_km: float) -> tuple[nx.Graph, list[d
             span = dict(base)
             span.update(
                 length_km=span_length_km,
-                extra_loss_db=data["extra_loss_db"] / n_spans,
                 link_id=f"{link_id}/{k}",
-                split_of=link_id,
+                split_from=link_id,
                 ends=(x, y),
             )
             new_spans.append((x, y, span))

@@ -40,8 +40,8 @@ def _graph(a, b, length_km, extra_loss_db=0.0, link_id=None):
 
 def test_250_km_at_100_km_reach_gives_three_spans_on_the_equator():
     """Ends on the equator at longitudes 0 and 3 deg: the two inserted nodes lie on the
-    equator at 1 and 2 deg (closed form); spans are 250 / 3 = 83.33 km each; the extra loss
-    is shared so the chain's total loss equals the link's."""
+    equator at 1 and 2 deg (closed form); spans are 250 / 3 = 83.33 km each and each keeps the
+    link's 3 dB terminal loss: 0.2 dB/km x 83.33 km + 3 dB = 19.67 dB per span."""
     graph = _graph((0.0, 0.0), (0.0, 3.0), 250.0, extra_loss_db=3.0)
     new, report = split_long_spans(graph, 100.0)
     names = ["TN Bucharest–Constanța 1", "TN Bucharest–Constanța 2"]
@@ -53,7 +53,7 @@ def test_250_km_at_100_km_reach_gives_three_spans_on_the_equator():
     chain = ["Bucharest", *names, "Constanța"]
     spans = [new.edges[u, v] for u, v in zip(chain[:-1], chain[1:], strict=True)]
     assert_allclose([s["length_km"] for s in spans], [250.0 / 3] * 3, rtol=1e-12)
-    assert_allclose(sum(s["loss_db"] for s in spans), 0.2 * 250.0 + 3.0, rtol=1e-12)
+    assert_allclose([s["loss_db"] for s in spans], [0.2 * 250.0 / 3 + 3.0] * 3, rtol=1e-12)
     assert [s["link_id"] for s in spans] == [f"Bucharest–Constanța/{k}" for k in (1, 2, 3)]
     assert not new.has_edge("Bucharest", "Constanța")
     for name in names:
@@ -107,7 +107,7 @@ def test_key_rates_are_not_copied_onto_spans():
     graph = _graph((44.43, 26.10), (44.18, 28.65), 250.0)
     graph.edges["Bucharest", "Constanța"]["key_rate_bps"] = 123.0
     new, _ = split_long_spans(graph, 100.0)
-    assert all("key_rate_bps" not in d for _, _, d in new.edges(data=True) if d.get("split_of"))
+    assert all("key_rate_bps" not in d for _, _, d in new.edges(data=True) if d.get("split_from"))
 
 
 def test_satellite_edges_are_not_split():
