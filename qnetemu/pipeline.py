@@ -16,7 +16,7 @@ import networkx as nx
 import numpy as np
 
 from qnetemu.errors import UserError
-from qnetemu.network.fibre_qkd import assign_fibre_key_rates
+from qnetemu.network.fibre_qkd import assign_profile_key_rates
 from qnetemu.network.graph import build_graph
 from qnetemu.network.splitting import split_long_spans
 from qnetemu.scenario.load import validate_scenario_dict
@@ -45,7 +45,7 @@ def build_network(scenario: Scenario, resolved: ResolvedScenario) -> tuple[nx.Gr
     inserted: list[dict] = []
     if scenario.trusted_nodes.insert:
         graph, inserted = split_long_spans(graph, scenario.trusted_nodes.reach_km)
-    assign_fibre_key_rates(graph, scenario.qkd, scenario.qkd_profiles)
+    assign_profile_key_rates(graph, scenario.qkd, scenario.qkd_profiles)
     return graph, inserted
 
 

@@ -8,10 +8,12 @@ profile.
 
 from __future__ import annotations
 
+from functools import partial
+
 import networkx as nx
 import numpy as np
 
-from qnetemu.physics.fibre import db_to_transmittance
+from qnetemu.network.graph import assign_fibre_key_rates, fibre_edges
 from qnetemu.physics.qkd import (
     bb84_decoy_ma2005,
     bb84_gain_and_qber,
@@ -41,25 +43,18 @@ def key_rate_bps(profile: QKDProfile, channel_transmittance) -> tuple[np.ndarray
     return np.asarray(per_pulse, dtype=float) * profile.repetition_rate_hz, np.asarray(qber, dtype=float)
 
 
-def assign_fibre_key_rates(graph: nx.Graph, default: QKDProfile, profiles: dict[str, QKDProfile]) -> None:
-    """Set ``transmittance``, ``key_rate_bps`` and ``qber`` on every fibre edge, in place.
+def assign_profile_key_rates(graph: nx.Graph, default: QKDProfile, profiles: dict[str, QKDProfile]) -> None:
+    """Set ``transmittance``, ``key_rate_bps``, ``qber`` and ``repetition_rate_hz`` on every fibre edge.
 
-    Links beyond a profile's ``max_loss_db`` give no key: real devices stop
-    there even when the asymptotic formula is still positive.
+    One vectorised call per QKD profile. Links beyond a profile's
+    ``max_loss_db`` give no key: real devices stop there even when the
+    asymptotic formula is still positive.
     """
     groups: dict[str | None, list[tuple]] = {}
-    for a, b, data in graph.edges(data=True):
-        if data.get("segment", "fibre") == "fibre":
-            groups.setdefault(data.get("qkd_profile"), []).append((a, b, data))
+    for edge in fibre_edges(graph):
+        groups.setdefault(edge[2].get("qkd_profile"), []).append(edge)
     for name, edges in groups.items():
         profile = default if name is None else profiles[name]
-        loss_db = np.array([d["loss_db"] for _, _, d in edges])
-        t = db_to_transmittance(loss_db)
-        rate, qber = key_rate_bps(profile, t)
-        if profile.max_loss_db is not None:
-            rate = np.where(loss_db > profile.max_loss_db, 0.0, rate)
-        for (_, _, data), r, q, tt in zip(edges, rate, qber, np.atleast_1d(t), strict=True):
-            data["transmittance"] = float(tt)
-            data["key_rate_bps"] = float(r)
-            data["qber"] = float(q)
+        assign_fibre_key_rates(graph, partial(key_rate_bps, profile), max_loss_db=profile.max_loss_db, edges=edges)
+        for _, _, data in edges:
             data["repetition_rate_hz"] = profile.repetition_rate_hz

@@ -239,8 +239,9 @@ def assign_fibre_key_rates(
     key_rate_fn: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
     *,
     max_loss_db: float | None = None,
+    edges: list[tuple] | None = None,
 ) -> None:
-    """Set ``key_rate_bps`` and ``qber`` on every fibre edge, in place.
+    """Set ``transmittance``, ``key_rate_bps`` and ``qber`` on every fibre edge, in place.
 
     Parameters
     ----------
@@ -255,6 +256,9 @@ def assign_fibre_key_rates(
     max_loss_db : float, optional
         Links whose loss exceeds this [dB] get ``key_rate_bps = 0`` (e.g. the
         loss budget the QKD devices are specified for).
+    edges : list of (u, v, data), optional
+        Only these fibre edges (e.g. those sharing one QKD device model);
+        default all fibre edges of the graph.
 
     Raises
     ------
@@ -262,7 +266,7 @@ def assign_fibre_key_rates(
         If ``key_rate_fn`` returns arrays of the wrong shape, or negative or
         non-finite rates.
     """
-    edges = fibre_edges(graph)
+    edges = fibre_edges(graph) if edges is None else edges
     if not edges:
         return
     loss_db = np.array([d["loss_db"] for _, _, d in edges], dtype=float)
@@ -280,7 +284,8 @@ def assign_fibre_key_rates(
         raise ValueError("key_rate_fn returned a negative or non-finite key rate")
     if max_loss_db is not None:
         rate_bps = np.where(loss_db > float(max_loss_db), 0.0, rate_bps)
-    for (_, _, data), rate, error in zip(edges, rate_bps, qber, strict=True):
+    for (_, _, data), rate, error, t in zip(edges, rate_bps, qber, transmittance, strict=True):
+        data["transmittance"] = float(t)
         data["key_rate_bps"] = float(rate)
         data["qber"] = float(error)
 
