@@ -84,7 +84,9 @@ class Pass:
     rise_utc, culminate_utc, set_utc : datetime
         Interpolated start, highest point and end of the pass (UTC).
     max_elevation_deg : float
-        Interpolated highest elevation. [deg]
+        Interpolated highest elevation. [deg] Near the zenith elevation has a
+        cusp, not a parabola, and this underestimates it (by up to ~3 deg at
+        10 s steps); the slant range at the nearest sample stays accurate.
     time_s : numpy.ndarray
         Sample times since ``window_start_utc``. [s]
     elevation_deg : numpy.ndarray
