@@ -13,7 +13,10 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from qnetemu.errors import UserError
+from qnetemu.geo import great_circle_distance_km
 from qnetemu.scenario.schema import Scenario
 
 
@@ -59,6 +62,28 @@ def _import_topology(scenario: Scenario, file: str, base_dir: Path) -> tuple[lis
     return sites, links, report
 
 
+#: A site attached to its nearest topology node closer than this becomes that node.
+ATTACH_BIND_KM = 10.0
+
+
+def _check_attach_has_topology(scenario: Scenario, file: str, topo_sites: list[dict]) -> None:
+    if any(s.attach for s in scenario.sites) and not topo_sites:
+        i = next(i for i, s in enumerate(scenario.sites) if s.attach)
+        raise UserError("attach needs an imported topology", file=file, field=f"sites[{i}].attach")
+
+
+def _nearest_free(site, topo_sites: list[dict], taken: dict[str, str]) -> tuple[dict | None, float]:
+    """The nearest topology node not yet bound to a scenario site, and its distance [km]."""
+    free = [n for n in topo_sites if n["name"] not in taken]
+    if not free:
+        return None, float("inf")
+    lat = np.array([n["lat_deg"] for n in free])
+    lon = np.array([n["lon_deg"] for n in free])
+    dist = great_circle_distance_km(site.lat_deg, site.lon_deg, lat, lon)
+    k = int(np.argmin(dist))
+    return free[k], float(dist[k])
+
+
 def resolve(scenario: Scenario, *, file: str = "<scenario>", base_dir: Path | None = None) -> ResolvedScenario:
     """Import the topology, merge the scenario's sites and links, expand demands, check references."""
     base_dir = base_dir or Path(".")
@@ -68,6 +93,8 @@ def resolve(scenario: Scenario, *, file: str = "<scenario>", base_dir: Path | No
     # Scenario sites override or rename topology nodes; a duplicate name is an error.
     sites: dict[str, dict] = {}
     renamed: dict[str, str] = {}
+    attach_links: list[tuple[str, str, str]] = []  # (site, topology node, where)
+    _check_attach_has_topology(scenario, file, topo_sites)
     for i, site in enumerate(scenario.sites):
         where = f"sites[{i}]"
         if site.name in sites:
@@ -88,6 +115,15 @@ def resolve(scenario: Scenario, *, file: str = "<scenario>", base_dir: Path | No
             renamed[site.topology_node] = site.name
             if entry["lat_deg"] is None:
                 entry["lat_deg"], entry["lon_deg"] = node["lat_deg"], node["lon_deg"]
+        elif site.attach is not None:
+            node, dist_km = _nearest_free(site, topo_sites, renamed)
+            if node is None:
+                raise UserError("attach needs an imported topology with a free node", file=file,
+                                field=f"{where}.attach")
+            if dist_km <= ATTACH_BIND_KM:
+                renamed[node["name"]] = site.name
+            else:
+                attach_links.append((site.name, node["name"], where))
         elif site.name in by_topo_name:
             renamed[site.name] = site.name
         entry["ground_station"] = site.ground_station.model_dump() if site.ground_station else None
@@ -139,6 +175,8 @@ def resolve(scenario: Scenario, *, file: str = "<scenario>", base_dir: Path | No
 
     for i, link in enumerate(scenario.links):
         add_link(link.a, link.b, link.model_dump(), f"links[{i}]", "scenario")
+    for site_name, node_name, where in attach_links:
+        add_link(site_name, node_name, {}, f"{where}.attach", "attach")
     for link in topo_links:
         a, b = renamed.get(link["a"], link["a"]), renamed.get(link["b"], link["b"])
         # Topology lengths are great-circle estimates: let the route factor apply.

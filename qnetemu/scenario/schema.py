@@ -75,6 +75,11 @@ class Site(Model):
     topology_node: str | None = Field(
         None, description="Name of the imported topology node this site is (it takes this site's name)."
     )
+    attach: Literal["nearest"] | None = Field(
+        None,
+        description="Join the imported topology at its nearest node: the site becomes that node when it is "
+        "within 10 km, otherwise a fibre link to it is added (great circle x route factor).",
+    )
     ground_station: GroundStationOptics | None = Field(
         None, description="Receiver optics; required for role ground_station."
     )
@@ -83,6 +88,8 @@ class Site(Model):
     def _coordinates(self) -> Site:
         if self.topology_node is None and (self.lat_deg is None or self.lon_deg is None):
             raise ValueError("needs lat_deg and lon_deg (or topology_node to take them from)")
+        if self.attach is not None and self.topology_node is not None:
+            raise ValueError("give topology_node or attach, not both")
         if self.role == "ground_station" and self.ground_station is None:
             self.ground_station = GroundStationOptics()
         return self
