@@ -1,0 +1,389 @@
+"""Monte Carlo repeater-chain engine, vectorised over independent deliveries.
+
+Each *trial* is one delivery cycle: all memories start empty at time 0 and
+the trial ends when an end-to-end pair is delivered. Trials are independent
+(a renewal process), so the pair rate is ``lanes / mean(T)`` with a
+delta-method standard error, and the fidelity's mean and standard error come
+from the per-trial fidelities. All trials of a batch advance together through
+an event loop (numpy arrays of shape ``(trials, nodes)``); the events are
+link heralds, pair expiries and (sequence mode) the arrival of swap outcomes,
+so the loop runs a few times per segment, not once per attempt. Randomness
+comes only from ``np.random.default_rng(seed)``.
+
+Physics per trial
+-----------------
+* Elementary links (:mod:`qnetemu.engines.elementary_link`): a free link
+  succeeds after a geometric number of attempts of one common period (the
+  longest link's), so heterogeneous links stay synchronous. A link is free
+  when no stored pair spans it; after a failed swap or an expiry the links
+  under the lost pairs start again.
+* Pumping (``purification`` with ``purification_rounds = r``): a link is
+  ready once a pair has survived ``r`` rounds, each using a fresh pair and
+  succeeding with the BBPSSW/DEJMPS probability; a failed round restarts the
+  link. The pumped pair has the deterministic fidelity of
+  :func:`~qnetemu.engines.elementary_link.pumping_schedule` (decoherence
+  during pumping is neglected).
+* Swaps: swap-ASAP (a node swaps as soon as it holds two pairs, left to
+  right within an instant) or nested (:func:`nested_swap_partners`). A swap
+  succeeds with ``swap_success_prob``; the Werner parameters multiply, then
+  the fidelity is multiplied by ``swap_fidelity``; a failure loses both
+  pairs.
+* Storage: every stored pair depolarises, ``w -> w exp(-kappa t)``.
+* Cutoff: a pair is discarded once its older end memory has stored it for
+  ``cutoff_time_s``.
+
+Modes
+-----
+``mode="textbook"`` (the model of the analytic engine, which it reproduces):
+
+* ``memories_per_node = m`` multiplexes each link: ``m`` parallel attempts
+  per period, one pair kept, so ``p -> 1 - (1 - p)**m``;
+* attempt period ``max(1/attempt_rate_hz, L/c_fibre)``; storage starts at
+  the herald; swap outcomes are known instantly;
+* ``kappa = 1 / coherence_time_s`` for the pair (RepeaterHardware's
+  definition).
+
+``mode="sequence_compatible"``: what SeQUeNCe 1.3.1 under the
+``bell_diagonal`` formalism with single-heralded generation does, as set up
+by :mod:`qnetemu.engines.sequence_adapter`. Differences from textbook:
+
+1. Attempt period ``3 d + q + d/2`` (pairing REQUEST/RESPONSE after every
+   failure, NEGOTIATE/ACK, photon flight at SeQUeNCe's 2e8 m/s, herald from
+   the BSM node), at least ``1/attempt_rate_hz``; see
+   :func:`~qnetemu.engines.elementary_link.attempt_period_s`.
+2. Storage starts at the photon emission: the pair has already decohered for
+   the herald delay when it is heralded, and memory expiry counts from then.
+3. Decoherence acts on each memory: a Pauli channel of total rate
+   ``1/coherence_time_s`` split equally over X, Y, Z
+   (``components/memory.py::bds_decohere``), i.e.
+   ``kappa = 8 / (3 coherence_time_s)`` for the pair.
+4. Swap order is always SeQUeNCe's nested order, whatever ``chain.scheme``
+   says (``extra["swap_order"] = "sequence_nested"``).
+5. Swap outcomes travel over classical channels (``L / c_fibre``): a swapped
+   pair can be used at each end only once the outcome has arrived there, and
+   a pair is delivered when both end nodes know it.
+6. ``memories_per_node = m`` gives ``m`` independent lanes (SeQUeNCe
+   reserves ``m`` memories per link side; each runs its own generation
+   protocol), so the rate is ``m / mean(T)`` and the latency is the mean of
+   the first delivery among ``m`` lanes. SeQUeNCe can also swap across
+   lanes, so its rate can be somewhat higher.
+7. ``swap_fidelity`` must be 1 (SeQUeNCe's ``bell_diagonal`` swap takes no
+   degradation) and purification is rejected (the adapter does not map it).
+8. ``cutoff_time_s`` is SeQUeNCe's ``cutoff_ratio * coherence_time``.
+
+Not modelled in either mode: dark counts, the RSVP reservation time before
+the first attempt, a failed swap's outcome message delay (links restart at
+once), and, in SeQUeNCe, links that restart under a longer stored pair and
+are then used by the next delivery (pipelining across deliveries).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from qnetemu.constants import SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
+from qnetemu.engines.chain import ChainResult, ChainSpec
+from qnetemu.engines.elementary_link import (
+    elementary_links,
+    nested_swap_partners,
+    pumping_schedule,
+)
+
+__all__ = ["MonteCarloChainEngine"]
+
+Mode = Literal["textbook", "sequence_compatible"]
+_BATCH = 1 << 16
+_M_PER_KM = 1e3
+
+
+@dataclass(frozen=True)
+class _Params:
+    n: int
+    p: np.ndarray  # per-link success probability per attempt
+    tau_s: float
+    herald_s: float  # storage before the herald (sequence mode)
+    w0: float  # Werner parameter of a ready link
+    pump_probs: tuple[float, ...]
+    a: float
+    swap_fidelity: float
+    kappa: float  # pair depolarising rate [1/s]
+    cutoff_s: float
+    partners: list[tuple[int, int]] | None  # None: swap-ASAP
+    delay_s: np.ndarray  # (n+1, n+1) classical delays between nodes
+
+
+def _link_attempts(rng: np.random.Generator, p: np.ndarray, pump: tuple[float, ...]) -> np.ndarray:
+    """Attempts until each requested link holds a (pumped) pair; ``p`` per request."""
+    total = rng.geometric(p).astype(float)
+    if not pump:
+        return total
+    shape = total.shape
+    p, total = p.ravel(), total.ravel()
+    level = np.zeros(p.shape, dtype=int)
+    todo = np.flatnonzero(level < len(pump))
+    while todo.size:
+        total[todo] += rng.geometric(p[todo])
+        lv = level[todo]
+        fresh = lv < 0
+        ok = rng.random(todo.size) < np.asarray(pump)[np.maximum(lv, 0)]
+        # a failed round throws both pairs away: the next draw is a fresh first pair
+        level[todo] = np.where(fresh, 0, np.where(ok, lv + 1, -1))
+        todo = todo[level[todo] != len(pump)]
+    return total.reshape(shape)
+
+
+def _run_batch(rng: np.random.Generator, prm: _Params, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Delivery times [s] and fidelities of ``size`` independent trials."""
+    n, tau = prm.n, prm.tau_s
+    eps = 1e-9 * tau
+    out_t = np.empty(size)
+    out_f = np.empty(size)
+    idx = np.arange(size)  # trial index of each active row
+    shape = (size, n + 1)
+    r_of = np.full(shape, -1)  # right end of the pair whose left end is j
+    l_of = np.full(shape, -1)  # left end of the pair whose right end is j
+    w = np.zeros(shape)  # Werner parameter of pair starting at j, at time tw
+    tw = np.zeros(shape)
+    born_l = np.zeros(shape)  # storage start of the pair's left end memory
+    born_r = np.zeros(shape)  # ... and of its right end memory
+    use_l = np.zeros(shape)  # time the left end knows the pair
+    use_r = np.zeros(shape)  # time the right end knows the pair
+    now = np.zeros(size)
+    p_rows = np.broadcast_to(prm.p, (size, n))
+    ready = _link_attempts(rng, p_rows.copy(), prm.pump_probs) * tau
+    covered = np.zeros((size, n), dtype=bool)
+    order = range(1, n)
+    if prm.partners is not None:
+        order = sorted(range(1, n), key=lambda j: prm.partners[j][1] - prm.partners[j][0])
+    cutoff = prm.cutoff_s
+    while idx.size:
+        rows = np.arange(idx.size)
+        has = r_of >= 0
+        t_gen = np.where(~covered, ready, np.inf).min(axis=1)
+        t_next = t_gen
+        if math.isfinite(cutoff):
+            expiry = np.minimum(born_l, born_r) + cutoff
+            t_next = np.minimum(t_next, np.where(has, expiry, np.inf).min(axis=1))
+        pend = np.where(has, np.maximum(use_l, use_r), -np.inf)
+        pend = np.where(pend > now[:, None] + eps, pend, np.inf).min(axis=1)
+        t_next = np.minimum(t_next, pend)
+        now = t_next
+        nowc = now[:, None]
+        # 1. expiry
+        if math.isfinite(cutoff):
+            dead = has & (np.minimum(born_l, born_r) + cutoff <= nowc + eps)
+            if dead.any():
+                rr, jj = np.nonzero(dead)
+                l_of[rr, r_of[rr, jj]] = -1
+                r_of[rr, jj] = -1
+        # 2. heralds on free links
+        new = ~covered & (ready <= nowc + eps)
+        if new.any():
+            rr, ii = np.nonzero(new)
+            r_of[rr, ii] = ii + 1
+            l_of[rr, ii + 1] = ii
+            w[rr, ii] = prm.w0 * math.exp(-prm.kappa * prm.herald_s)
+            tw[rr, ii] = now[rr]
+            born_l[rr, ii] = now[rr] - prm.herald_s
+            born_r[rr, ii] = now[rr] - prm.herald_s
+            use_l[rr, ii] = now[rr]
+            use_r[rr, ii] = now[rr]
+        # 3. swaps
+        for j in order:
+            lo = l_of[:, j]
+            hi = r_of[:, j]
+            can = (lo >= 0) & (hi >= 0)
+            if prm.partners is not None:
+                pl, pr = prm.partners[j]
+                can &= (lo == pl) & (hi == pr)
+            if not can.any():
+                continue
+            rr = np.flatnonzero(can)
+            lo, hi = lo[rr], hi[rr]
+            t = now[rr]
+            can_now = (use_r[rr, lo] <= t + eps) & (use_l[rr, j] <= t + eps)
+            rr, lo, hi, t = rr[can_now], lo[can_now], hi[can_now], t[can_now]
+            if rr.size == 0:
+                continue
+            wl = w[rr, lo] * np.exp(-prm.kappa * (t - tw[rr, lo]))
+            wr = w[rr, j] * np.exp(-prm.kappa * (t - tw[rr, j]))
+            f = prm.swap_fidelity * (1.0 + 3.0 * wl * wr) / 4.0
+            ok = rng.random(rr.size) < prm.a
+            # success: the pair lo-hi replaces lo-j and j-hi
+            s, ls, hs, ts = rr[ok], lo[ok], hi[ok], t[ok]
+            r_of[s, ls] = hs
+            l_of[s, hs] = ls
+            w[s, ls] = (4.0 * f[ok] - 1.0) / 3.0
+            tw[s, ls] = ts
+            born_r[s, ls] = born_r[s, j]  # the left end keeps its own start
+            use_l[s, ls] = ts + prm.delay_s[j, ls]
+            use_r[s, ls] = ts + prm.delay_s[j, hs]
+            # failure: both pairs are lost
+            fl, lf, hf = rr[~ok], lo[~ok], hi[~ok]
+            r_of[fl, lf] = -1
+            l_of[fl, hf] = -1
+            r_of[s, j] = -1
+            l_of[s, j] = -1
+            r_of[fl, j] = -1
+            l_of[fl, j] = -1
+        # links that became free restart now
+        diff = (r_of >= 0).astype(np.int8) - (l_of >= 0).astype(np.int8)
+        cov_new = np.cumsum(diff, axis=1)[:, :n] > 0
+        # free links whose scheduled herald is not in the future (freed now, or
+        # heralded and lost in the same instant) start a fresh attempt sequence
+        freed = ~cov_new & (ready <= nowc + eps)
+        if freed.any():
+            rr, ii = np.nonzero(freed)
+            ready[rr, ii] = now[rr] + _link_attempts(rng, prm.p[ii], prm.pump_probs) * tau
+        covered = cov_new
+        # 4. delivery
+        done = (r_of[:, 0] == n) & (np.maximum(use_l[:, 0], use_r[:, 0]) <= now + eps)
+        if done.any():
+            d = rows[done]
+            wd = w[d, 0] * np.exp(-prm.kappa * (now[d] - tw[d, 0]))
+            out_t[idx[d]] = now[d]
+            out_f[idx[d]] = (1.0 + 3.0 * wd) / 4.0
+            keep = ~done
+            idx = idx[keep]
+            now = now[keep]
+            r_of, l_of, w, tw = r_of[keep], l_of[keep], w[keep], tw[keep]
+            born_l, born_r = born_l[keep], born_r[keep]
+            use_l, use_r, ready, covered = use_l[keep], use_r[keep], ready[keep], covered[keep]
+    return out_t, out_f
+
+
+class MonteCarloChainEngine:
+    """Vectorised Monte Carlo engine (see the module docstring for both modes).
+
+    Parameters
+    ----------
+    mode : {"textbook", "sequence_compatible"}
+        Physics model; ``"sequence_compatible"`` mirrors SeQUeNCe 1.3.1.
+    batch_size : int
+        Trials advanced together; larger is faster until memory runs short.
+    """
+
+    def __init__(self, mode: Mode = "textbook", batch_size: int = _BATCH):
+        if mode not in ("textbook", "sequence_compatible"):
+            raise ValueError(f"mode must be 'textbook' or 'sequence_compatible', got {mode!r}")
+        if batch_size < 2:
+            raise ValueError(f"batch_size must be >= 2, got {batch_size}")
+        self.mode = mode
+        self.batch_size = int(batch_size)
+        self.name = "montecarlo" if mode == "textbook" else "montecarlo_sequence"
+
+    def _params(self, chain: ChainSpec) -> tuple[_Params, int, dict]:
+        seq = self.mode == "sequence_compatible"
+        links = elementary_links(chain, "sequence" if seq else "textbook")
+        hw = chain.hardware
+        n = len(links)
+        if seq and hw.swap_fidelity != 1.0:
+            raise ValueError(
+                "hardware.swap_fidelity must be 1 in sequence_compatible mode "
+                "(SeQUeNCe's bell_diagonal swap takes no degradation)"
+            )
+        if seq and hw.purification != "none" and hw.purification_rounds > 0:
+            raise ValueError("hardware.purification is not supported in sequence_compatible mode")
+        fids, probs = pumping_schedule(hw.link_fidelity, hw.purification_rounds, hw.purification)
+        p_raw = np.array([lk.success_prob for lk in links])
+        m = hw.memories_per_node
+        lanes = m if seq else 1
+        p = p_raw if seq else -np.expm1(m * np.log1p(-p_raw))
+        pos_m = np.concatenate([[0.0], np.cumsum(chain.segment_lengths_km)]) * _M_PER_KM
+        delay = np.abs(pos_m[:, None] - pos_m[None, :]) / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
+        t2 = hw.coherence_time_s
+        kappa = 0.0 if math.isinf(t2) else (8.0 / 3.0 if seq else 1.0) / t2
+        scheme = "nested" if seq else chain.scheme
+        prm = _Params(
+            n=n,
+            p=p,
+            tau_s=max(lk.attempt_period_s for lk in links),
+            herald_s=links[0].herald_delay_s if seq else 0.0,
+            w0=(4.0 * fids[-1] - 1.0) / 3.0,
+            pump_probs=tuple(probs),
+            a=hw.swap_success_prob,
+            swap_fidelity=hw.swap_fidelity,
+            kappa=kappa,
+            cutoff_s=math.inf if hw.cutoff_time_s is None else float(hw.cutoff_time_s),
+            partners=nested_swap_partners(n) if scheme == "nested" else None,
+            delay_s=delay if seq else np.zeros_like(delay),
+        )
+        extra = {
+            "mode": self.mode,
+            "swap_order": "sequence_nested" if seq else chain.scheme,
+            "attempt_period_s": prm.tau_s,
+            "link_success_prob": p.tolist(),
+            "lanes": lanes,
+            "pumped_link_fidelity": fids[-1],
+        }
+        return prm, lanes, extra
+
+    def simulate(self, chain: ChainSpec, *, seed: int, max_pairs: int, max_time_s: float) -> ChainResult:
+        """Sample up to ``max_pairs`` deliveries or ``max_time_s`` of simulated time.
+
+        Parameters
+        ----------
+        chain : ChainSpec
+            The chain; invalid hardware raises ValueError naming the field.
+        seed : int
+            Seed of ``np.random.default_rng``; equal seeds give equal results.
+        max_pairs : int
+            Number of deliveries to sample (>= 2 for standard errors).
+        max_time_s : float
+            Stop once the simulated time (summed over deliveries, divided by
+            the lanes) reaches this. [s]
+
+        Returns
+        -------
+        ChainResult
+            ``pair_rate_hz = lanes / mean(T)`` (renewal), its delta-method
+            standard error, mean fidelity and its standard error from the
+            per-delivery samples, ``latency_s`` the mean time to the first
+            pair.
+        """
+        if not (isinstance(max_pairs, int | np.integer) and max_pairs >= 2):
+            raise ValueError(f"max_pairs must be an integer >= 2, got {max_pairs!r}")
+        if not (max_time_s > 0):
+            raise ValueError(f"max_time_s must be > 0, got {max_time_s!r}")
+        t0 = time.perf_counter()
+        prm, lanes, extra = self._params(chain)
+        rng = np.random.default_rng(seed)
+        times, fids = [], []
+        done, sim_s = 0, 0.0
+        while done < max_pairs and sim_s < max_time_s:
+            size = min(self.batch_size, max_pairs - done)
+            t, f = _run_batch(rng, prm, size)
+            times.append(t)
+            fids.append(f)
+            done += size
+            sim_s += float(t.sum()) / lanes
+        t_all = np.concatenate(times)
+        f_all = np.concatenate(fids)
+        # Keep deliveries that fit in max_time_s (at least two, for the errors).
+        k = max(2, int(np.searchsorted(np.cumsum(t_all) / lanes, max_time_s, side="right")))
+        t_all, f_all = t_all[:k], f_all[:k]
+        mean_t = float(t_all.mean())
+        se_t = float(t_all.std(ddof=1) / math.sqrt(k))
+        if lanes > 1 and k >= lanes:
+            latency = float(t_all[: k - k % lanes].reshape(-1, lanes).min(axis=1).mean())
+        else:
+            latency = mean_t
+        extra["mean_delivery_time_s"] = mean_t
+        extra["delivery_time_stderr_s"] = se_t
+        return ChainResult(
+            engine=self.name,
+            pairs=k,
+            simulated_time_s=float(t_all.sum()) / lanes,
+            pair_rate_hz=lanes / mean_t,
+            pair_rate_stderr_hz=lanes * se_t / mean_t**2,
+            mean_fidelity=float(f_all.mean()),
+            fidelity_stderr=float(f_all.std(ddof=1) / math.sqrt(k)),
+            latency_s=latency,
+            wall_s=time.perf_counter() - t0,
+            extra=extra,
+        )
