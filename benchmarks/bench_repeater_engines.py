@@ -1,0 +1,194 @@
+"""Speed of the repeater-chain engines on one chain: pairs per wall second.
+
+Runs the same chain through
+
+(a) qnetemu's SeQUeNCe engine (``SequenceChainEngine``, in a child process
+    as a sweep would run it),
+(b) a plain SeQUeNCe script that does not use qnetemu
+    (``plain_sequence_chain.py``, also in a child process),
+(c) qnetemu's Monte Carlo engine in ``sequence_compatible`` mode, with at
+    least as many delivered pairs as (a),
+
+and prints delivered pairs per wall second for each, with the ratios
+montecarlo / sequence (target >= 1000) and sequence engine / plain script
+(target: within 10 %). Wall times exclude importing SeQUeNCe and starting the
+child interpreter; each figure is the median over ``--repeats`` runs.
+
+Usage::
+
+    python benchmarks/bench_repeater_engines.py            # 3 routers, 2 x 50 km
+    python benchmarks/bench_repeater_engines.py --segments 4 --window-s 0.5
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from plain_sequence_chain import run_plain  # noqa: E402
+
+from qnetemu.engines.chain import ChainSpec, RepeaterHardware  # noqa: E402
+from qnetemu.engines.isolated import run_isolated  # noqa: E402
+from qnetemu.engines.sequence_adapter import SequenceChainEngine  # noqa: E402
+
+
+def _plain_child(kwargs: dict, conn) -> None:
+    conn.send(run_plain(**kwargs))
+    conn.close()
+
+
+def run_plain_isolated(**kwargs) -> dict:
+    """The plain script in a fresh ``spawn`` child (SeQUeNCe's class state)."""
+    ctx = mp.get_context("spawn")
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_plain_child, args=(kwargs, sender))
+    proc.start()
+    sender.close()
+    result = receiver.recv()
+    proc.join()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--segments", type=int, default=2, help="elementary links (routers - 1)")
+    parser.add_argument("--length-km", type=float, default=50.0, help="length of each link [km]")
+    parser.add_argument("--memories", type=int, default=5, help="memories per node per link")
+    parser.add_argument("--coherence-time-s", type=float, default=10.0)
+    parser.add_argument("--window-s", type=float, default=1.0, help="simulated time [s]")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--mc-pairs",
+        type=int,
+        default=0,
+        help="pairs for the Monte Carlo run (default: 100x the sequence engine's, at least)",
+    )
+    args = parser.parse_args()
+
+    hardware = RepeaterHardware(
+        coherence_time_s=args.coherence_time_s,
+        memories_per_node=args.memories,
+        link_fidelity=0.99,
+        attempt_rate_hz=1e5,
+    )
+    chain = ChainSpec((args.length_km,) * args.segments, hardware=hardware)
+    rows = []
+
+    seq_runs = []
+    for k in range(args.repeats):
+        result = run_isolated(
+            SequenceChainEngine(),
+            chain,
+            seed=args.seed + k,
+            max_pairs=10**9,
+            max_time_s=args.window_s,
+        )
+        if result.status != "ok":
+            raise SystemExit(f"sequence engine failed: {result.error}")
+        seq_runs.append(result)
+    seq_pairs = statistics.median(r.pairs for r in seq_runs)
+    seq_wall = statistics.median(r.wall_s for r in seq_runs)
+    rows.append(
+        (
+            "(a) qnetemu sequence engine",
+            seq_pairs,
+            seq_wall,
+            statistics.median(r.extra["events"] for r in seq_runs),
+            statistics.median(r.pair_rate_hz for r in seq_runs),
+            statistics.median(r.mean_fidelity for r in seq_runs),
+        )
+    )
+
+    plain_runs = [
+        run_plain_isolated(
+            routers=args.segments + 1,
+            length_m=args.length_km * 1e3,
+            memories=args.memories,
+            window_s=args.window_s,
+            seed=args.seed + k,
+            coherence_time_s=args.coherence_time_s,
+        )
+        for k in range(args.repeats)
+    ]
+    plain_pairs = statistics.median(r["pairs"] for r in plain_runs)
+    plain_wall = statistics.median(r["wall_s"] for r in plain_runs)
+    rows.append(
+        (
+            "(b) plain SeQUeNCe script",
+            plain_pairs,
+            plain_wall,
+            statistics.median(r["events"] for r in plain_runs),
+            plain_pairs / args.window_s,
+            float("nan"),
+        )
+    )
+
+    mc_row = None
+    try:
+        from qnetemu.engines.repeater_montecarlo import MonteCarloChainEngine
+    except ImportError as exc:
+        print(f"montecarlo engine not available ({exc}); skipping (c)")
+    else:
+        engine = MonteCarloChainEngine(mode="sequence_compatible")
+        mc_pairs = max(args.mc_pairs, int(100 * max(seq_pairs, 1)))
+        # a first call pays any one-off set-up (imports, caches)
+        engine.simulate(chain, seed=args.seed, max_pairs=10, max_time_s=1e9)
+        mc_runs = []
+        for k in range(args.repeats):
+            start = time.perf_counter()
+            result = engine.simulate(chain, seed=args.seed + k, max_pairs=mc_pairs, max_time_s=1e9)
+            wall = time.perf_counter() - start
+            if result.status != "ok":
+                raise SystemExit(f"montecarlo engine failed: {result.error}")
+            mc_runs.append((result, wall))
+        mc_row = (
+            "(c) qnetemu montecarlo (seq.-compat.)",
+            statistics.median(r.pairs for r, _ in mc_runs),
+            statistics.median(w for _, w in mc_runs),
+            float("nan"),
+            statistics.median(r.pair_rate_hz for r, _ in mc_runs),
+            statistics.median(r.mean_fidelity for r, _ in mc_runs),
+        )
+        rows.append(mc_row)
+
+    print(
+        f"chain: {args.segments + 1} routers, {args.segments} x {args.length_km:g} km, "
+        f"{args.memories} memories/link, T2 = {args.coherence_time_s:g} s, "
+        f"window {args.window_s:g} s simulated, median of {args.repeats}"
+    )
+    header = (
+        f"{'engine':<40}{'pairs':>10}{'wall s':>10}{'events':>10}"
+        f"{'pairs/wall s':>14}{'rate Hz':>10}{'fidelity':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, pairs, wall, events, rate, fid in rows:
+        print(
+            f"{name:<40}{pairs:>10.0f}{wall:>10.3f}{events:>10.0f}"
+            f"{pairs / wall:>14.1f}{rate:>10.1f}{fid:>10.4f}"
+        )
+    seq_speed = seq_pairs / seq_wall
+    plain_speed = plain_pairs / plain_wall
+    print(f"sequence engine / plain script (pairs per wall s): {seq_speed / plain_speed:.3f}")
+    print(
+        f"sequence engine / plain script (wall s per event): "
+        f"{(seq_wall / rows[0][3]) / (plain_wall / rows[1][3]):.3f}"
+    )
+    if mc_row is not None:
+        print(
+            f"montecarlo / sequence engine (pairs per wall s): "
+            f"{(mc_row[1] / mc_row[2]) / seq_speed:.0f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
