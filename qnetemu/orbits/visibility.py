@@ -468,7 +468,15 @@ def common_windows_from_geometry(
 
 
 def _masks(geom: StationGeometry, min_elevation_deg, max_sun_altitude_deg) -> np.ndarray:
-    masks = np.broadcast_to(np.asarray(min_elevation_deg, dtype=float), (len(geom.stations),))
+    masks = np.asarray(min_elevation_deg, dtype=float)
+    count = len(geom.stations)
+    if masks.ndim == 0:
+        masks = np.full(count, float(masks))
+    elif masks.shape != (count,):
+        raise ValueError(
+            f"min_elevation_deg must be one number or one per station ({count}), "
+            f"got shape {masks.shape}"
+        )
     for mask in masks:
         check_mask(float(mask), max_sun_altitude_deg)
     return masks
