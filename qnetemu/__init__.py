@@ -30,7 +30,8 @@ def run(path: str | Path, *, engine: str = "analytic", seed: int = 0):
 
     path = Path(path)
     scenario = load_scenario(path)
-    return evaluate(scenario, resolve(scenario, file=str(path), base_dir=path.parent), engine=engine, seed=seed)
+    return evaluate(scenario, resolve(scenario, file=str(path), base_dir=path.parent), engine=engine, seed=seed,
+                    file=str(path))
 
 
 __all__ = ["UserError", "__version__", "load_scenario", "run"]

@@ -111,7 +111,7 @@ def run(
         raise UserError("results directory exists and is not empty (use --overwrite or another --out)",
                         file=str(target))
     say = (lambda _m: None) if quiet else (lambda m: err.print(f"[dim]{m}[/dim]"))
-    result = evaluate(sc, resolved, engine=engine, seed=seed, progress=say)
+    result = evaluate(sc, resolved, engine=engine, seed=seed, progress=say, file=str(scenario))
     manifest = provenance(scenario_file=str(scenario), scenario_hash=digest, seed=seed, engine=engine)
     manifest.update(scenario_name=sc.name, timings_s=result.timings_s)
     written = write_run(

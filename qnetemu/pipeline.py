@@ -84,12 +84,18 @@ def demand_seeds(seed: int, n: int) -> list[int]:
 
 
 def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "analytic", seed: int = 0,
-             architectures: list[str] | None = None, progress: Progress | None = None) -> RunOutput:
+             architectures: list[str] | None = None, progress: Progress | None = None,
+             file: str = "<scenario>") -> RunOutput:
     """Evaluate every demand under every requested architecture."""
     if engine not in ENGINES:
         raise UserError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}", field="--engine")
     say = progress or (lambda _msg: None)
     timings: dict[str, float] = {}
+    skysats = None
+    if scenario.satellites:
+        from qnetemu.architectures.satellite import build_satellites
+
+        skysats = build_satellites(scenario, file=file)  # a bad orbit or TLE fails before any work
     t0 = time.perf_counter()
     graph, inserted = build_network(scenario, resolved)
     timings["network_s"] = time.perf_counter() - t0
@@ -97,16 +103,26 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
         f"{graph.number_of_edges()} links")
 
     tables: dict[str, list[dict]] = {"demands": []}
-    archs = architectures or list(scenario.architectures)
-    if "trusted_node" in archs:
-        from qnetemu.architectures.trusted_node import evaluate_trusted_node
+    if scenario.satellites:
+        from qnetemu.architectures.satellite import add_satellite_links
 
         t0 = time.perf_counter()
-        rows = evaluate_trusted_node(graph, resolved.demands)
+        tables.update(add_satellite_links(graph, scenario, resolved, file=file, progress=say, skysats=skysats))
+        timings["satellites_s"] = time.perf_counter() - t0
+    archs = architectures or list(scenario.architectures)
+    from qnetemu.architectures.trusted_node import evaluate_trusted_node, fibre_only
+
+    for arch, subgraph in (("trusted_node", fibre_only(graph)), ("satellite", graph)):
+        if arch not in archs:
+            continue
+        if arch == "satellite" and not scenario.satellites:
+            raise UserError("architecture satellite needs satellites", file=file, field="architectures")
+        t0 = time.perf_counter()
+        rows = evaluate_trusted_node(subgraph, resolved.demands, architecture=arch)
         for row in rows:
             row["engine"] = "analytic"
         tables["demands"] += rows
-        timings["trusted_node_s"] = time.perf_counter() - t0
+        timings[f"{arch}_s"] = time.perf_counter() - t0
     if "repeater" in archs:
         from qnetemu.architectures.repeater import evaluate_repeater
 
@@ -132,5 +148,5 @@ def evaluate_point(scenario_dict: dict, *, engine: str, architecture: str, seed:
     """One sweep point: validate the (overridden) scenario mapping and evaluate it."""
     scenario = validate_scenario_dict(scenario_dict, source)
     resolved = resolve(scenario, file=source, base_dir=Path(base_dir))
-    out = evaluate(scenario, resolved, engine=engine, seed=seed, architectures=[architecture])
+    out = evaluate(scenario, resolved, engine=engine, seed=seed, architectures=[architecture], file=source)
     return {"demands": out.tables["demands"], "links": out.tables["links"]}

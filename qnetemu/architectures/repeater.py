@@ -45,7 +45,7 @@ def repeater_hardware(profile: RepeaterProfile) -> RepeaterHardware:
 
 def fibre_route(graph: nx.Graph, path: list[str], a: str, b: str) -> list[str]:
     """The demand's path if it is all fibre, else the shortest all-fibre path ([] if none)."""
-    if path and all(graph.edges[u, v].get("segment", "fibre") == "fibre" for u, v in zip(path, path[1:])):
+    if path and all(graph.edges[u, v].get("segment", "fibre") == "fibre" for u, v in zip(path, path[1:], strict=False)):
         return path
     fibre = graph.edge_subgraph(
         [(u, v) for u, v, d in graph.edges(data=True) if d.get("segment", "fibre") == "fibre"]
@@ -60,7 +60,7 @@ def route_spans(graph: nx.Graph, path: list[str]) -> list[tuple[float, float]]:
     """(length_km, attenuation_db_per_km) of each real span: inserted trusted nodes merged away."""
     spans: list[tuple[float, float]] = []
     length = loss = 0.0
-    for u, v in zip(path, path[1:]):
+    for u, v in zip(path, path[1:], strict=False):
         d = graph.edges[u, v]
         length += d["length_km"]
         loss += d["length_km"] * d["attenuation_db_per_km"]

@@ -16,8 +16,18 @@ from qnetemu.network.allocation import allocate_max_min_fair
 from qnetemu.network.routing import path_summary, route_all
 
 
-def evaluate_trusted_node(graph: nx.Graph, demands: list[dict]) -> list[dict]:
-    """One row per demand: path, trusted nodes crossed, distance, rates."""
+def fibre_only(graph: nx.Graph) -> nx.Graph:
+    """The terrestrial network: every node, only the fibre edges (a view, not a copy)."""
+    return nx.subgraph_view(graph, filter_edge=lambda u, v: graph.edges[u, v].get("segment", "fibre") == "fibre")
+
+
+def evaluate_trusted_node(graph: nx.Graph, demands: list[dict], *, architecture: str = "trusted_node") -> list[dict]:
+    """One row per demand: path, trusted nodes crossed, distance, rates.
+
+    ``architecture`` only labels the rows: "trusted_node" is evaluated on the
+    fibre graph, "satellite" on fibre plus satellite links (the caller passes
+    the graph).
+    """
     paths = route_all(graph, [(d["a"], d["b"]) for d in demands])
     capacity = {frozenset((a, b)): float(data.get("key_rate_bps", 0.0)) for a, b, data in graph.edges(data=True)}
     caps = [d.get("required_key_rate_bps") for d in demands]
@@ -26,7 +36,7 @@ def evaluate_trusted_node(graph: nx.Graph, demands: list[dict]) -> list[dict]:
     rates = iter(allocate_max_min_fair(routed, capacity, routed_caps) if routed else [])
     rows = []
     for demand, path in zip(demands, paths, strict=True):
-        row = {"a": demand["a"], "b": demand["b"], "architecture": "trusted_node",
+        row = {"a": demand["a"], "b": demand["b"], "architecture": architecture,
                "required_key_rate_bps": demand.get("required_key_rate_bps")}
         if not path:
             row.update(status="no_path", path="", route_sites="", hops=0, trusted_nodes=0, trusted_node_names="",

@@ -17,7 +17,7 @@ from qnetemu.plots.style import save  # noqa: E402
 
 def draw_run(run_dir: str | Path) -> list[Path]:
     """Draw all figures for a run or sweep directory; return the files written."""
-    from qnetemu.plots import network_map, rates
+    from qnetemu.plots import network_map, rates, space
     from qnetemu.results.store import read_manifest, read_table
 
     run_dir = Path(run_dir)
@@ -34,6 +34,13 @@ def draw_run(run_dir: str | Path) -> list[Path]:
         written += save(rates.demand_rate_vs_distance(demands, links, title=title),
                         fig_dir / "demand_rate_vs_distance")
         written += save(rates.trusted_nodes_per_demand(demands, title=title), fig_dir / "trusted_nodes_per_demand")
+    samples, tracks, sat_links = (read_table(run_dir, n) for n in ("pass_samples", "ground_tracks", "satellite_links"))
+    if samples is not None and len(samples):
+        written += save(space.pass_timelines(samples, title=title), fig_dir / "pass_timelines")
+    if tracks is not None and len(tracks) and sites is not None:
+        written += save(space.ground_tracks(tracks, sites, title=title), fig_dir / "ground_tracks")
+    if sat_links is not None and len(sat_links):
+        written += save(space.station_pair_key(sat_links, title=title), fig_dir / "station_pair_key_per_day")
     return written
 
 

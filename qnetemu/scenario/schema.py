@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from qnetemu.scenario.sweep_spec import SweepSpec
 
@@ -34,27 +34,27 @@ class Model(BaseModel):
 
 
 class GroundStationOptics(Model):
-    """Receiver of an optical ground station (space segment)."""
+    """Receiver of an optical ground station (space segment).
+
+    Defaults follow the Xinglong station of the Micius experiments (Liao et
+    al., Nature 549, 43 (2017)) as modelled in :data:`qnetemu.space.XINGLONG_STATION`.
+    """
 
     rx_aperture_m: PositiveFloat = Field(1.0, description="Receive telescope diameter [m].")
-    receiver_efficiency: Efficiency = Field(
-        0.5, description="Optics and coupling transmittance inside the station, excluding detectors."
+    optics_efficiency: Efficiency = Field(
+        0.3, description="Transmittance from telescope entrance to detectors, incl. the payload's own optics."
     )
     detector_efficiency: Efficiency = Field(0.5, description="Single-photon detector efficiency.")
-    dark_count_prob: Probability = Field(
-        1e-7, description="Dark-count (and background) probability per detection window."
-    )
-    misalignment_error: Annotated[float, Field(ge=0.0, le=0.5)] = Field(
-        0.01, description="Intrinsic QBER from polarisation misalignment."
-    )
+    noise_rate_hz: NonNegativeFloat = Field(300.0, description="Dark plus night background counts per detector [Hz].")
+    detection_window_s: PositiveFloat = Field(2e-9, description="Detection gate per pulse [s].")
     min_elevation_deg: Annotated[float, Field(ge=0.0, lt=90.0)] = Field(
         15.0, description="Lowest elevation at which the station tracks [deg]."
     )
     zenith_transmittance: Efficiency = Field(
-        0.8, description="Clear-sky atmospheric transmittance at zenith at the payload wavelength."
+        0.7, description="Clear-sky atmospheric transmittance at zenith at the payload wavelength."
     )
     weather_availability: Probability = Field(
-        0.5, description="Fraction of nights clear enough to operate (site climatology)."
+        0.5, description="Fraction of nights clear enough to operate (site climatology); scales the key."
     )
     altitude_m: float = Field(0.0, ge=-500.0, le=6000.0, description="Station height above sea level [m].")
 
@@ -279,8 +279,8 @@ class EngineLimits(Model):
 class CircularOrbit(Model):
     """A (near-)circular LEO orbit from elements."""
 
-    altitude_km: Annotated[float, Field(ge=160.0, le=40000.0)] = Field(
-        500.0, description="Altitude above the mean Earth radius [km] (below 160 km the atmosphere decays it)."
+    altitude_km: float = Field(
+        500.0, description="Altitude [km]: 160 km (atmosphere) up to escape; checked when the orbit is built."
     )
     inclination_deg: Annotated[float, Field(ge=0.0, le=180.0)] | None = Field(
         None, description="Inclination [deg]; sun-synchronous when omitted and sun_synchronous is true."
@@ -290,6 +290,18 @@ class CircularOrbit(Model):
     mean_anomaly_deg: Annotated[float, Field(ge=0.0, lt=360.0)] = 0.0
     epoch_utc: datetime = Field(description="Epoch of the elements (UTC, ISO 8601).")
 
+    @field_validator("altitude_km")
+    @classmethod
+    def _altitude(cls, value: float) -> float:
+        from qnetemu.orbits.satellites import MAX_APOGEE_ALTITUDE_KM as MAX_APOGEE_KM
+        from qnetemu.orbits.satellites import MIN_PERIGEE_ALTITUDE_KM as MIN_PERIGEE_KM
+
+        if value < MIN_PERIGEE_KM:
+            raise ValueError(f"{value} km is below {MIN_PERIGEE_KM:g} km: the atmosphere would decay the orbit")
+        if value > MAX_APOGEE_KM:
+            raise ValueError(f"{value} km is beyond Earth's Hill sphere (~{MAX_APOGEE_KM:,.0f} km): not bound to Earth")
+        return value
+
     @model_validator(mode="after")
     def _inclination(self) -> CircularOrbit:
         if self.inclination_deg is None and not self.sun_synchronous:
@@ -297,41 +309,65 @@ class CircularOrbit(Model):
         return self
 
 
-class Payload(Model):
-    """The satellite's optical QKD payload."""
+class Telescope(Model):
+    """The satellite's transmit telescope and pointing."""
 
-    protocol: Literal["decoy_bb84", "entangled_pairs"] = "decoy_bb84"
-    wavelength_m: Annotated[float, Field(gt=300e-9, lt=2e-6)] = Field(850e-9, description="Wavelength [m].")
     tx_aperture_m: PositiveFloat | None = Field(0.3, description="Transmit telescope diameter [m].")
     divergence_rad: PositiveFloat | None = Field(
-        None, description="Beam far-field half-angle divergence [rad]; overrides the aperture's diffraction limit."
+        None, description="Far-field 1/e^2 half-angle divergence [rad]; overrides the aperture's diffraction limit."
     )
-    pointing_jitter_rad: NonNegativeFloat = Field(1e-6, description="RMS pointing error [rad].")
-    source_rate_hz: PositiveFloat = Field(1e8, description="Pulse (or pair) rate [Hz].")
-    mu: Annotated[float, Field(gt=0.0, le=10.0)] = 0.5
-    nu: Annotated[float, Field(ge=0.0, le=10.0)] = 0.1
+    pointing_jitter_rad: NonNegativeFloat = Field(0.5e-6, description="Per-axis RMS pointing error [rad].")
+
+
+class BB84Transmitter(Model):
+    """Decoy-state BB84 downlink payload: enables the trusted-satellite service."""
+
+    wavelength_m: Annotated[float, Field(gt=300e-9, lt=2e-6)] = Field(850e-9, description="Wavelength [m].")
+    repetition_rate_hz: PositiveFloat = Field(100e6, description="Pulse rate [Hz].")
+    mu: Annotated[float, Field(gt=0.0, le=10.0)] = Field(0.8, description="Signal mean photon number.")
+    nu: Annotated[float, Field(gt=0.0, le=10.0)] = Field(0.1, description="Weak-decoy mean photon number.")
+    misalignment_error: Annotated[float, Field(ge=0.0, le=0.5)] = 0.01
     ec_efficiency: Annotated[float, Field(ge=1.0, le=3.0)] = 1.16
-    source_fidelity: Annotated[float, Field(gt=0.25, le=1.0)] = Field(
-        0.97, description="Fidelity of emitted pairs (entangled_pairs)."
-    )
+
+    @model_validator(mode="after")
+    def _decoy_below_signal(self) -> BB84Transmitter:
+        if not self.nu < self.mu:
+            raise ValueError(f"nu ({self.nu}) must be below mu ({self.mu})")
+        return self
+
+
+class PairSource(Model):
+    """Entangled-photon-pair source: enables the entanglement-downlink service (BBM92)."""
+
+    wavelength_m: Annotated[float, Field(gt=300e-9, lt=2e-6)] = Field(810e-9, description="Wavelength [m].")
+    pair_rate_hz: PositiveFloat = Field(5.9e6, description="Pairs emitted per second [Hz].")
+    intrinsic_qber: Annotated[float, Field(ge=0.0, le=0.5)] = Field(0.03, description="QBER of true coincidences.")
+    coincidence_window_s: PositiveFloat = Field(2.5e-9, description="Coincidence window [s].")
+    ec_efficiency: Annotated[float, Field(ge=1.0, le=3.0)] = 1.1
 
 
 class Satellite(Model):
+    """A LEO QKD satellite: orbit from elements or a TLE, and its payloads."""
+
     name: str = Field(min_length=1)
     orbit: CircularOrbit | None = None
     tle: Annotated[list[str], Field(min_length=2, max_length=2)] | None = Field(
         None, description="Two-line element set: [line1, line2]."
     )
-    payload: Payload = Field(default_factory=Payload)
-    services: list[Literal["trusted_satellite", "entanglement_downlink"]] = Field(
-        default_factory=lambda: ["trusted_satellite"],
-        description="How the satellite serves ground-station pairs.",
+    telescope: Telescope = Field(default_factory=Telescope)
+    bb84: BB84Transmitter | None = Field(
+        None, description="Decoy-BB84 transmitter: the satellite relays key as a trusted node in orbit."
+    )
+    pair_source: PairSource | None = Field(
+        None, description="Entangled-pair source: BBM92 key between two stations in view at once."
     )
 
     @model_validator(mode="after")
-    def _one_orbit(self) -> Satellite:
+    def _complete(self) -> Satellite:
         if (self.orbit is None) == (self.tle is None):
             raise ValueError("give exactly one of orbit or tle")
+        if self.bb84 is None and self.pair_source is None:
+            raise ValueError("needs a payload: bb84 and/or pair_source")
         return self
 
 
@@ -389,7 +425,8 @@ class Scenario(Model):
     trusted_nodes: TrustedNodePolicy = Field(default_factory=TrustedNodePolicy)
     architectures: list[Architecture] = Field(
         default_factory=lambda: ["trusted_node"], min_length=1,
-        description="Architectures to evaluate on every demand.",
+        description="Architectures to evaluate on every demand: trusted_node (terrestrial fibre), "
+        "repeater (fibre repeater chains), satellite (fibre plus satellite links).",
     )
     repeater: RepeaterProfile = Field(default_factory=RepeaterProfile)
     engine: EngineLimits = Field(default_factory=EngineLimits)

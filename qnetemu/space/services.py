@@ -41,6 +41,7 @@ __all__ = [
     "bbm92_downlink_rates",
     "entanglement_downlink_key_per_day",
     "key_per_pass",
+    "pass_key_profile",
     "trusted_satellite_key_per_day",
 ]
 
@@ -274,11 +275,38 @@ def _channel_transmittance(slant_range_m, elevation_deg, beam, station: GroundSt
     )
 
 
-def _integrate(rate_hz: np.ndarray, time_s: np.ndarray) -> float:
+def integrate_rate(rate_hz: np.ndarray, time_s: np.ndarray) -> float:
     """Trapezoid integral over the samples (zero for a single sample). [bit]"""
     if rate_hz.size < 2:
         return 0.0
     return float(np.trapezoid(rate_hz, time_s))
+
+
+def pass_key_profile(
+    pass_: Pass, *, payload: BB84Payload, station: GroundStation, ec_efficiency: float = 1.22
+) -> tuple[np.ndarray, np.ndarray]:
+    """Channel loss [dB] and asymptotic decoy-BB84 key rate [bit/s] at each sample of a pass.
+
+    Loss is satellite to detector, detector efficiency excluded; the key rate
+    is :func:`qnetemu.physics.qkd.bb84_decoy_ma2005` (Ma, Qi, Zhao, Lo, Phys.
+    Rev. A 72, 012326 (2005)) times the repetition rate.
+    """
+    if not isinstance(pass_, Pass):
+        raise ValueError(f"pass_ must be a Pass, got {type(pass_).__name__}")
+    channel = _channel_transmittance(pass_.slant_range_m, pass_.elevation_deg, payload, station)
+    bits_per_pulse = np.asarray(
+        bb84_decoy_ma2005(
+            channel,
+            mu=payload.mu,
+            nu=payload.nu,
+            detector_efficiency=station.detector_efficiency,
+            dark_count_prob=station.dark_count_prob,
+            misalignment_error=payload.misalignment_error,
+            ec_efficiency=ec_efficiency,
+        ),
+        dtype=float,
+    )
+    return -10.0 * np.log10(channel), bits_per_pulse * payload.repetition_rate_hz
 
 
 def key_per_pass(
@@ -316,25 +344,9 @@ def key_per_pass(
     The fraction of a sampling step before the first and after the last
     sample is left out (at most one step at the lowest elevations).
     """
-    if not isinstance(pass_, Pass):
-        raise ValueError(f"pass_ must be a Pass, got {type(pass_).__name__}")
-    channel = _channel_transmittance(pass_.slant_range_m, pass_.elevation_deg, payload, station)
-    bits_per_pulse = np.asarray(
-        bb84_decoy_ma2005(
-            channel,
-            mu=payload.mu,
-            nu=payload.nu,
-            detector_efficiency=station.detector_efficiency,
-            dark_count_prob=station.dark_count_prob,
-            misalignment_error=payload.misalignment_error,
-            ec_efficiency=ec_efficiency,
-        ),
-        dtype=float,
-    )
-    rate_hz = bits_per_pulse * payload.repetition_rate_hz
-    key_bits = _integrate(rate_hz, pass_.time_s)
+    loss_db, rate_hz = pass_key_profile(pass_, payload=payload, station=station, ec_efficiency=ec_efficiency)
+    key_bits = integrate_rate(rate_hz, pass_.time_s)
     duration_s = float(pass_.time_s[-1] - pass_.time_s[0])
-    loss_db = -10.0 * np.log10(channel)
     return {
         "key_bits": key_bits,
         "duration_s": duration_s,
@@ -627,9 +639,9 @@ def entanglement_downlink_key_per_day(
             intrinsic_qber=source.intrinsic_qber,
             ec_efficiency=ec_efficiency,
         )
-        key_bits += _integrate(np.asarray(key_hz), window.time_s)
-        coincidences += _integrate(np.asarray(total_hz), window.time_s)
-        errors += _integrate(np.asarray(total_hz) * np.asarray(qber), window.time_s)
+        key_bits += integrate_rate(np.asarray(key_hz), window.time_s)
+        coincidences += integrate_rate(np.asarray(total_hz), window.time_s)
+        errors += integrate_rate(np.asarray(total_hz) * np.asarray(qber), window.time_s)
         visible_s += window.duration_s
         min_loss_db = min(min_loss_db, float(np.min(-10.0 * np.log10(t_a * t_b))))
     return {
