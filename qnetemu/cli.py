@@ -62,6 +62,19 @@ def validate(scenario: ScenarioArg) -> None:
               f"{len(sc.satellites)} satellites (sha256 {digest[:12]})")
 
 
+def format_latency(seconds: float | None) -> str:
+    """Fibre latencies are milliseconds, satellite store-and-forward waits are hours."""
+    if seconds is None or seconds != seconds:
+        return "-"
+    if seconds == float("inf"):
+        return "never"
+    if seconds < 1.0:
+        return f"{seconds * 1e3:.3g} ms"
+    if seconds < 3600.0:
+        return f"{seconds / 60:.3g} min" if seconds >= 60 else f"{seconds:.3g} s"
+    return f"{seconds / 3600:.3g} h"
+
+
 def _demand_table(rows: list[dict], title: str) -> Table:
     """Demands with their route through real sites; inserted trusted nodes are counted, not named."""
     archs = {r.get("architecture") for r in rows}
@@ -70,7 +83,7 @@ def _demand_table(rows: list[dict], title: str) -> Table:
     if len(archs) > 1:
         table.add_column("Architecture")
     table.add_column("Route (sites)", overflow="fold")
-    for col in ("Trusted nodes", "Distance", "Key rate", "Bottleneck link"):
+    for col in ("Trusted nodes", "Distance", "Key rate", "Bottleneck link", "Latency"):
         table.add_column(col, justify="right")
     for r in rows:
         route = r.get("route_sites") if r.get("status") == "ok" else r.get("status", "-")
@@ -84,6 +97,7 @@ def _demand_table(rows: list[dict], title: str) -> Table:
             "-" if dist is None or dist != dist else f"{dist:,.0f} km",
             format_rate(r.get("key_rate_bps")),
             format_rate(r.get("bottleneck_key_rate_bps")),
+            format_latency(r.get("latency_s")),
         ]
         table.add_row(*cells)
     return table
