@@ -297,11 +297,9 @@ class RayExecutor:
                 ) from None
         else:
             # Private Ray on loopback: no token file, no usage report, nothing shared.
+            # Its workers get the driver's sys.path, so they import qnetemu from this tree.
             os.environ.setdefault("RAY_AUTH_MODE", "disabled")
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-            root = str(project_root())
-            # Workers import qnetemu (the task body) from the same tree as the driver.
-            pythonpath = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
             ray.init(
                 address="local",
                 num_cpus=self.workers or os.cpu_count() or 1,
@@ -309,7 +307,6 @@ class RayExecutor:
                 _node_ip_address="127.0.0.1",
                 _temp_dir=self.temp_dir or f"/tmp/qr-{os.getpid()}",
                 log_to_driver=False,
-                runtime_env={"env_vars": {"PYTHONPATH": pythonpath}},
             )
         self._started = True
         return self

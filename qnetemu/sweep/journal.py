@@ -101,11 +101,17 @@ class Journal:
 
     def append(self, record: Mapping[str, Any]) -> None:
         """Write one record durably: the line is on disk when this returns."""
-        line = (encode_record(record) + "\n").encode()
-        self._fh.write(line)
+        self.extend([record])
+
+    def extend(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Write records that arrived together (one Ray task's batch) with a single fsync."""
+        recs = [dict(r) for r in records]
+        if not recs:
+            return
+        self._fh.write(b"".join((encode_record(r) + "\n").encode() for r in recs))
         self._fh.flush()
         os.fsync(self._fh.fileno())
-        self.records.append(dict(record))
+        self.records.extend(recs)
 
     def close(self) -> None:
         self._fh.close()

@@ -345,8 +345,7 @@ def run_sweep(
                         num_cpus=spec.task_num_cpus,
                         memory_bytes=spec.memory_bytes_per_task(),
                     ):
-                        for rec in records:
-                            journal.append(rec)
+                        journal.extend(records)
                         ran += len(records)
                         bar.advance(len(records), sum(r["status"] != STATUS_OK for r in records))
         finally:
