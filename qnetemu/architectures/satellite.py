@@ -120,16 +120,12 @@ def _pair_source(sat: Satellite):
     )
 
 
-def _passes(skysat, station, optics: dict, window: SpaceWindow):
-    from qnetemu.orbits.passes import find_passes
+def _geometry(skysat, stations: dict, window: SpaceWindow):
+    """Elevation, range and Sun altitude of every station, one satellite propagation."""
+    from qnetemu.orbits.visibility import station_geometry
 
-    return find_passes(
-        skysat, station_lat_deg=station.site.latitude_deg, station_lon_deg=station.site.longitude_deg,
-        station_elevation_m=station.site.elevation_m, station_name=station.site.name,
-        start_utc=window.start_utc, duration_s=window.duration_s, step_s=window.step_s,
-        min_elevation_deg=optics["min_elevation_deg"], night_only=window.night_only,
-        max_sun_altitude_deg=window.max_sun_altitude_deg,
-    )
+    return station_geometry(skysat, [station.site for station, _ in stations.values()],
+                            start_utc=window.start_utc, duration_s=window.duration_s, step_s=window.step_s)
 
 
 def ground_track(skysat, window: SpaceWindow, step_s: float = 60.0) -> list[dict]:
@@ -156,8 +152,9 @@ def add_satellite_links(graph: nx.Graph, scenario: Scenario, resolved: ResolvedS
                         progress: Callable[[str], None] | None = None,
                         skysats: list | None = None) -> dict[str, list[dict]]:
     """Add satellite nodes and edges to ``graph`` in place; return the space result tables."""
+    from qnetemu.orbits.visibility import common_windows_by_pair, passes_by_station
     from qnetemu.space.services import (
-        entanglement_downlink_key_per_day,
+        entanglement_key_over_windows,
         integrate_rate,
         pass_key_profile,
     )
@@ -172,14 +169,17 @@ def add_satellite_links(graph: nx.Graph, scenario: Scenario, resolved: ResolvedS
         raise UserError("satellites need at least one site with role ground_station", file=file, field="satellites")
     seen_by_any = dict.fromkeys(stations, False)
     skysats = skysats if skysats is not None else build_satellites(scenario, file=file)
+    masks = [optics["min_elevation_deg"] for _, optics in stations.values()]
     for sat, skysat in zip(scenario.satellites, skysats, strict=True):
         tables["ground_tracks"] += ground_track(skysat, window)
+        geometry = _geometry(skysat, stations, window)
         if sat.bb84 is not None:
             payload = _bb84_payload(sat)
             node = satellite_node(sat.name)
             graph.add_node(node, role="satellite", inserted=False, lat_deg=float("nan"), lon_deg=float("nan"))
-            for name, (station, optics) in stations.items():
-                passes = _passes(skysat, station, optics, window)
+            all_passes = passes_by_station(geometry, min_elevation_deg=masks, night_only=window.night_only,
+                                           max_sun_altitude_deg=window.max_sun_altitude_deg)
+            for (name, (station, optics)), passes in zip(stations.items(), all_passes, strict=True):
                 seen_by_any[name] |= bool(passes)
                 key_bits, ends, losses = 0.0, [], []
                 for k, p in enumerate(passes):
@@ -218,28 +218,27 @@ def add_satellite_links(graph: nx.Graph, scenario: Scenario, resolved: ResolvedS
                 f"of {len(stations)} ground stations")
         if sat.pair_source is not None:
             source = _pair_source(sat)
-            names = sorted(stations)
-            for j, a in enumerate(names):
-                for b in names[j + 1 :]:
-                    (sa, oa), (sb, ob) = stations[a], stations[b]
-                    res = entanglement_downlink_key_per_day(
-                        skysat, station_a=sa, station_b=sb, source=source, start_utc=window.start_utc,
-                        duration_s=window.duration_s, step_s=window.step_s,
-                        min_elevation_deg=max(oa["min_elevation_deg"], ob["min_elevation_deg"]),
-                        night_only=window.night_only, max_sun_altitude_deg=window.max_sun_altitude_deg,
-                        ec_efficiency=sat.pair_source.ec_efficiency,
-                    )
-                    per_day = res["key_bits_per_day"] * oa["weather_availability"] * ob["weather_availability"]
-                    row = {"satellite": sat.name, "service": "entanglement_downlink", "a": a, "b": b,
-                           "passes": res.get("windows", 0), "keyed_passes": res.get("windows", 0),
-                           "key_bits_per_day": per_day, "key_rate_bps": per_day / SECONDS_PER_DAY,
-                           "latency_s": float("nan"), "mean_loss_db": res.get("min_loss_db", float("nan")),
-                           "weather_availability": oa["weather_availability"] * ob["weather_availability"]}
-                    tables["satellite_links"].append(row)
-                    if per_day > 0 and not graph.has_edge(a, b):
-                        graph.add_edge(a, b, segment="satellite", key_rate_bps=row["key_rate_bps"],
-                                       latency_s=window.duration_s / 2, loss_db=row["mean_loss_db"], length_km=0.0,
-                                       link_id=f"{sat.name} entanglement {a}–{b}", ends=(a, b))
+            names = list(stations)
+            windows = common_windows_by_pair(geometry, min_elevation_deg=masks, night_only=window.night_only,
+                                             max_sun_altitude_deg=window.max_sun_altitude_deg)
+            for (i, j), pair_windows in windows.items():
+                a, b = names[i], names[j]
+                (sa, oa), (sb, ob) = stations[a], stations[b]
+                res = entanglement_key_over_windows(pair_windows, station_a=sa, station_b=sb, source=source,
+                                                    duration_s=window.duration_s,
+                                                    ec_efficiency=sat.pair_source.ec_efficiency)
+                per_day = res["key_bits_per_day"] * oa["weather_availability"] * ob["weather_availability"]
+                row = {"satellite": sat.name, "service": "entanglement_downlink", "a": a, "b": b,
+                       "passes": res.get("windows", 0), "keyed_passes": res.get("windows", 0),
+                       "key_bits_per_day": per_day, "key_rate_bps": per_day / SECONDS_PER_DAY,
+                       "latency_s": mean_wait_s([(w.end_utc - w.window_start_utc).total_seconds() for w in pair_windows], window.duration_s),
+                       "min_loss_db": res.get("min_loss_db", float("nan")), "mean_qber": res.get("mean_qber"),
+                       "weather_availability": oa["weather_availability"] * ob["weather_availability"]}
+                tables["satellite_links"].append(row)
+                if per_day > 0 and not graph.has_edge(a, b):
+                    graph.add_edge(a, b, segment="satellite", key_rate_bps=row["key_rate_bps"],
+                                   latency_s=row["latency_s"], loss_db=row["min_loss_db"], length_km=0.0,
+                                   link_id=f"{sat.name} entanglement {a}–{b}", ends=(a, b))
             say(f"satellite {sat.name}: entanglement downlinks between {len(names)} ground stations")
     blind = [n for n, seen in seen_by_any.items() if not seen]
     if blind and any(s.bb84 is not None for s in scenario.satellites):

@@ -40,6 +40,7 @@ __all__ = [
     "GroundStation",
     "bbm92_downlink_rates",
     "entanglement_downlink_key_per_day",
+    "entanglement_key_over_windows",
     "key_per_pass",
     "pass_key_profile",
     "trusted_satellite_key_per_day",
@@ -618,6 +619,21 @@ def entanglement_downlink_key_per_day(
         night_only=night_only,
         max_sun_altitude_deg=max_sun_altitude_deg,
     )
+    return entanglement_key_over_windows(
+        windows, station_a=station_a, station_b=station_b, source=source, duration_s=duration_s,
+        ec_efficiency=ec_efficiency,
+    )
+
+
+def entanglement_key_over_windows(
+    windows, *, station_a: GroundStation, station_b: GroundStation, source: EntangledPairSource,
+    duration_s: float, ec_efficiency: float = 1.1,
+) -> dict:
+    """BBM92 key over given common-visibility windows (see :func:`entanglement_downlink_key_per_day`).
+
+    For many station pairs, compute the windows once per satellite with
+    :func:`qnetemu.orbits.common_windows_by_pair` and call this per pair.
+    """
     key_bits = coincidences = errors = visible_s = 0.0
     min_loss_db = math.inf
     for window in windows:
