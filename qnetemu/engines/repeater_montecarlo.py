@@ -30,7 +30,8 @@ Physics per trial
   pairs.
 * Storage: every stored pair depolarises, ``w -> w exp(-kappa t)``.
 * Cutoff: a pair is discarded once its older end memory has stored it for
-  ``cutoff_time_s``.
+  ``cutoff_time_s``; the links under it restart at the next attempt slot
+  (attempts run on one global grid of period ``tau``).
 
 Modes
 -----
@@ -59,9 +60,13 @@ by :mod:`qnetemu.engines.sequence_adapter`. Differences from textbook:
    ``kappa = 8 / (3 coherence_time_s)`` for the pair.
 4. Swap order is always SeQUeNCe's nested order, whatever ``chain.scheme``
    says (``extra["swap_order"] = "sequence_nested"``).
-5. Swap outcomes travel over classical channels (``L / c_fibre``): a swapped
-   pair can be used at each end only once the outcome has arrived there, and
-   a pair is delivered when both end nodes know it.
+5. Classical delays around a swap (``L / c_fibre``): once node ``j`` knows
+   both its pairs, its resource manager pairs the swapping protocol with the
+   two partner nodes (REQUEST/RESPONSE, ``resource_manager.py``), so the swap
+   happens one round trip to the farther partner later, while the pairs keep
+   decohering; the outcome then travels to each partner, which can use the
+   new pair only once it has arrived; a pair is delivered when both end
+   nodes know it.
 6. ``memories_per_node = m`` gives ``m`` independent lanes (SeQUeNCe
    reserves ``m`` memories per link side; each runs its own generation
    protocol), so the rate is ``m / mean(T)`` and the latency is the mean of
@@ -106,7 +111,7 @@ class _Params:
     n: int
     p: np.ndarray  # per-link success probability per attempt
     tau_s: float
-    herald_s: float  # storage before the herald (sequence mode)
+    herald_s: np.ndarray  # (n,) storage before the herald, per link (sequence mode)
     w0: float  # Werner parameter of a ready link
     pump_probs: tuple[float, ...]
     a: float
@@ -114,6 +119,7 @@ class _Params:
     kappa: float  # pair depolarising rate [1/s]
     cutoff_s: float
     partners: list[tuple[int, int]] | None  # None: swap-ASAP
+    pairing_s: np.ndarray  # (n+1,) wait from "both pairs known" to the swap at node j
     delay_s: np.ndarray  # (n+1, n+1) classical delays between nodes
 
 
@@ -153,6 +159,7 @@ def _run_batch(rng: np.random.Generator, prm: _Params, size: int) -> tuple[np.nd
     born_r = np.zeros(shape)  # ... and of its right end memory
     use_l = np.zeros(shape)  # time the left end knows the pair
     use_r = np.zeros(shape)  # time the right end knows the pair
+    swap_at = np.full(shape, np.inf)  # time node j's pending swap happens
     now = np.zeros(size)
     p_rows = np.broadcast_to(prm.p, (size, n))
     ready = _link_attempts(rng, p_rows.copy(), prm.pump_probs) * tau
@@ -172,7 +179,8 @@ def _run_batch(rng: np.random.Generator, prm: _Params, size: int) -> tuple[np.nd
         pend = np.where(has, np.maximum(use_l, use_r), -np.inf)
         pend = np.where(pend > now[:, None] + eps, pend, np.inf).min(axis=1)
         t_next = np.minimum(t_next, pend)
-        now = t_next
+        t_next = np.minimum(t_next, np.where(swap_at > now[:, None] + eps, swap_at, np.inf).min(axis=1))
+        now = np.maximum(t_next, now)  # never step back in time
         nowc = now[:, None]
         # 1. expiry
         if math.isfinite(cutoff):
@@ -187,10 +195,10 @@ def _run_batch(rng: np.random.Generator, prm: _Params, size: int) -> tuple[np.nd
             rr, ii = np.nonzero(new)
             r_of[rr, ii] = ii + 1
             l_of[rr, ii + 1] = ii
-            w[rr, ii] = prm.w0 * math.exp(-prm.kappa * prm.herald_s)
+            w[rr, ii] = prm.w0 * np.exp(-prm.kappa * prm.herald_s[ii])
             tw[rr, ii] = now[rr]
-            born_l[rr, ii] = now[rr] - prm.herald_s
-            born_r[rr, ii] = now[rr] - prm.herald_s
+            born_l[rr, ii] = now[rr] - prm.herald_s[ii]
+            born_r[rr, ii] = now[rr] - prm.herald_s[ii]
             use_l[rr, ii] = now[rr]
             use_r[rr, ii] = now[rr]
         # 3. swaps
@@ -202,14 +210,23 @@ def _run_batch(rng: np.random.Generator, prm: _Params, size: int) -> tuple[np.nd
                 pl, pr = prm.partners[j]
                 can &= (lo == pl) & (hi == pr)
             if not can.any():
+                swap_at[:, j] = np.inf
                 continue
             rr = np.flatnonzero(can)
             lo, hi = lo[rr], hi[rr]
             t = now[rr]
-            can_now = (use_r[rr, lo] <= t + eps) & (use_l[rr, j] <= t + eps)
-            rr, lo, hi, t = rr[can_now], lo[can_now], hi[can_now], t[can_now]
+            known = (use_r[rr, lo] <= t + eps) & (use_l[rr, j] <= t + eps)
+            rr, lo, hi, t = rr[known], lo[known], hi[known], t[known]
+            waiting = np.zeros(idx.size, dtype=bool)
+            waiting[rr] = True
+            swap_at[~waiting, j] = np.inf  # pairs gone: a pending swap is dropped
+            # both pairs known at j: the swap happens after the pairing round trip
+            swap_at[rr, j] = np.where(np.isinf(swap_at[rr, j]), t + prm.pairing_s[j], swap_at[rr, j])
+            go = swap_at[rr, j] <= t + eps
+            rr, lo, hi, t = rr[go], lo[go], hi[go], t[go]
             if rr.size == 0:
                 continue
+            swap_at[rr, j] = np.inf
             wl = w[rr, lo] * np.exp(-prm.kappa * (t - tw[rr, lo]))
             wr = w[rr, j] * np.exp(-prm.kappa * (t - tw[rr, j]))
             f = prm.swap_fidelity * (1.0 + 3.0 * wl * wr) / 4.0
@@ -239,7 +256,10 @@ def _run_batch(rng: np.random.Generator, prm: _Params, size: int) -> tuple[np.nd
         freed = ~cov_new & (ready <= nowc + eps)
         if freed.any():
             rr, ii = np.nonzero(freed)
-            ready[rr, ii] = now[rr] + _link_attempts(rng, prm.p[ii], prm.pump_probs) * tau
+            # attempts run on the global period grid, so a link freed between
+            # slots (by an expiry) starts at the next slot and links stay in step
+            start = np.ceil(now[rr] / tau - 1e-9) * tau
+            ready[rr, ii] = start + _link_attempts(rng, prm.p[ii], prm.pump_probs) * tau
         covered = cov_new
         # 4. delivery
         done = (r_of[:, 0] == n) & (np.maximum(use_l[:, 0], use_r[:, 0]) <= now + eps)
@@ -254,6 +274,7 @@ def _run_batch(rng: np.random.Generator, prm: _Params, size: int) -> tuple[np.nd
             r_of, l_of, w, tw = r_of[keep], l_of[keep], w[keep], tw[keep]
             born_l, born_r = born_l[keep], born_r[keep]
             use_l, use_r, ready, covered = use_l[keep], use_r[keep], ready[keep], covered[keep]
+            swap_at = swap_at[keep]
     return out_t, out_f
 
 
@@ -289,6 +310,12 @@ class MonteCarloChainEngine:
             )
         if seq and hw.purification != "none" and hw.purification_rounds > 0:
             raise ValueError("hardware.purification is not supported in sequence_compatible mode")
+        herald_s = np.array([lk.herald_delay_s for lk in links])
+        if hw.cutoff_time_s is not None and hw.cutoff_time_s <= max(lk.herald_delay_s for lk in links):
+            raise ValueError(
+                f"hardware.cutoff_time_s ({hw.cutoff_time_s} s) is not longer than the herald "
+                "delay: no pair would survive to be heralded"
+            )
         fids, probs = pumping_schedule(hw.link_fidelity, hw.purification_rounds, hw.purification)
         p_raw = np.array([lk.success_prob for lk in links])
         m = hw.memories_per_node
@@ -299,18 +326,25 @@ class MonteCarloChainEngine:
         t2 = hw.coherence_time_s
         kappa = 0.0 if math.isinf(t2) else (8.0 / 3.0 if seq else 1.0) / t2
         scheme = "nested" if seq else chain.scheme
+        partners = nested_swap_partners(n) if scheme == "nested" else None
+        pairing = np.zeros(n + 1)
+        if seq:
+            for j in range(1, n):
+                lo, hi = partners[j]
+                pairing[j] = 2.0 * max(delay[j, lo], delay[j, hi])
         prm = _Params(
             n=n,
             p=p,
             tau_s=max(lk.attempt_period_s for lk in links),
-            herald_s=links[0].herald_delay_s if seq else 0.0,
+            herald_s=herald_s,
             w0=(4.0 * fids[-1] - 1.0) / 3.0,
             pump_probs=tuple(probs),
             a=hw.swap_success_prob,
             swap_fidelity=hw.swap_fidelity,
             kappa=kappa,
             cutoff_s=math.inf if hw.cutoff_time_s is None else float(hw.cutoff_time_s),
-            partners=nested_swap_partners(n) if scheme == "nested" else None,
+            partners=partners,
+            pairing_s=pairing,
             delay_s=delay if seq else np.zeros_like(delay),
         )
         extra = {
