@@ -5,7 +5,7 @@ Runs the same chain through
 (a) qnetemu's SeQUeNCe engine (``SequenceChainEngine``, in a child process
     as a sweep would run it),
 (b) a plain SeQUeNCe script that does not use qnetemu
-    (``plain_sequence_chain.py``, also in a child process),
+    (``plain_sequence_chain.py``, run as its own program),
 (c) qnetemu's Monte Carlo engine in ``sequence_compatible`` mode, with at
     least as many delivered pairs as (a),
 
@@ -23,38 +23,28 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
+import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from plain_sequence_chain import run_plain  # noqa: E402
 
 from qnetemu.engines.chain import ChainSpec, RepeaterHardware  # noqa: E402
 from qnetemu.engines.isolated import run_isolated  # noqa: E402
 from qnetemu.engines.sequence_adapter import SequenceChainEngine  # noqa: E402
 
 
-def _plain_child(kwargs: dict, conn) -> None:
-    conn.send(run_plain(**kwargs))
-    conn.close()
-
-
-def run_plain_isolated(**kwargs) -> dict:
-    """The plain script in a fresh ``spawn`` child (SeQUeNCe's class state)."""
-    ctx = mp.get_context("spawn")
-    receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_plain_child, args=(kwargs, sender))
-    proc.start()
-    sender.close()
-    result = receiver.recv()
-    proc.join()
-    return result
+def run_plain_script(**kwargs) -> dict:
+    """Run ``plain_sequence_chain.py`` as its own program; parse its JSON line."""
+    argv = [sys.executable, str(ROOT / "benchmarks" / "plain_sequence_chain.py")]
+    for key, value in kwargs.items():
+        argv += [f"--{key.replace('_', '-')}", str(value)]
+    done = subprocess.run(argv, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -83,8 +73,9 @@ def main() -> None:
     chain = ChainSpec((args.length_km,) * args.segments, hardware=hardware)
     rows = []
 
-    seq_runs = []
-    for k in range(args.repeats):
+    # (a) and (b) alternate, and swap places every repeat, so that changes in
+    # the machine's load (and one child's exit overlapping the next) hit both
+    def run_a(k: int) -> None:
         result = run_isolated(
             SequenceChainEngine(),
             chain,
@@ -95,6 +86,23 @@ def main() -> None:
         if result.status != "ok":
             raise SystemExit(f"sequence engine failed: {result.error}")
         seq_runs.append(result)
+
+    def run_b(k: int) -> None:
+        plain_runs.append(
+            run_plain_script(
+                routers=args.segments + 1,
+                length_m=args.length_km * 1e3,
+                memories=args.memories,
+                window_s=args.window_s,
+                seed=args.seed + k,
+                coherence_time_s=args.coherence_time_s,
+            )
+        )
+
+    seq_runs, plain_runs = [], []
+    for k in range(args.repeats):
+        for run in (run_a, run_b) if k % 2 == 0 else (run_b, run_a):
+            run(k)
     seq_pairs = statistics.median(r.pairs for r in seq_runs)
     seq_wall = statistics.median(r.wall_s for r in seq_runs)
     rows.append(
@@ -108,17 +116,6 @@ def main() -> None:
         )
     )
 
-    plain_runs = [
-        run_plain_isolated(
-            routers=args.segments + 1,
-            length_m=args.length_km * 1e3,
-            memories=args.memories,
-            window_s=args.window_s,
-            seed=args.seed + k,
-            coherence_time_s=args.coherence_time_s,
-        )
-        for k in range(args.repeats)
-    ]
     plain_pairs = statistics.median(r["pairs"] for r in plain_runs)
     plain_wall = statistics.median(r["wall_s"] for r in plain_runs)
     rows.append(
@@ -182,6 +179,15 @@ def main() -> None:
     print(
         f"sequence engine / plain script (wall s per event): "
         f"{(seq_wall / rows[0][3]) / (plain_wall / rows[1][3]):.3f}"
+    )
+    # adjacent runs share the machine's load best: the median of their ratios
+    paired = [
+        (a.wall_s / a.extra["events"]) / (b["wall_s"] / b["events"])
+        for a, b in zip(seq_runs, plain_runs, strict=True)
+    ]
+    print(
+        "sequence engine / plain script (wall s per event, adjacent runs): "
+        f"median {statistics.median(paired):.3f}, range {min(paired):.3f}-{max(paired):.3f}"
     )
     if mc_row is not None:
         print(

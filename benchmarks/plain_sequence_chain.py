@@ -140,8 +140,16 @@ def main() -> None:
     parser.add_argument("--memories", type=int, default=5)
     parser.add_argument("--window-s", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--coherence-time-s", type=float, default=10.0)
     args = parser.parse_args()
-    result = run_plain(args.routers, args.length_m, args.memories, args.window_s, args.seed)
+    result = run_plain(
+        args.routers,
+        args.length_m,
+        args.memories,
+        args.window_s,
+        args.seed,
+        coherence_time_s=args.coherence_time_s,
+    )
     print(json.dumps(result))
 
 
