@@ -44,7 +44,8 @@ def build_network(scenario: Scenario, resolved: ResolvedScenario) -> tuple[nx.Gr
         raise UserError(str(exc)) from None
     inserted: list[dict] = []
     if scenario.trusted_nodes.insert:
-        graph, inserted = split_long_spans(graph, scenario.trusted_nodes.reach_km)
+        graph, inserted = split_long_spans(graph, scenario.trusted_nodes.reach_km,
+                                           split_submarine=scenario.trusted_nodes.split_submarine)
     assign_profile_key_rates(graph, scenario.qkd, scenario.qkd_profiles)
     return graph, inserted
 
@@ -66,6 +67,7 @@ def link_rows(graph: nx.Graph) -> list[dict]:
             "latency_s": d.get("latency_s"),
             "repetition_rate_hz": d.get("repetition_rate_hz"),
             "split_from": d.get("split_from"),
+            "cable": d.get("cable", "terrestrial"),
         })
     return rows
 

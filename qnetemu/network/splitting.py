@@ -37,7 +37,9 @@ def inserted_node_name(link_name: str, index: int) -> str:
     return f"TN {link_name} {index}"
 
 
-def split_long_spans(graph: nx.Graph, reach_km: float) -> tuple[nx.Graph, list[dict]]:
+def split_long_spans(
+    graph: nx.Graph, reach_km: float, *, split_submarine: bool = True
+) -> tuple[nx.Graph, list[dict]]:
     """Insert trusted nodes into fibre links longer than the reach.
 
     Parameters
@@ -46,6 +48,10 @@ def split_long_spans(graph: nx.Graph, reach_km: float) -> tuple[nx.Graph, list[d
         Graph from :func:`qnetemu.network.graph.build_graph`. Not modified.
     reach_km : float
         Longest fibre span the QKD devices can bridge. [km]
+    split_submarine : bool, optional
+        When False, links with ``cable == "submarine"`` are left whole: a
+        trusted node cannot sit on the sea floor, so such a link carries key
+        only if one QKD link bridges it.
 
     Returns
     -------
@@ -84,6 +90,8 @@ def split_long_spans(graph: nx.Graph, reach_km: float) -> tuple[nx.Graph, list[d
     new_spans: list[tuple] = []
     for u, v, data in list(graph.edges(data=True)):
         if data.get("segment") != "fibre" or not data["length_km"] > reach_km:
+            continue
+        if not split_submarine and data.get("cable") == "submarine":
             continue
         a, b = data.get("ends", (u, v))
         n_spans = math.ceil(data["length_km"] / reach_km)

@@ -169,6 +169,7 @@ def resolve(scenario: Scenario, *, file: str = "<scenario>", base_dir: Path | No
                 "attenuation_db_per_km": spec.get("attenuation_db_per_km") or fibre.attenuation_db_per_km,
                 "extra_loss_db": fibre.extra_loss_db if spec.get("extra_loss_db") is None else spec["extra_loss_db"],
                 "qkd_profile": profile,
+                "cable": spec.get("cable") or "terrestrial",
                 "source": origin,
             }
         )
@@ -180,7 +181,7 @@ def resolve(scenario: Scenario, *, file: str = "<scenario>", base_dir: Path | No
     for link in topo_links:
         a, b = renamed.get(link["a"], link["a"]), renamed.get(link["b"], link["b"])
         # Topology lengths are great-circle estimates: let the route factor apply.
-        add_link(a, b, {}, "topology", "topology")
+        add_link(a, b, {"cable": link.get("cable")}, "topology", "topology")
 
     demands: list[dict] = []
     seen_demands: set[frozenset] = set()

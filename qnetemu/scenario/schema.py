@@ -148,6 +148,9 @@ class Link(Model):
     attenuation_db_per_km: Annotated[float, Field(gt=0.0, le=10.0)] | None = None
     extra_loss_db: NonNegativeFloat | None = None
     qkd_profile: str | None = Field(None, description="Name in qkd_profiles; the default qkd otherwise.")
+    cable: Literal["terrestrial", "submarine"] = Field(
+        "terrestrial", description="Submarine cables get no inserted trusted nodes unless trusted_nodes.split_submarine."
+    )
 
 
 # --------------------------------------------------------------------------- QKD hardware
@@ -215,6 +218,9 @@ class TrustedNodePolicy(Model):
         100.0, description="Longest fibre span one QKD link covers; longer spans get trusted nodes."
     )
     insert: bool = Field(True, description="Insert evenly spaced trusted nodes on spans beyond reach.")
+    split_submarine: bool = Field(
+        False, description="Also insert trusted nodes into submarine cables (nodes at sea: off by default)."
+    )
 
 
 # --------------------------------------------------------------------------- repeaters

@@ -122,3 +122,17 @@ def test_satellite_edges_are_not_split():
 def test_bad_reach_raises(reach_km):
     with pytest.raises(ValueError, match="reach_km"):
         split_long_spans(_graph((0.0, 0.0), (0.0, 3.0), 250.0), reach_km)
+
+
+def test_submarine_cables_are_not_split_unless_asked():
+    """No trusted node on the sea floor: a long submarine cable stays one link."""
+    import networkx as nx
+
+    from qnetemu.network.graph import build_graph
+
+    sites = [{"name": "A", "lat_deg": 0.0, "lon_deg": 0.0}, {"name": "B", "lat_deg": 0.0, "lon_deg": 3.0}]
+    graph = build_graph(sites, [{"a": "A", "b": "B", "length_km": 300.0, "cable": "submarine"}])
+    kept, report = split_long_spans(graph, 100.0, split_submarine=False)
+    assert report == [] and nx.utils.graphs_equal(kept, graph)
+    split, report = split_long_spans(graph, 100.0, split_submarine=True)
+    assert len(report) == 2 and split.number_of_edges() == 3
