@@ -1,0 +1,220 @@
+"""Monte Carlo repeater-chain engine against exact results.
+
+Every comparison allows four standard errors of the Monte Carlo estimate
+(the exact side has none): a 4-sigma miss happens by chance about once in
+16,000 comparisons, while a modelling error of a few per cent shows as tens
+of sigma at these sample sizes. Seeds are fixed, so the tests are
+deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from numpy.testing import assert_allclose
+
+from qnetemu.constants import SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
+from qnetemu.engines.chain import ChainSpec, RepeaterHardware
+from qnetemu.engines.elementary_link import (
+    SEQUENCE_QUANTUM_LIGHT_SPEED_M_PER_S,
+    pumping_expected_attempts,
+    pumping_schedule,
+)
+from qnetemu.engines.repeater_analytic import (
+    AnalyticChainEngine,
+    expected_max_geometric,
+    expected_waiting_nested,
+)
+from qnetemu.engines.repeater_montecarlo import MonteCarloChainEngine
+
+Z = 4.0
+L_KM = 20.0  # p = 0.5 * 10**(-0.4) = 0.199 per attempt: few events per delivery
+P20 = 0.5 * 10 ** (-0.4)
+TAU20 = L_KM * 1e3 / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
+
+
+def _mc(chain, pairs=20_000, seed=11, mode="textbook"):
+    return MonteCarloChainEngine(mode).simulate(chain, seed=seed, max_pairs=pairs, max_time_s=1e9)
+
+
+def _assert_within(res, exact_time_s):
+    mean, se = res.extra["mean_delivery_time_s"], res.extra["delivery_time_stderr_s"]
+    assert se > 0
+    assert abs(mean - exact_time_s) < Z * se, (mean, se, exact_time_s)
+
+
+@pytest.mark.parametrize(
+    ("n", "scheme", "a", "pairs"),
+    [
+        (2, "swap_asap", 1.0, 20_000),
+        (4, "swap_asap", 1.0, 20_000),
+        (8, "swap_asap", 1.0, 20_000),
+        (2, "nested", 0.6, 20_000),
+        (4, "nested", 0.6, 20_000),
+        (8, "nested", 0.8, 10_000),
+    ],
+)
+def test_waiting_time_matches_exact(n, scheme, a, pairs):
+    """Mean delivery time vs E[max of n geometric] (a = 1) and the nested
+    recursion (Shchukin, Schmidt, van Loock, PRA 100, 032322 (2019);
+    Brand, Coopmans, Elkouss, JSAC 38, 589 (2020)), within 4 standard errors."""
+    chain = ChainSpec((L_KM,) * n, RepeaterHardware(coherence_time_s=math.inf, swap_success_prob=a), scheme=scheme)
+    exact = expected_max_geometric([P20] * n) if a == 1.0 else expected_waiting_nested([P20] * n, a)
+    res = _mc(chain, pairs)
+    _assert_within(res, exact * TAU20)
+    an = AnalyticChainEngine().simulate(chain, seed=0, max_pairs=2, max_time_s=1.0)
+    assert abs(res.pair_rate_hz - an.pair_rate_hz) < Z * res.pair_rate_stderr_hz
+
+
+def test_rate_standard_error_is_the_delta_method_value():
+    """One link: T = tau Geom(p), sd(T) = tau sqrt(1-p)/p, so
+    se(rate) = sd(T) / (E[T]^2 sqrt(N)); the reported error must be that (to 5 %),
+    not a flat number."""
+    n_pairs = 40_000
+    res = _mc(ChainSpec((L_KM,), RepeaterHardware(coherence_time_s=math.inf)), n_pairs)
+    sd = TAU20 * math.sqrt(1 - P20) / P20
+    expected_se = sd / (TAU20 / P20) ** 2 / math.sqrt(n_pairs)
+    assert_allclose(res.pair_rate_stderr_hz, expected_se, rtol=0.05)
+    assert abs(res.pair_rate_hz - P20 / TAU20) < Z * res.pair_rate_stderr_hz
+
+
+def test_two_segment_fidelity_with_storage_matches_exact():
+    """n = 2: F = (1 + 3 w0^2 E[exp(-|G1-G2| tau/T2)])/4 exactly (analytic engine)."""
+    chain = ChainSpec((L_KM, L_KM), RepeaterHardware(coherence_time_s=5 * TAU20, link_fidelity=0.98))
+    res = _mc(chain)
+    exact = AnalyticChainEngine().simulate(chain, seed=0, max_pairs=2, max_time_s=1.0).mean_fidelity
+    assert res.fidelity_stderr > 0
+    assert abs(res.mean_fidelity - exact) < Z * res.fidelity_stderr
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_perfect_memories_give_werner_product(n):
+    """T2 = inf: every delivered pair has F = (1 + 3 w0^n)/4 (Dür et al. 1999)."""
+    res = _mc(ChainSpec((L_KM,) * n, RepeaterHardware(coherence_time_s=math.inf, link_fidelity=0.95)), 2_000)
+    w0 = (4 * 0.95 - 1) / 3
+    assert_allclose(res.mean_fidelity, (1 + 3 * w0**n) / 4, rtol=1e-12)
+    assert res.fidelity_stderr < 1e-12
+
+
+def test_multiplexing_is_parallel_attempts():
+    """m memories per link: p -> 1 - (1-p)^m per attempt; 3 segments, m = 3."""
+    m = 3
+    chain = ChainSpec((L_KM,) * 3, RepeaterHardware(coherence_time_s=math.inf, memories_per_node=m))
+    p_mux = 1 - (1 - P20) ** m
+    _assert_within(_mc(chain), expected_max_geometric([p_mux] * 3) * TAU20)
+
+
+def test_cutoff_shorter_than_a_period_closed_form():
+    """Cutoff < tau on 2 segments: a lone pair expires before the next slot and its
+    link misses that slot. Markov chain on {both attempting (0), one blocked (1)}:
+    E0 = 1 + q^2 E0 + 2pq E1, E1 = 1 + p E1 + q E0 => E0 = (1 + 2p)/p^2 slots.
+    Pairs never wait, so F is the Werner product."""
+    chain = ChainSpec((L_KM, L_KM), RepeaterHardware(coherence_time_s=1.0, cutoff_time_s=0.5 * TAU20))
+    res = _mc(chain)
+    _assert_within(res, (1 + 2 * P20) / P20**2 * TAU20)
+    w0 = (4 * 0.99 - 1) / 3
+    assert_allclose(res.mean_fidelity, (1 + 3 * w0**2) / 4, rtol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["bbpssw", "dejmps"])
+def test_pumped_link_time_and_fidelity(method):
+    """One pumped link (2 rounds from F = 0.9): time E_2 with E_0 = 1/p,
+    E_k = (E_{k-1} + 1/p)/P_k, and the deterministic pumped fidelity
+    (BBPSSW round one: 365/394, Bennett et al. 1996)."""
+    hw = RepeaterHardware(coherence_time_s=math.inf, link_fidelity=0.9, purification=method, purification_rounds=2)
+    res = _mc(ChainSpec((L_KM,), hw))
+    fids, probs = pumping_schedule(0.9, 2, method)
+    assert_allclose(fids[1], 365 / 394, rtol=1e-12)
+    _assert_within(res, pumping_expected_attempts(P20, probs) * TAU20)
+    assert_allclose(res.mean_fidelity, fids[2], rtol=1e-12)
+
+
+def test_seed_reproducibility():
+    chain = ChainSpec((L_KM,) * 3, RepeaterHardware(coherence_time_s=0.01, swap_success_prob=0.7), scheme="nested")
+    a = _mc(chain, 3_000, seed=5)
+    b = _mc(chain, 3_000, seed=5)
+    c = _mc(chain, 3_000, seed=6)
+    assert (a.pair_rate_hz, a.mean_fidelity, a.latency_s) == (b.pair_rate_hz, b.mean_fidelity, b.latency_s)
+    assert a.pair_rate_hz != c.pair_rate_hz
+
+
+def test_max_time_limits_the_sample():
+    res = MonteCarloChainEngine().simulate(
+        ChainSpec((L_KM,) * 2), seed=1, max_pairs=100_000, max_time_s=200 * TAU20
+    )
+    assert 2 <= res.pairs < 100 and res.simulated_time_s <= 200 * TAU20
+
+
+def test_sequence_mode_single_link():
+    """SeQUeNCe single-heralded link: period 3d + q + d/2 (d = L/c_fibre, q = (L/2)/2e8);
+    m lanes give rate m p / period; the pair has decohered on both memories
+    (Pauli rate 1/T2 each, w factor exp(-8 h / (3 T2))) over the herald delay
+    h = q + d/2."""
+    t2, m = 0.01, 2
+    chain = ChainSpec((L_KM,), RepeaterHardware(coherence_time_s=t2, memories_per_node=m, link_fidelity=0.98))
+    res = _mc(chain, mode="sequence_compatible")
+    d = L_KM * 1e3 / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
+    q = 0.5 * L_KM * 1e3 / SEQUENCE_QUANTUM_LIGHT_SPEED_M_PER_S
+    period = 3 * d + q + d / 2
+    assert_allclose(res.extra["attempt_period_s"], period, rtol=1e-14)
+    assert abs(res.pair_rate_hz - m * P20 / period) < Z * res.pair_rate_stderr_hz
+    w = (4 * 0.98 - 1) / 3 * math.exp(-8 * (q + d / 2) / (3 * t2))
+    assert_allclose(res.mean_fidelity, (1 + 3 * w) / 4, rtol=1e-12)
+    assert res.extra["lanes"] == m
+
+
+def test_sequence_mode_uses_sequence_swap_order_and_delays():
+    """Sequence mode always swaps in SeQUeNCe's nested order and waits for classical
+    messages, so it is slower than the textbook model of the same chain."""
+    chain = ChainSpec((L_KM,) * 4, RepeaterHardware(coherence_time_s=math.inf), scheme="swap_asap")
+    seq = _mc(chain, 5_000, mode="sequence_compatible")
+    assert seq.extra["swap_order"] == "sequence_nested"
+    # lower bound: textbook waiting time with the sequence attempt period
+    lower = expected_max_geometric([P20] * 4) * seq.extra["attempt_period_s"]
+    assert seq.extra["mean_delivery_time_s"] > lower + Z * seq.extra["delivery_time_stderr_s"]
+
+
+@pytest.mark.parametrize(
+    ("hardware", "field"),
+    [
+        (RepeaterHardware(swap_fidelity=0.95), "swap_fidelity"),
+        (RepeaterHardware(purification="bbpssw", purification_rounds=1), "purification"),
+    ],
+)
+def test_sequence_mode_rejects_what_sequence_cannot_do(hardware, field):
+    with pytest.raises(ValueError, match=field):
+        _mc(ChainSpec((L_KM,) * 2, hardware), 10, mode="sequence_compatible")
+
+
+@pytest.mark.parametrize(
+    ("hardware", "field"),
+    [
+        (RepeaterHardware(memory_efficiency=1.2), "memory_efficiency"),
+        (RepeaterHardware(coherence_time_s=-1.0), "coherence_time_s"),
+        (RepeaterHardware(memories_per_node=0), "memories_per_node"),
+        (RepeaterHardware(link_fidelity=float("nan")), "link_fidelity"),
+    ],
+)
+def test_invalid_hardware_names_the_field(hardware, field):
+    with pytest.raises(ValueError, match=field):
+        _mc(ChainSpec((L_KM,) * 2, hardware), 10)
+
+
+def test_invalid_engine_arguments():
+    with pytest.raises(ValueError, match="mode"):
+        MonteCarloChainEngine("fast")
+    with pytest.raises(ValueError, match="max_pairs"):
+        _mc(ChainSpec((L_KM,)), 1)
+
+
+def test_lossless_links_rate_limited_nested_four_segments():
+    """Lossless links keep the linear-optics 1/2 (p = 0.5) and attempt at
+    attempt_rate_hz (1 kHz): the nested recursion with a = 1/2 gives the exact mean."""
+    chain = ChainSpec(
+        (1e-6,) * 4,
+        RepeaterHardware(coherence_time_s=math.inf, swap_success_prob=0.5, attempt_rate_hz=1e3),
+        scheme="nested",
+        attenuation_db_per_km=0.0,
+    )
+    _assert_within(_mc(chain, 10_000), expected_waiting_nested([0.5] * 4, 0.5) * 1e-3)
