@@ -16,6 +16,7 @@ import networkx as nx
 import numpy as np
 
 from qnetemu.errors import UserError
+from qnetemu.network.bypass import add_bypass_links
 from qnetemu.network.fibre_qkd import assign_profile_key_rates
 from qnetemu.network.graph import build_graph
 from qnetemu.network.splitting import split_long_spans
@@ -46,6 +47,8 @@ def build_network(scenario: Scenario, resolved: ResolvedScenario) -> tuple[nx.Gr
     if scenario.trusted_nodes.insert:
         graph, inserted = split_long_spans(graph, scenario.trusted_nodes.reach_km,
                                            split_submarine=scenario.trusted_nodes.split_submarine)
+    if scenario.trusted_nodes.optical_bypass:
+        add_bypass_links(graph, scenario.trusted_nodes.reach_km, bypass_loss_db=scenario.trusted_nodes.bypass_loss_db)
     assign_profile_key_rates(graph, scenario.qkd, scenario.qkd_profiles)
     return graph, inserted
 
@@ -67,6 +70,7 @@ def link_rows(graph: nx.Graph) -> list[dict]:
             "latency_s": d.get("latency_s"),
             "repetition_rate_hz": d.get("repetition_rate_hz"),
             "split_from": d.get("split_from"),
+            "bypassed": len(d["fibre_path"]) - 2 if "fibre_path" in d else 0,
             "cable": d.get("cable", "terrestrial"),
         })
     return rows

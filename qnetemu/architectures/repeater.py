@@ -43,12 +43,25 @@ def repeater_hardware(profile: RepeaterProfile) -> RepeaterHardware:
     )
 
 
+def physical_path(graph: nx.Graph, path: list[str]) -> list[str]:
+    """Expand optical-bypass links into the fibre hops they pass through."""
+    out = path[:1]
+    for u, v in zip(path[:-1], path[1:], strict=True):
+        hops = graph.edges[u, v].get("fibre_path")
+        if hops is None:
+            out.append(v)
+        else:
+            out += list(hops[1:] if hops[0] == u else reversed(hops[:-1]))
+    return out
+
+
 def fibre_route(graph: nx.Graph, path: list[str], a: str, b: str) -> list[str]:
-    """The demand's path if it is all fibre, else the shortest all-fibre path ([] if none)."""
+    """The demand's physical fibre path: its own if all fibre, else the shortest all-fibre one ([] if none)."""
     if path and all(graph.edges[u, v].get("segment", "fibre") == "fibre" for u, v in zip(path, path[1:], strict=False)):
-        return path
+        return physical_path(graph, path)
     fibre = graph.edge_subgraph(
-        [(u, v) for u, v, d in graph.edges(data=True) if d.get("segment", "fibre") == "fibre"]
+        [(u, v) for u, v, d in graph.edges(data=True)
+         if d.get("segment", "fibre") == "fibre" and "fibre_path" not in d]
     )
     try:
         return nx.shortest_path(fibre, a, b, weight="length_km")

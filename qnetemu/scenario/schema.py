@@ -218,6 +218,11 @@ class TrustedNodePolicy(Model):
         100.0, description="Longest fibre span one QKD link covers; longer spans get trusted nodes."
     )
     insert: bool = Field(True, description="Insert evenly spaced trusted nodes on spans beyond reach.")
+    optical_bypass: bool = Field(
+        True, description="A QKD link may pass optically through intermediate sites while its fibre route is "
+        "within reach_km, so not every point of presence is a trusted node.",
+    )
+    bypass_loss_db: NonNegativeFloat = Field(1.0, description="Insertion loss per site passed through [dB].")
     split_submarine: bool = Field(
         False, description="Also insert trusted nodes into submarine cables (nodes at sea: off by default)."
     )
