@@ -132,6 +132,12 @@ def _check_chain(chain: ChainSpec, formalism: str) -> None:
         )
     if hw.memories_per_node < 1:
         raise ValueError(f"hardware.memories_per_node must be >= 1, got {hw.memories_per_node}")
+    if formalism == "bell_diagonal" and hw.swap_fidelity != 1.0:
+        # SeQUeNCe's bell_diagonal swap takes no degradation (pitfall 2); do not drop it silently.
+        raise ValueError(
+            f"hardware.swap_fidelity must be 1 under bell_diagonal (SeQUeNCe's Bell-diagonal swap "
+            f"has no degradation), got {hw.swap_fidelity}; use formalism='density_matrix'"
+        )
     if hw.purification != "none" or hw.purification_rounds != 0:
         raise ValueError(
             "the sequence engine does not map purification (SeQUeNCe purifies until a target "
