@@ -83,7 +83,9 @@ def half_link_transmittance(length_km, attenuation_db_per_km):
     if np.any(~np.isfinite(length)) or np.any(length < 0):
         raise ValueError(f"length_km must be finite and >= 0, got {length_km!r}")
     if np.any(~np.isfinite(alpha)) or np.any(alpha < 0):
-        raise ValueError(f"attenuation_db_per_km must be finite and >= 0, got {attenuation_db_per_km!r}")
+        raise ValueError(
+            f"attenuation_db_per_km must be finite and >= 0, got {attenuation_db_per_km!r}"
+        )
     t = np.exp(-np.log(10.0) * alpha * length / 20.0)
     return float(t) if t.ndim == 0 else t
 
@@ -212,13 +214,19 @@ def validate_chain(chain: ChainSpec) -> None:
     if not (hw.coherence_time_s > 0):  # also rejects NaN; inf means a perfect memory
         raise ValueError(f"hardware.coherence_time_s must be > 0, got {hw.coherence_time_s!r}")
     if not (isinstance(hw.memories_per_node, int) and hw.memories_per_node >= 1):
-        raise ValueError(f"hardware.memories_per_node must be an integer >= 1, got {hw.memories_per_node!r}")
+        raise ValueError(
+            f"hardware.memories_per_node must be an integer >= 1, got {hw.memories_per_node!r}"
+        )
     if not (math.isfinite(hw.attempt_rate_hz) and hw.attempt_rate_hz > 0):
         raise ValueError(f"hardware.attempt_rate_hz must be > 0, got {hw.attempt_rate_hz!r}")
     if hw.purification not in ("none", "bbpssw", "dejmps"):
-        raise ValueError(f"hardware.purification must be none, bbpssw or dejmps, got {hw.purification!r}")
+        raise ValueError(
+            f"hardware.purification must be none, bbpssw or dejmps, got {hw.purification!r}"
+        )
     if not (isinstance(hw.purification_rounds, int) and hw.purification_rounds >= 0):
-        raise ValueError(f"hardware.purification_rounds must be an integer >= 0, got {hw.purification_rounds!r}")
+        raise ValueError(
+            f"hardware.purification_rounds must be an integer >= 0, got {hw.purification_rounds!r}"
+        )
     if hw.purification != "none" and hw.link_fidelity <= 0.5:
         raise ValueError("hardware.link_fidelity must exceed 0.5 for purification to help")
     if hw.cutoff_time_s is not None and not (hw.cutoff_time_s > 0):
@@ -239,10 +247,18 @@ def elementary_links(chain: ChainSpec, model: TimingModel = "textbook") -> list[
             herald = 0.0  # textbook: a pair's storage starts at its herald
         else:
             # emission -> photon at the BSM -> herald to the routers (d/2)
-            herald = 0.5 * length * _M_PER_KM * (
-                1.0 / SEQUENCE_QUANTUM_LIGHT_SPEED_M_PER_S + 1.0 / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
+            herald = (
+                0.5
+                * length
+                * _M_PER_KM
+                * (
+                    1.0 / SEQUENCE_QUANTUM_LIGHT_SPEED_M_PER_S
+                    + 1.0 / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
+                )
             )
-        links.append(ElementaryLink(float(length), float(p), float(period), float(herald), hw.link_fidelity))
+        links.append(
+            ElementaryLink(float(length), float(p), float(period), float(herald), hw.link_fidelity)
+        )
     return links
 
 
@@ -281,7 +297,9 @@ def nested_swap_partners(n_segments: int) -> list[tuple[int, int]]:
     return partners
 
 
-def pumping_schedule(link_fidelity: float, rounds: int, method: str) -> tuple[list[float], list[float]]:
+def pumping_schedule(
+    link_fidelity: float, rounds: int, method: str
+) -> tuple[list[float], list[float]]:
     """Fidelity and success probability of each round of entanglement pumping.
 
     Parameters
@@ -323,7 +341,9 @@ def pumping_schedule(link_fidelity: float, rounds: int, method: str) -> tuple[li
             coeffs, p = dejmps_purify(coeffs, fresh)
             f = float(coeffs[0])
         else:
-            raise ValueError(f"hardware.purification must be none, bbpssw or dejmps, got {method!r}")
+            raise ValueError(
+                f"hardware.purification must be none, bbpssw or dejmps, got {method!r}"
+            )
         fids.append(float(f))
         probs.append(float(p))
     return fids, probs

@@ -179,7 +179,9 @@ def _run_batch(rng: np.random.Generator, prm: _Params, size: int) -> tuple[np.nd
         pend = np.where(has, np.maximum(use_l, use_r), -np.inf)
         pend = np.where(pend > now[:, None] + eps, pend, np.inf).min(axis=1)
         t_next = np.minimum(t_next, pend)
-        t_next = np.minimum(t_next, np.where(swap_at > now[:, None] + eps, swap_at, np.inf).min(axis=1))
+        t_next = np.minimum(
+            t_next, np.where(swap_at > now[:, None] + eps, swap_at, np.inf).min(axis=1)
+        )
         now = np.maximum(t_next, now)  # never step back in time
         nowc = now[:, None]
         # 1. expiry
@@ -221,7 +223,9 @@ def _run_batch(rng: np.random.Generator, prm: _Params, size: int) -> tuple[np.nd
             waiting[rr] = True
             swap_at[~waiting, j] = np.inf  # pairs gone: a pending swap is dropped
             # both pairs known at j: the swap happens after the pairing round trip
-            swap_at[rr, j] = np.where(np.isinf(swap_at[rr, j]), t + prm.pairing_s[j], swap_at[rr, j])
+            swap_at[rr, j] = np.where(
+                np.isinf(swap_at[rr, j]), t + prm.pairing_s[j], swap_at[rr, j]
+            )
             go = swap_at[rr, j] <= t + eps
             rr, lo, hi, t = rr[go], lo[go], hi[go], t[go]
             if rr.size == 0:
@@ -311,7 +315,9 @@ class MonteCarloChainEngine:
         if seq and hw.purification != "none" and hw.purification_rounds > 0:
             raise ValueError("hardware.purification is not supported in sequence_compatible mode")
         herald_s = np.array([lk.herald_delay_s for lk in links])
-        if hw.cutoff_time_s is not None and hw.cutoff_time_s <= max(lk.herald_delay_s for lk in links):
+        if hw.cutoff_time_s is not None and hw.cutoff_time_s <= max(
+            lk.herald_delay_s for lk in links
+        ):
             raise ValueError(
                 f"hardware.cutoff_time_s ({hw.cutoff_time_s} s) is not longer than the herald "
                 "delay: no pair would survive to be heralded"
@@ -357,7 +363,9 @@ class MonteCarloChainEngine:
         }
         return prm, lanes, extra
 
-    def simulate(self, chain: ChainSpec, *, seed: int, max_pairs: int, max_time_s: float) -> ChainResult:
+    def simulate(
+        self, chain: ChainSpec, *, seed: int, max_pairs: int, max_time_s: float
+    ) -> ChainResult:
         """Sample up to ``max_pairs`` deliveries or ``max_time_s`` of simulated time.
 
         Parameters

@@ -214,9 +214,13 @@ def dejmps_purify(bell_coeffs_1, bell_coeffs_2):
     a1, b1, cc1, d1 = np.moveaxis(c1, -1, 0)
     a2, b2, cc2, d2 = np.moveaxis(c2, -1, 0)
     n = (a1 + b1) * (a2 + b2) + (cc1 + d1) * (cc2 + d2)
-    out = np.stack(
-        [a1 * a2 + b1 * b2, cc1 * d2 + d1 * cc2, cc1 * cc2 + d1 * d2, a1 * b2 + b1 * a2], axis=-1
-    ) / np.asarray(n)[..., None]
+    out = (
+        np.stack(
+            [a1 * a2 + b1 * b2, cc1 * d2 + d1 * cc2, cc1 * cc2 + d1 * d2, a1 * b2 + b1 * a2],
+            axis=-1,
+        )
+        / np.asarray(n)[..., None]
+    )
     return out, _out(np.asarray(n))
 
 

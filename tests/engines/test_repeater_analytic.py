@@ -22,7 +22,9 @@ from qnetemu.engines.repeater_analytic import (
     expected_max_geometric,
     expected_waiting_nested,
     expected_waiting_two_segments,
+    nested_storage_factor,
     nested_waiting_time_pmf,
+    swap_asap_mean_storage,
 )
 
 
@@ -39,12 +41,16 @@ def test_max_of_geometrics_matches_exact_rational(n, p):
     """E[max of n geometric(p)] (e.g. Sangouard et al., RMP 83, 33 (2011);
     Brand et al., JSAC 38, 589 (2020), Eq. 9), evaluated exactly with
     fractions; n > 20 exercises the survival-sum branch."""
-    assert_allclose(expected_max_geometric([float(p)] * n), float(_exact_max_geometric(n, p)), rtol=1e-11)
+    assert_allclose(
+        expected_max_geometric([float(p)] * n), float(_exact_max_geometric(n, p)), rtol=1e-11
+    )
 
 
 def test_max_of_four_hand_value():
     """n = 4, p = 0.1: 4/0.1 - 6/0.19 + 4/0.271 - 1/0.3439 = 20.273379."""
-    assert_allclose(expected_max_geometric([0.1] * 4), 40 - 6 / 0.19 + 4 / 0.271 - 1 / 0.3439, rtol=1e-13)
+    assert_allclose(
+        expected_max_geometric([0.1] * 4), 40 - 6 / 0.19 + 4 / 0.271 - 1 / 0.3439, rtol=1e-13
+    )
 
 
 def test_heterogeneous_max_matches_inclusion_exclusion():
@@ -71,7 +77,11 @@ def test_two_segments_shchukin(p, a):
 @pytest.mark.parametrize("p", [0.3, 0.02])
 def test_nested_with_deterministic_swaps_is_max_of_links(n, p):
     """With a = 1 every scheme waits for the last link: E[T] = E[max of n]."""
-    assert_allclose(expected_waiting_nested([p] * n, 1.0), float(_exact_max_geometric(n, Fraction(p))), rtol=1e-9)
+    assert_allclose(
+        expected_waiting_nested([p] * n, 1.0),
+        float(_exact_max_geometric(n, Fraction(p))),
+        rtol=1e-9,
+    )
 
 
 @pytest.mark.parametrize("p", [1.0, 0.5])
@@ -111,7 +121,9 @@ def test_engine_rate_is_inverse_waiting_time(n):
     chain = ChainSpec((50.0,) * n, RepeaterHardware(coherence_time_s=math.inf, link_fidelity=0.97))
     res = AnalyticChainEngine().simulate(chain, seed=0, max_pairs=1, max_time_s=1.0)
     tau = 50e3 / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
-    assert_allclose(res.pair_rate_hz, 1 / (float(_exact_max_geometric(n, Fraction(1, 20))) * tau), rtol=1e-10)
+    assert_allclose(
+        res.pair_rate_hz, 1 / (float(_exact_max_geometric(n, Fraction(1, 20))) * tau), rtol=1e-10
+    )
     w0 = (4 * 0.97 - 1) / 3
     assert_allclose(res.mean_fidelity, (1 + 3 * w0**n) / 4, rtol=1e-12)
     assert res.extra["approximation"] == "none (exact)"
@@ -134,7 +146,23 @@ def test_engine_flags_approximations():
     chain = ChainSpec((50.0,) * 4, RepeaterHardware(swap_success_prob=0.5, coherence_time_s=0.1))
     res = AnalyticChainEngine().simulate(chain, seed=0, max_pairs=1, max_time_s=1.0)
     assert "restarts the chain" in res.extra["approximation"]
-    assert "storage time" in res.extra["approximation"]
+    assert "Jensen" in res.extra["approximation"]
+
+
+@pytest.mark.parametrize("p", [0.5, 0.05, 0.002])
+def test_swap_asap_mean_storage_two_links(p):
+    """Two links: the stored pair waits |G1 - G2|, E = 2(1-p)/(p(2-p))
+    (= 2 E[max] - 2/p with Shchukin et al.'s E[max])."""
+    assert_allclose(swap_asap_mean_storage([p, p]), 2 * (1 - p) / (p * (2 - p)), rtol=1e-10)
+
+
+def test_nested_storage_factor_two_links_closed_form():
+    """n = 2, any a: E[exp(-k|G1-G2|)] = p/(2-p) (1 + 2x/(1-x)), x = q e^{-k}."""
+    p, k = 0.1, 0.05
+    x = (1 - p) * math.exp(-k)
+    assert_allclose(
+        nested_storage_factor([p, p], 0.4, k), p / (2 - p) * (1 + 2 * x / (1 - x)), rtol=1e-10
+    )
 
 
 @pytest.mark.parametrize(
@@ -151,7 +179,9 @@ def test_engine_flags_approximations():
 )
 def test_invalid_hardware_names_the_field(hardware, field):
     with pytest.raises(ValueError, match=field):
-        AnalyticChainEngine().simulate(ChainSpec((50.0, 50.0), hardware), seed=0, max_pairs=1, max_time_s=1.0)
+        AnalyticChainEngine().simulate(
+            ChainSpec((50.0, 50.0), hardware), seed=0, max_pairs=1, max_time_s=1.0
+        )
 
 
 def test_invalid_segment_length():

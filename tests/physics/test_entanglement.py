@@ -76,14 +76,23 @@ def test_decoherence_closed_form(fidelity, t_over_t2, expected):
 def test_decoherence_composes_and_accepts_perfect_memory():
     """Storing t1 then t2 equals storing t1 + t2; T2 = inf keeps the pair."""
     f1 = werner_decohere_fidelity(0.97, 0.003, 0.01)
-    assert_allclose(werner_decohere_fidelity(f1, 0.004, 0.01), werner_decohere_fidelity(0.97, 0.007, 0.01), rtol=1e-14)
+    assert_allclose(
+        werner_decohere_fidelity(f1, 0.004, 0.01),
+        werner_decohere_fidelity(0.97, 0.007, 0.01),
+        rtol=1e-14,
+    )
     assert werner_decohere_fidelity(0.97, 5.0, np.inf) == pytest.approx(0.97, abs=1e-15)
 
 
 @pytest.mark.parametrize(
     ("fidelity", "storage", "t2", "match"),
-    [(1.1, 0.0, 1.0, "fidelity"), (0.9, -1.0, 1.0, "storage_time_s"), (0.9, 1.0, 0.0, "coherence_time_s"),
-     (0.9, 1.0, -2.0, "coherence_time_s"), (float("nan"), 1.0, 1.0, "fidelity")],
+    [
+        (1.1, 0.0, 1.0, "fidelity"),
+        (0.9, -1.0, 1.0, "storage_time_s"),
+        (0.9, 1.0, 0.0, "coherence_time_s"),
+        (0.9, 1.0, -2.0, "coherence_time_s"),
+        (float("nan"), 1.0, 1.0, "fidelity"),
+    ],
 )
 def test_decoherence_rejects_invalid(fidelity, storage, t2, match):
     with pytest.raises(ValueError, match=match):
@@ -164,7 +173,9 @@ def _h(q: float) -> float:
 )
 def test_bbm92_key_fraction_closed_form(fidelity, f_ec, expected):
     """Shor-Preskill rate sifting (1 - f h(Q) - h(Q)) (BBM92, PRL 68, 557 (1992))."""
-    assert_allclose(bbm92_key_fraction(fidelity, ec_efficiency=f_ec), expected, rtol=1e-12, atol=1e-15)
+    assert_allclose(
+        bbm92_key_fraction(fidelity, ec_efficiency=f_ec), expected, rtol=1e-12, atol=1e-15
+    )
 
 
 def test_bbm92_threshold():
@@ -176,7 +187,9 @@ def test_bbm92_threshold():
     assert bbm92_fidelity_threshold(1.16) > f_star
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [({"ec_efficiency": 0.9}, "ec_efficiency"), ({"sifting": 0.0}, "sifting")])
+@pytest.mark.parametrize(
+    ("kwargs", "match"), [({"ec_efficiency": 0.9}, "ec_efficiency"), ({"sifting": 0.0}, "sifting")]
+)
 def test_bbm92_rejects_invalid(kwargs, match):
     with pytest.raises(ValueError, match=match):
         bbm92_key_fraction(0.95, **kwargs)
