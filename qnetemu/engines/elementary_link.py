@@ -33,6 +33,7 @@ Attempt period, two models:
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Literal
 
@@ -213,7 +214,7 @@ def validate_chain(chain: ChainSpec) -> None:
         raise ValueError("hardware.swap_success_prob must be > 0")
     if not (hw.coherence_time_s > 0):  # also rejects NaN; inf means a perfect memory
         raise ValueError(f"hardware.coherence_time_s must be > 0, got {hw.coherence_time_s!r}")
-    if not (isinstance(hw.memories_per_node, int) and hw.memories_per_node >= 1):
+    if not (isinstance(hw.memories_per_node, numbers.Integral) and hw.memories_per_node >= 1):
         raise ValueError(
             f"hardware.memories_per_node must be an integer >= 1, got {hw.memories_per_node!r}"
         )
@@ -223,7 +224,7 @@ def validate_chain(chain: ChainSpec) -> None:
         raise ValueError(
             f"hardware.purification must be none, bbpssw or dejmps, got {hw.purification!r}"
         )
-    if not (isinstance(hw.purification_rounds, int) and hw.purification_rounds >= 0):
+    if not (isinstance(hw.purification_rounds, numbers.Integral) and hw.purification_rounds >= 0):
         raise ValueError(
             f"hardware.purification_rounds must be an integer >= 0, got {hw.purification_rounds!r}"
         )

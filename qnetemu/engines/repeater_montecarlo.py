@@ -6,7 +6,7 @@ the trial ends when an end-to-end pair is delivered. Trials are independent
 delta-method standard error, and the fidelity's mean and standard error come
 from the per-trial fidelities. All trials of a batch advance together through
 an event loop (numpy arrays of shape ``(trials, nodes)``); the events are
-link heralds, pair expiries and (sequence mode) the arrival of swap outcomes,
+link heralds, pair expiries, swaps and (sequence mode) classical messages,
 so the loop runs a few times per segment, not once per attempt. Randomness
 comes only from ``np.random.default_rng(seed)``.
 
@@ -70,11 +70,15 @@ by :mod:`qnetemu.engines.sequence_adapter`. Differences from textbook:
 6. ``memories_per_node = m`` gives ``m`` independent lanes (SeQUeNCe
    reserves ``m`` memories per link side; each runs its own generation
    protocol), so the rate is ``m / mean(T)`` and the latency is the mean of
-   the first delivery among ``m`` lanes. SeQUeNCe can also swap across
-   lanes, so its rate can be somewhat higher.
+   the first delivery among ``m`` lanes. SeQUeNCe's lanes are not fully
+   independent (they share each link's quantum channel and BSM node, and a
+   node may swap across lanes), so for ``m > 1`` the rates may differ in
+   either direction; like-for-like comparisons use ``m = 1``.
 7. ``swap_fidelity`` must be 1 (SeQUeNCe's ``bell_diagonal`` swap takes no
    degradation) and purification is rejected (the adapter does not map it).
-8. ``cutoff_time_s`` is SeQUeNCe's ``cutoff_ratio * coherence_time``.
+8. ``cutoff_time_s`` is SeQUeNCe's ``cutoff_ratio * coherence_time``; a
+   link freed by an expiry restarts on the attempt grid (SeQUeNCe restarts
+   at once), and a cutoff not longer than the herald delay is rejected.
 
 Not modelled in either mode: dark counts, the RSVP reservation time before
 the first attempt, a failed swap's outcome message delay (links restart at
@@ -292,6 +296,8 @@ class MonteCarloChainEngine:
     batch_size : int
         Trials advanced together; larger is faster until memory runs short.
     """
+
+    name = "montecarlo"
 
     def __init__(self, mode: Mode = "textbook", batch_size: int = _BATCH):
         if mode not in ("textbook", "sequence_compatible"):
