@@ -137,18 +137,22 @@ def test_multi_hop_rate_agrees(n_segments, seq_pairs):
 
 
 @pytest.mark.parametrize(
-    ("n_segments", "seq_pairs"),
-    [(2, 300), (4, 200)],
-    ids=["3-routers", "5-routers"],
+    ("n_segments", "seq_pairs", "cutoff_time_s"),
+    [(2, 300, None), (4, 200, None), (2, 300, 5e-3)],
+    ids=["3-routers", "5-routers", "3-routers-cutoff-5ms"],
 )
-def test_multi_hop_rate_and_fidelity_agree(n_segments, seq_pairs):
+def test_multi_hop_rate_and_fidelity_agree(n_segments, seq_pairs, cutoff_time_s):
     """Three and five routers, 20 km segments, T2 = 50 ms: rate and fidelity.
 
     Storage over a few ms costs a few per cent of fidelity here, so the
-    fidelity tests when storage starts and ends in both models.
+    fidelity tests when storage starts and ends in both models. The cutoff
+    case (5 ms, counted from emission in both) discards pairs that wait for a
+    slow neighbour, raising the fidelity and changing the rate.
     """
     chain = ChainSpec(
         (20.0,) * n_segments,
-        hardware=RepeaterHardware(coherence_time_s=0.05, link_fidelity=0.98),
+        hardware=RepeaterHardware(
+            coherence_time_s=0.05, link_fidelity=0.98, cutoff_time_s=cutoff_time_s
+        ),
     )
     _compare(chain, seq_pairs=seq_pairs, seed=3)

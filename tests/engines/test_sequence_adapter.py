@@ -257,6 +257,22 @@ def test_no_pair_in_a_short_window():
     assert_allclose(result.simulated_time_s, 1e-3, rtol=1e-9)
 
 
+@pytest.mark.parametrize(("cutoff_factor", "delivers"), [(0.5, False), (1.5, True)])
+def test_cutoff_counts_from_emission(cutoff_factor, delivers):
+    """A memory is discarded cutoff_time_s after its photon is emitted.
+
+    SeQUeNCe schedules the expiry when the memory is prepared for emission
+    (Memory.update_state), so a cutoff shorter than the photon flight plus
+    the herald (L/2 at 2e8 m/s + L/2 at c/1.468) loses every pair, and a
+    longer one loses none on a single segment (delivered at the herald).
+    """
+    half_m = 10e3
+    herald_s = half_m / V_QUANTUM_M_PER_S + half_m / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
+    chain = _chain((20.0,), coherence_time_s=0.05, cutoff_time_s=cutoff_factor * herald_s)
+    result = SequenceChainEngine().simulate(chain, seed=3, max_pairs=30, max_time_s=0.1)
+    assert result.pairs == (30 if delivers else 0)
+
+
 def test_progress_reports_fractions():
     """The callback sees increasing fractions of simulated time, ending at 1."""
     seen: list[float] = []
