@@ -47,6 +47,16 @@ Known SeQUeNCe behaviours a comparison must allow for
   waits for the quantum channel's 12.5 ns emission slots, < 25 ns), and a failed attempt is retried at once, so a two-router
   chain delivers a pair every ``tau / p`` on average, the first after a
   whole number of ``tau``.
+* **Swap pairing.** A swapping node starts a swap only after its resource
+  manager has paired the protocol with both remote ends (REQUEST/RESPONSE),
+  i.e. one classical round trip to the farther partner after it holds both
+  pairs; all four memories decohere meanwhile.
+* **Multiplexing.** With ``memories_per_node = m`` each of the ``m``
+  memories per link side runs its own generation protocol, and a swapping
+  node swaps *any* entangled memory on its left with any on its right, so
+  deliveries come sooner and fresher than from ``m`` independent lanes
+  (3 routers, 2 x 50 km, m = 5, T2 = 10 s: 203 +- 13 Hz and F = 0.9783 here,
+  167 +- 1 Hz and 0.9761 from the Monte Carlo engine's independent lanes).
 * **Fidelity.** Under ``bell_diagonal`` each delivered pair's fidelity is the
   analytic Bell-diagonal fidelity at delivery, including the depolarising
   decoherence of both memories at rate ``1 / coherence_time_s`` (pitfall 3);

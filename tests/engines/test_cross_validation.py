@@ -10,8 +10,10 @@ A disagreement beyond that is a modelling difference, not noise.
 Chains are kept where the two models are meant to coincide (see the module
 docstrings of ``sequence_adapter`` and ``repeater_montecarlo``): equal
 segment lengths (the Monte Carlo engine runs all links on the longest link's
-attempt period), one memory per link (SeQUeNCe can swap across memory lanes
-and pipeline links into the next delivery), no cutoff, no purification.
+attempt period), one memory per link (SeQUeNCe swaps across memory lanes:
+with 5 memories, 3 routers, 2 x 50 km, it delivers 203 +- 13 Hz at
+F = 0.9783 +- 0.0001 against the Monte Carlo lanes' 167 +- 1 Hz and 0.9761),
+no purification.
 
 A SeQUeNCe behaviour the Monte Carlo engine must reproduce for 3+ routers:
 an ``EntanglementSwappingA`` protocol starts only after the resource manager
