@@ -124,7 +124,8 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
         if arch == "satellite" and not scenario.satellites:
             raise UserError("architecture satellite needs satellites", file=file, field="architectures")
         t0 = time.perf_counter()
-        rows = evaluate_trusted_node(subgraph, resolved.demands, architecture=arch)
+        rows = evaluate_trusted_node(subgraph, resolved.demands, architecture=arch,
+                                     rate_tolerance=scenario.trusted_nodes.route_rate_tolerance)
         for row in rows:
             row["engine"] = "analytic"
         tables["demands"] += rows

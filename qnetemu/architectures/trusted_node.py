@@ -21,14 +21,15 @@ def fibre_only(graph: nx.Graph) -> nx.Graph:
     return nx.subgraph_view(graph, filter_edge=lambda u, v: graph.edges[u, v].get("segment", "fibre") == "fibre")
 
 
-def evaluate_trusted_node(graph: nx.Graph, demands: list[dict], *, architecture: str = "trusted_node") -> list[dict]:
+def evaluate_trusted_node(graph: nx.Graph, demands: list[dict], *, architecture: str = "trusted_node",
+                          rate_tolerance: float = 0.0) -> list[dict]:
     """One row per demand: path, trusted nodes crossed, distance, rates.
 
     ``architecture`` only labels the rows: "trusted_node" is evaluated on the
     fibre graph, "satellite" on fibre plus satellite links (the caller passes
     the graph).
     """
-    paths = route_all(graph, [(d["a"], d["b"]) for d in demands])
+    paths = route_all(graph, [(d["a"], d["b"]) for d in demands], rate_tolerance=rate_tolerance)
     capacity = {frozenset((a, b)): float(data.get("key_rate_bps", 0.0)) for a, b, data in graph.edges(data=True)}
     caps = [d.get("required_key_rate_bps") for d in demands]
     routed = [p for p in paths if p]

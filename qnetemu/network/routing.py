@@ -128,7 +128,12 @@ def _fewest_hops_paths(adjacency: dict, source, threshold: float, targets: set) 
     return paths
 
 
-def route_all(graph: nx.Graph, demands: list[tuple[str, str]]) -> list[list[str]]:
+def route_all(
+    graph: nx.Graph,
+    demands: list[tuple[str, str]],
+    *,
+    rate_tolerance: float = 0.0,
+) -> list[list[str]]:
     """Best key-relay path for each demand.
 
     Parameters
@@ -138,6 +143,12 @@ def route_all(graph: nx.Graph, demands: list[tuple[str, str]]) -> list[list[str]
         ``length_km`` [km] for tie-breaks).
     demands : list of (source, target)
         Node pairs.
+    rate_tolerance : float, optional
+        Paths whose bottleneck is within this fraction of the best one count
+        as equally good, so the fewest hops (trusted nodes) decide among them.
+        0 (default) maximises the bottleneck strictly; on a dense backbone that
+        can mean a detour of thousands of km for a fraction of a per cent more
+        key, which no planner would build.
 
     Returns
     -------
@@ -157,6 +168,8 @@ def route_all(graph: nx.Graph, demands: list[tuple[str, str]]) -> list[list[str]
     source and a bottleneck share one shortest-path search, so all pairs of
     40 sites on a graph of a few thousand nodes take well under a second.
     """
+    if not (0.0 <= rate_tolerance < 1.0):
+        raise ValueError(f"rate_tolerance must be in [0, 1), got {rate_tolerance!r}")
     demands = [tuple(d) for d in demands]
     _check_nodes(graph, demands)
     usable = _positive_adjacency(graph)
@@ -168,7 +181,7 @@ def route_all(graph: nx.Graph, demands: list[tuple[str, str]]) -> list[list[str]
             bottleneck_cache[source] = _bottlenecks_from(forest, source)
         bottleneck = bottleneck_cache[source].get(target)
         if bottleneck is not None:
-            groups[(source, bottleneck)].add(target)
+            groups[(source, bottleneck * (1.0 - rate_tolerance))].add(target)
     found: dict[tuple, list] = {}
     for (source, bottleneck), targets in groups.items():
         for target, path in _fewest_hops_paths(usable, source, bottleneck, targets).items():

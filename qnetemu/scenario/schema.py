@@ -223,6 +223,11 @@ class TrustedNodePolicy(Model):
         "within reach_km, so not every point of presence is a trusted node.",
     )
     bypass_loss_db: NonNegativeFloat = Field(1.0, description="Insertion loss per site passed through [dB].")
+    route_rate_tolerance: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        0.2, description="Routes whose bottleneck key rate is within this fraction of the best count as equal, "
+        "and the one with the fewest trusted nodes (then the shortest) is used: 0 maximises the key rate "
+        "strictly; 0.9 takes the fewest trusted nodes among routes giving at least 10% of the best rate.",
+    )
     split_submarine: bool = Field(
         False, description="Also insert trusted nodes into submarine cables (nodes at sea: off by default)."
     )
