@@ -30,7 +30,7 @@ Known SeQUeNCe behaviours a comparison must allow for
 * **Quantum-channel light speed.** SeQUeNCe's quantum channels use its own
   2e8 m/s; only the classical delays (which this adapter sets) use
   qnetemu's fibre speed, about 2.04e8 m/s. The photon flight time is 2 %
-  shorter than qnetemu's value.
+  longer than qnetemu's value.
 * **Generation protocol.** ``bell_diagonal`` needs the single-heralded
   protocol (two photons, one from each memory, meet at the BSM; success
   probability per attempt ``0.5 * (eta_mem * eta_det * 10**(-alpha L / 20))**2``
@@ -44,8 +44,8 @@ Known SeQUeNCe behaviours a comparison must allow for
   resource-manager request and reply, the generation protocol's
   negotiation, the photon flight at ``v_q = 2e8 m/s``, the heralding
   message and a fixed 10 ps gap, with ``v_f`` the fibre speed; plus the
-  waits for the quantum channel's 12.5 ns emission slots, < 25 ns), and a failed attempt is retried at once, so a two-router
-  chain delivers a pair every ``tau / p`` on average, the first after a
+  waits for the quantum channel's 12.5 ns emission slots, < 25 ns), and a
+  failed attempt is retried at once, so a two-router chain delivers a pair every ``tau / p`` on average, the first after a
   whole number of ``tau``.
 * **Swap pairing.** A swapping node starts a swap only after its resource
   manager has paired the protocol with both remote ends (REQUEST/RESPONSE),
@@ -73,6 +73,9 @@ Known SeQUeNCe behaviours a comparison must allow for
   The request's target fidelity is set to :data:`_TARGET_FIDELITY`, below
   any fidelity a Werner pair can reach, so no pair is ever purified and no
   pair is refused for its fidelity.
+* **Swap degradation** (``swap_fidelity``) exists only outside
+  ``bell_diagonal`` (pitfall 2); under ``bell_diagonal`` a value other than
+  1 is rejected rather than dropped.
 
 SeQUeNCe keeps process-wide class state (pitfall 1), so run one simulation
 per process: :func:`qnetemu.engines.isolated.run_isolated`.
@@ -89,7 +92,13 @@ import numpy as np
 from qnetemu.constants import SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
 from qnetemu.engines.chain import ChainResult, ChainSpec
 
-__all__ = ["FORMALISMS", "SequenceChainEngine", "build_router_net_config", "PS_PER_S"]
+__all__ = [
+    "FORMALISMS",
+    "PS_PER_S",
+    "SequenceChainEngine",
+    "build_router_net_config",
+    "request_start_s",
+]
 
 #: Picoseconds per second: SeQUeNCe's time unit.
 PS_PER_S = 10**12
