@@ -45,8 +45,8 @@ Known SeQUeNCe behaviours a comparison must allow for
   negotiation, the photon flight at ``v_q = 2e8 m/s``, the heralding
   message and a fixed 10 ps gap, with ``v_f`` the fibre speed; plus the
   waits for the quantum channel's 12.5 ns emission slots, < 25 ns), and a
-  failed attempt is retried at once, so a two-router chain delivers a pair every ``tau / p`` on average, the first after a
-  whole number of ``tau``.
+  failed attempt is retried at once, so a two-router chain delivers a pair
+  every ``tau / p`` on average, the first after a whole number of ``tau``.
 * **Swap pairing.** A swapping node starts a swap only after its resource
   manager has paired the protocol with both remote ends (REQUEST/RESPONSE),
   i.e. one classical round trip to the farther partner after it holds both
