@@ -109,13 +109,15 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
         f"{graph.number_of_edges()} links")
 
     tables: dict[str, list[dict]] = {"demands": []}
-    if scenario.satellites:
+    archs = architectures or list(scenario.architectures)
+    # Satellite links matter only to the satellite architecture (a sweep point
+    # of repeaters alone skips the pass search).
+    if scenario.satellites and "satellite" in archs:
         from qnetemu.architectures.satellite import add_satellite_links
 
         t0 = time.perf_counter()
         tables.update(add_satellite_links(graph, scenario, resolved, file=file, progress=say, skysats=skysats))
         timings["satellites_s"] = time.perf_counter() - t0
-    archs = architectures or list(scenario.architectures)
     from qnetemu.architectures.trusted_node import evaluate_trusted_node, fibre_only
 
     for arch, subgraph in (("trusted_node", fibre_only(graph)), ("satellite", graph)):

@@ -450,3 +450,10 @@ class Scenario(Model):
     space: SpaceWindow | None = None
     demands: list[Demand] = Field(default_factory=list)
     sweep: SweepSpec | None = None
+
+    @model_validator(mode="after")
+    def _default_architectures(self) -> Scenario:
+        # Satellites in a file that names no architectures: evaluate them too.
+        if self.satellites and "architectures" not in self.model_fields_set and "satellite" not in self.architectures:
+            self.architectures = [*self.architectures, "satellite"]
+        return self
