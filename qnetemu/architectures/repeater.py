@@ -108,6 +108,19 @@ def chain_for_route(graph: nx.Graph, path: list[str], profile: RepeaterProfile) 
     )
 
 
+def _tenths(say: Callable[[str], None], label: str) -> Callable[[float], None]:
+    """Report an event simulation's progress every tenth of its simulated time."""
+    shown = [-1]
+
+    def report(fraction: float) -> None:
+        step = int(fraction * 10)
+        if step > shown[0]:
+            shown[0] = step
+            say(f"{label}: {min(step * 10, 100)} % of simulated time")
+
+    return report
+
+
 def evaluate_repeater(
     graph: nx.Graph,
     demands: list[dict],
@@ -146,7 +159,10 @@ def evaluate_repeater(
         if progress:
             progress(f"repeater [{i + 1}/{len(demands)}] {demand['a']} ↔ {demand['b']}: "
                      f"{chain.n_segments} links, {chain.total_length_km:,.0f} km ({engine})")
-        result: ChainResult = run(chain, seed=seed, max_pairs=max_pairs, max_time_s=max_time_s)
+        kwargs = {}
+        if progress and engine == "sequence":
+            kwargs["progress"] = _tenths(progress, f"  SeQUeNCe {demand['a']} ↔ {demand['b']}")
+        result: ChainResult = run(chain, seed=seed, max_pairs=max_pairs, max_time_s=max_time_s, **kwargs)
         fraction = float(bbm92_key_fraction(result.mean_fidelity, ec_efficiency=profile.ec_efficiency)) \
             if result.pair_rate_hz > 0 and np.isfinite(result.mean_fidelity) else 0.0
         row.update(

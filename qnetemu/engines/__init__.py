@@ -31,8 +31,10 @@ def chain_engine(name: str) -> RunChain:
         from qnetemu.engines.isolated import run_isolated
         from qnetemu.engines.sequence_adapter import SequenceChainEngine
 
-        def run(chain: ChainSpec, *, seed: int, max_pairs: int, max_time_s: float) -> ChainResult:
-            return run_isolated(SequenceChainEngine(), chain, seed=seed, max_pairs=max_pairs, max_time_s=max_time_s)
+        def run(chain: ChainSpec, *, seed: int, max_pairs: int, max_time_s: float,
+                progress: Callable[[float], None] | None = None) -> ChainResult:
+            return run_isolated(SequenceChainEngine(), chain, seed=seed, max_pairs=max_pairs, max_time_s=max_time_s,
+                                progress=progress)
 
         return run
     raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(CHAIN_ENGINES)}")
