@@ -165,6 +165,12 @@ def evaluate_repeater(
         result: ChainResult = run(chain, seed=seed, max_pairs=max_pairs, max_time_s=max_time_s, **kwargs)
         fraction = float(bbm92_key_fraction(result.mean_fidelity, ec_efficiency=profile.ec_efficiency)) \
             if result.pair_rate_hz > 0 and np.isfinite(result.mean_fidelity) else 0.0
+        if result.status == "ok" and not result.latency_s <= max_time_s:
+            # The chain cannot deliver within the engine's time limit: record it, deliver no key.
+            result.status = "beyond_time_limit"
+            result.error = (f"first end-to-end pair expected after {result.latency_s:.3g} s, beyond "
+                            f"engine.max_time_s = {max_time_s:g} s")
+            fraction = 0.0
         row.update(
             status=result.status,
             error=result.error,
@@ -180,8 +186,8 @@ def evaluate_repeater(
             fidelity=result.mean_fidelity,
             fidelity_stderr=result.fidelity_stderr,
             key_fraction=fraction,
-            key_rate_bps=result.pair_rate_hz * fraction,
-            bottleneck_key_rate_bps=result.pair_rate_hz * fraction,
+            key_rate_bps=result.pair_rate_hz * fraction if result.status == "ok" else 0.0,
+            bottleneck_key_rate_bps=result.pair_rate_hz * fraction if result.status == "ok" else 0.0,
             latency_s=result.latency_s,
             simulated_time_s=result.simulated_time_s,
             wall_s=result.wall_s,

@@ -1,0 +1,97 @@
+"""Repeater architecture end to end: engines agree, key = pair rate x BBM92 fraction, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+import yaml
+
+from qnetemu.engines.repeater_analytic import expected_max_geometric
+from qnetemu.physics.entanglement import bbm92_key_fraction
+
+
+def _run(cli, scenarios_dir, tmp_path, engine, **changes):
+    data = yaml.safe_load((scenarios_dir / "repeater_chain.yaml").read_text())
+    for path, value in changes.items():
+        node = data
+        *parents, last = path.split(".")
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    path = tmp_path / f"rc-{engine}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = tmp_path / f"out-{engine}"
+    code, stdout, stderr = cli("run", path, "--out", out, "--engine", engine, "--no-plots", "--quiet")
+    return code, out, stderr
+
+
+def _repeater_row(out):
+    d = pd.read_parquet(out / "demands.parquet")
+    return d[d.architecture == "repeater"].iloc[0]
+
+
+def test_analytic_and_montecarlo_agree_and_key_is_bbm92(cli, scenarios_dir, tmp_path):
+    code, out_a, _ = _run(cli, scenarios_dir, tmp_path, "analytic")
+    assert code == 0
+    code, out_m, _ = _run(cli, scenarios_dir, tmp_path, "montecarlo", **{"engine.max_pairs": 4000})
+    assert code == 0
+    a, m = _repeater_row(out_a), _repeater_row(out_m)
+    assert a.repeaters == 3 and a.segment_length_km == pytest.approx(50.0)
+    assert a.trusted_nodes == 0 and a.engine == "analytic" and m.engine == "montecarlo"
+    # Monte Carlo statistics: agreement within 4 standard errors of the simulated rate and fidelity.
+    assert abs(m.pair_rate_hz - a.pair_rate_hz) < 4 * m.pair_rate_stderr_hz
+    assert abs(m.fidelity - a.fidelity) < 4 * m.fidelity_stderr + 2e-3  # analytic fidelity is an approximation
+    for row in (a, m):
+        assert row.key_fraction == pytest.approx(float(bbm92_key_fraction(row.fidelity, ec_efficiency=1.16)))
+        assert row.key_rate_bps == pytest.approx(row.pair_rate_hz * row.key_fraction)
+
+
+def test_analytic_rate_against_closed_form(cli, scenarios_dir, tmp_path):
+    """4 x 50 km, one memory per link, deterministic swaps: E[T] = E[max of 4 geometric] attempts.
+
+    Success per attempt p = 1/2 (eta_mem eta_det)^2 10^(-0.2 x 50 / 10) (two photons, each over
+    half the link, Barrett-Kok-like heralding); the rate is 1 / (E[T] x attempt period).
+    """
+    code, out, _ = _run(cli, scenarios_dir, tmp_path, "analytic", **{"repeater.memory.memories_per_node": 1})
+    assert code == 0
+    row = _repeater_row(out)
+    p = 0.5 * (0.9 * 0.9) ** 2 * 10 ** (-0.2 * 50 / 10)
+    period = max(1 / 1e5, 50e3 * 1.468 / 299_792_458.0)
+    expected_rate = 1 / (float(expected_max_geometric([p] * 4)) * period)
+    assert row.pair_rate_hz == pytest.approx(expected_rate, rel=1e-6)
+    # Closed form of the maximum of 4 geometric variables (inclusion-exclusion).
+    e_max = sum(math.comb(4, k) * (-1) ** (k + 1) / (1 - (1 - p) ** k) for k in range(1, 5))
+    assert float(expected_max_geometric([p] * 4)) == pytest.approx(e_max, rel=1e-9)
+
+
+def test_chain_that_cannot_deliver_in_time_is_recorded(cli, scenarios_dir, tmp_path):
+    code, out, _ = _run(cli, scenarios_dir, tmp_path, "analytic",
+                        **{"engine.max_time_s": 1e-4, "repeater.memory.memories_per_node": 1})
+    assert code == 0
+    row = _repeater_row(out)
+    assert row.status == "beyond_time_limit" and row.key_rate_bps == 0 and "max_time_s" in row.error
+    d = pd.read_parquet(out / "demands.parquet")
+    assert d[d.architecture == "trusted_node"].iloc[0].key_rate_bps > 0  # the other rows are kept
+
+
+def test_sequence_failure_is_a_recorded_failed_run(cli, scenarios_dir, tmp_path):
+    """Purification is not mapped onto SeQUeNCe: the child fails, the row records it, the run goes on."""
+    code, out, _ = _run(cli, scenarios_dir, tmp_path, "sequence",
+                        **{"repeater.purification": {"protocol": "bbpssw", "rounds": 1}})
+    assert code == 0
+    row = _repeater_row(out)
+    assert row.status == "failed" and "purification" in row.error.lower() and row.key_rate_bps == 0
+
+
+@pytest.mark.parametrize(("path", "value", "field"), [
+    ("repeater.memory.efficiency", 1.2, "repeater.memory.efficiency"),
+    ("repeater.memory.coherence_time_s", -1.0, "repeater.memory.coherence_time_s"),
+    ("repeater.memory.memories_per_node", 0, "repeater.memory.memories_per_node"),
+    ("repeater.swap_success_prob", 0.0, "repeater.swap_success_prob"),
+])
+def test_impossible_hardware(cli, scenarios_dir, tmp_path, path, value, field):
+    code, out, stderr = _run(cli, scenarios_dir, tmp_path, "analytic", **{path: value})
+    assert code == 2 and field in stderr and len(stderr.strip().splitlines()) == 1
+    assert not out.exists()
