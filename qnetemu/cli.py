@@ -44,6 +44,13 @@ def format_rate(bps: float | None) -> str:
     return f"{bps:.3g} bit/s"
 
 
+def scenario_yaml(raw: dict, path: Path) -> str:
+    """The scenario mapping the run used (``extends`` resolved): what its hash covers."""
+    import yaml
+
+    return f"# qnetemu: scenario as evaluated, from {path}\n" + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
+
+
 def _load(path: Path):
     from qnetemu.scenario.load import content_hash, load_scenario
     from qnetemu.scenario.resolve import resolve
@@ -130,7 +137,7 @@ def run(
     manifest.update(scenario_name=sc.name, timings_s=result.timings_s)
     written = write_run(
         target, tables=to_frames(result.tables), manifest=manifest,
-        scenario_text=scenario.read_text(encoding="utf-8"),
+        scenario_text=scenario_yaml(raw, scenario),
         resolved={"sites": resolved.sites, "links": resolved.links, "demands": resolved.demands,
                   "topology_report": resolved.topology_report},
         overwrite=overwrite,
@@ -144,6 +151,60 @@ def run(
         return
     out.print(_demand_table(result.tables["demands"], f"{sc.name}: {len(resolved.demands)} demands"))
     out.print(f"results: {written}")
+
+
+@app.command()
+def sweep(
+    scenario: ScenarioArg,
+    out_dir: Annotated[Path, typer.Option("--out", help="Sweep directory (journal, tables, figures).")],
+    address: Annotated[str | None, typer.Option(help="Ray cluster HOST:PORT (default RAY_ADDRESS, else local).")] = None,
+    executor: Annotated[str, typer.Option(help="ray (default; local cores or a cluster) or local (serial).")] = "ray",
+    resume: Annotated[bool, typer.Option(help="Finish an interrupted sweep in --out without redoing points.")] = False,
+    workers: Annotated[int | None, typer.Option(help="CPUs of the local Ray (default all).")] = None,
+    ship_code: Annotated[bool, typer.Option(help="Send this project to the cluster's workers.")] = False,
+    progress: Annotated[bool | None, typer.Option(help="Progress bar (default: when stderr is a terminal).")] = None,
+    plots: Annotated[bool, typer.Option(help="Draw the comparison figures into OUT/figures.")] = True,
+) -> None:
+    """Run the scenario's sweep: every point, streamed to OUT, resumable, on Ray or serially."""
+    from qnetemu.scenario.load import read_scenario_mapping, validate_scenario_dict
+    from qnetemu.sweep.runner import run_sweep
+
+    raw = read_scenario_mapping(scenario)
+    sc = validate_scenario_dict(raw, str(scenario))
+    if sc.sweep is None:
+        raise UserError("has no sweep: section (see scenarios/README.md)", file=str(scenario), field="sweep")
+    if executor not in ("ray", "local"):
+        raise UserError(f"unknown executor {executor!r}; choose ray or local", field="--executor")
+    summary = run_sweep(scenario, raw, out_dir=out_dir, executor=executor, address=address, resume=resume,
+                        workers=workers, ship_code=ship_code, progress=progress)
+    out.print(f"sweep: {summary.total} points, {summary.ok} ok, {summary.failed} failed "
+              f"({summary.skipped} already done), {summary.elapsed_s:.1f} s")
+    baseline = Path(out_dir) / "baseline"
+    if not (baseline / "manifest.json").is_file():
+        _write_baseline(scenario, raw, baseline)
+    if plots:
+        from qnetemu.plots import draw_run
+
+        draw_run(out_dir)
+    out.print(f"results: {out_dir}")
+
+
+def _write_baseline(scenario: Path, raw: dict, target: Path) -> None:
+    """The unswept scenario, evaluated once: the network, links and sites the sweep's figures need."""
+    from qnetemu.pipeline import evaluate
+    from qnetemu.results.manifest import provenance
+    from qnetemu.results.store import write_run
+    from qnetemu.results.tables import to_frames
+    from qnetemu.scenario.load import content_hash, validate_scenario_dict
+    from qnetemu.scenario.resolve import resolve
+
+    sc = validate_scenario_dict(raw, str(scenario))
+    resolved = resolve(sc, file=str(scenario), base_dir=scenario.parent)
+    result = evaluate(sc, resolved, engine="analytic", file=str(scenario))
+    manifest = provenance(scenario_file=str(scenario), scenario_hash=content_hash(raw), seed=0, engine="analytic")
+    manifest.update(scenario_name=sc.name, timings_s=result.timings_s, role="sweep baseline")
+    write_run(target, tables=to_frames(result.tables), manifest=manifest, scenario_text=scenario_yaml(raw, scenario),
+              overwrite=True)
 
 
 @app.command()

@@ -153,9 +153,15 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
 
 
 def evaluate_point(scenario_dict: dict, *, engine: str, architecture: str, seed: int,
-                   source: str = "<sweep point>", base_dir: str | Path = ".") -> dict[str, list[dict]]:
-    """One sweep point: validate the (overridden) scenario mapping and evaluate it."""
+                   source: str = "<sweep point>", base_dir: str | Path | None = None) -> dict[str, list[dict]]:
+    """One sweep point: validate the (overridden) scenario mapping and evaluate one architecture.
+
+    Returns the demand rows only: link tables of every point would dwarf the
+    results, and the sweep's baseline run keeps the network's.
+    """
+    if base_dir is None:
+        base_dir = Path(source).parent if Path(source).is_file() else Path(".")
     scenario = validate_scenario_dict(scenario_dict, source)
     resolved = resolve(scenario, file=source, base_dir=Path(base_dir))
     out = evaluate(scenario, resolved, engine=engine, seed=seed, architectures=[architecture], file=source)
-    return {"demands": out.tables["demands"], "links": out.tables["links"]}
+    return {"demands": out.tables["demands"]}

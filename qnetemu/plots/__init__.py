@@ -21,6 +21,8 @@ def draw_run(run_dir: str | Path) -> list[Path]:
     from qnetemu.results.store import read_manifest, read_table
 
     run_dir = Path(run_dir)
+    if (run_dir / "sweep.json").is_file():
+        return draw_sweep(run_dir)
     manifest = read_manifest(run_dir)
     fig_dir = run_dir / "figures"
     fig_dir.mkdir(exist_ok=True)
@@ -44,4 +46,40 @@ def draw_run(run_dir: str | Path) -> list[Path]:
     return written
 
 
-__all__ = ["draw_run", "save"]
+def draw_sweep(sweep_dir: str | Path) -> list[Path]:
+    """Figures of a sweep directory: its baseline run's, and the comparisons across points."""
+    import json
+
+    from qnetemu.errors import UserError
+    from qnetemu.plots import sweep
+    from qnetemu.results.store import read_table
+
+    sweep_dir = Path(sweep_dir)
+    try:
+        manifest = json.loads((sweep_dir / "sweep.json").read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"cannot read sweep.json ({exc})", file=str(sweep_dir)) from None
+    written: list[Path] = []
+    if (sweep_dir / "baseline" / "manifest.json").is_file():
+        written += draw_run(sweep_dir / "baseline")
+    demands = read_table(sweep_dir, "demands")
+    if demands is None or not len(demands):
+        return written
+    fig_dir = sweep_dir / "figures"
+    fig_dir.mkdir(exist_ok=True)
+    title = Path(str(manifest.get("scenario_path", sweep_dir.name))).stem
+    params = sweep.swept_columns(manifest, demands)
+    archs = set(demands["architecture"])
+    if "repeater" in archs:
+        for param in params:
+            written += save(sweep.rate_vs_parameter(demands, param, params, title=title),
+                            fig_dir / f"rate_vs_{param.replace('.', '_').replace('[', '_').replace(']', '_')}")
+    if {"repeater", "trusted_node"} <= archs and len(params) >= 2:
+        for k in range(len(params) - 1):
+            x, y = params[k], params[k + 1]
+            written += save(sweep.crossover_map(demands, x, y, params, title=title),
+                            fig_dir / f"crossover_{x.split('.')[-1]}_{y.split('.')[-1]}")
+    return written
+
+
+__all__ = ["draw_run", "draw_sweep", "save"]

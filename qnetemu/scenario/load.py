@@ -77,6 +77,38 @@ def read_yaml(path: str | Path) -> dict:
     return data
 
 
+def deep_merge(base: dict, override: dict) -> dict:
+    """``override`` on top of ``base``: mappings merge key by key, anything else is replaced."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def read_scenario_mapping(path: str | Path, _seen: tuple = ()) -> dict:
+    """Read a scenario file, resolving ``extends: other.yaml`` (relative to the file).
+
+    A study file can say ``extends: euroqci.yaml`` and add only its ``sweep:``
+    section or the fields it changes; mappings merge, lists are replaced.
+    """
+    path = Path(path)
+    data = read_yaml(path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise UserError("must be the path of another scenario file", file=str(path), field="extends")
+    parent_path = (path.parent / parent).resolve()
+    if parent_path in _seen or parent_path == path.resolve():
+        raise UserError(f"circular extends through {parent}", file=str(path), field="extends")
+    if not parent_path.is_file():
+        raise UserError(f"file not found: {parent}", file=str(path), field="extends")
+    return deep_merge(read_scenario_mapping(parent_path, (*_seen, path.resolve())), data)
+
+
 def validation_error_to_user_error(exc: ValidationError, file: str) -> UserError:
     """The first (most specific) pydantic error as one line with its YAML path."""
     err = exc.errors(include_url=False)[0]
@@ -109,6 +141,6 @@ def content_hash(data: dict) -> str:
 
 
 def load_scenario(path: str | Path) -> tuple[Scenario, dict]:
-    """Read and validate a scenario file; return the model and the raw mapping."""
-    data = read_yaml(path)
+    """Read (resolving ``extends``) and validate a scenario file; return the model and the mapping."""
+    data = read_scenario_mapping(path)
     return validate_scenario_dict(data, str(path)), data
