@@ -217,6 +217,15 @@ def plot(run_dir: Annotated[Path, typer.Argument(help="A results directory from 
 
 
 @app.command()
+def report(directory: Annotated[Path, typer.Argument(help="A results directory from qnetemu run or sweep.")]) -> None:
+    """Write report.md and a self-contained report.html with the figures and tables."""
+    from qnetemu.report import write_report
+
+    for path in write_report(directory):
+        out.print(str(path))
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of scenario files."""
     from qnetemu.scenario.schema import Scenario

@@ -1,0 +1,223 @@
+"""A planner's report from stored results: Markdown plus a self-contained HTML file.
+
+Reads a run directory (``qnetemu run``) or a sweep directory (``qnetemu
+sweep``, whose ``baseline/`` run supplies the network), draws any missing
+figures, and writes ``report.md`` (figures linked) and ``report.html``
+(figures embedded, one file to mail). Nothing is recomputed.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from qnetemu.errors import UserError
+from qnetemu.results.store import read_manifest, read_table
+
+ARCH_LABEL = {"trusted_node": "trusted nodes (fibre)", "satellite": "fibre + satellites", "repeater": "repeaters"}
+
+
+def _rate(bps: float) -> str:
+    from qnetemu.cli import format_rate
+
+    return format_rate(bps)
+
+
+def best_architecture_table(demands: pd.DataFrame) -> pd.DataFrame:
+    """Per demand: key rate of each architecture, the best one and its margin over the next."""
+    wide = demands.pivot_table(index=["a", "b"], columns="architecture", values="key_rate_bps", aggfunc="max")
+    wide = wide.fillna(0.0)
+    archs = list(wide.columns)
+    values = wide.to_numpy()
+    order = np.argsort(-values, axis=1)
+    best = values[np.arange(len(values)), order[:, 0]]
+    second = values[np.arange(len(values)), order[:, 1]] if len(archs) > 1 else np.zeros(len(values))
+    out = wide.copy()
+    out["best"] = [archs[i] if b > 0 else "none" for i, b in zip(order[:, 0], best, strict=True)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["margin"] = np.where(second > 0, best / second, np.inf)
+    out.loc[best <= 0, "margin"] = np.nan
+    tn = demands[demands.architecture == "trusted_node"].set_index(["a", "b"])
+    if len(tn):
+        out["trusted_nodes_today"] = tn["trusted_nodes"].reindex(out.index)
+        out["distance_km"] = tn["distance_km"].reindex(out.index)
+    return out.reset_index()
+
+
+def _markdown_table(frame: pd.DataFrame, formats: dict) -> str:
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(" --- " for _ in cols) + "|"]
+    for row in frame.itertuples(index=False):
+        cells = []
+        for col, value in zip(cols, row, strict=True):
+            fmt = formats.get(col)
+            cells.append(fmt(value) if fmt else str(value))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _margin(value: float) -> str:
+    if value != value:
+        return "-"
+    if value == np.inf:
+        return "only one"
+    return f"×{value:.3g}"
+
+
+def _count(value) -> str:
+    return "-" if value != value else f"{int(value)}"
+
+
+def _km(value) -> str:
+    return "-" if value != value else f"{value:,.0f}"
+
+
+def write_report(directory: str | Path) -> list[Path]:
+    """Write ``report.md`` and ``report.html`` into ``directory``; return their paths."""
+    from qnetemu.plots import draw_run
+
+    directory = Path(directory)
+    is_sweep = (directory / "sweep.json").is_file()
+    run_dir = directory / "baseline" if is_sweep else directory
+    if not (run_dir / "manifest.json").is_file():
+        raise UserError("not a qnetemu run or sweep directory (no manifest.json or sweep.json)", file=str(directory))
+    draw_run(directory)
+    manifest = read_manifest(run_dir)
+    demands = read_table(run_dir, "demands")
+    sites = read_table(run_dir, "sites")
+    links = read_table(run_dir, "links")
+    sat_links = read_table(run_dir, "satellite_links")
+    name = manifest.get("scenario_name", directory.name)
+    figures: list[tuple[str, Path]] = []
+    sections: list[str] = []
+
+    sections.append(f"# qnetemu report: {name}\n")
+    sections.append(
+        f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from `{directory}`; scenario "
+        f"`{manifest.get('scenario_file')}` (SHA-256 `{str(manifest.get('scenario_sha256'))[:16]}…`), "
+        f"qnetemu {manifest['versions'].get('qnetemu')}, SeQUeNCe {manifest['versions'].get('sequence')}, "
+        f"git {manifest.get('git_commit') or '-'}. Key rates are asymptotic (no finite-size effects)."
+    )
+
+    n_inserted = int(sites["inserted"].sum()) if sites is not None else 0
+    fibre = links[links.segment == "fibre"] if links is not None else pd.DataFrame()
+    sections.append("\n## The network\n")
+    sections.append(
+        f"{len(sites) if sites is not None else 0} sites ({n_inserted} trusted nodes inserted on spans beyond "
+        f"reach), {len(fibre)} fibre QKD links totalling {fibre['length_km'].sum():,.0f} km of fibre route"
+        + (f", {len(sat_links)} satellite services" if sat_links is not None else "")
+        + f", {demands[['a', 'b']].drop_duplicates().shape[0]} demands."
+    )
+    figures.append(("Network map: links coloured by secret-key rate, trusted nodes marked", run_dir / "figures" / "network_map.png"))
+
+    sections.append("\n## Architectures on the same demands\n")
+    summary = []
+    for arch, rows in demands.groupby("architecture"):
+        served = rows[rows.key_rate_bps > 0]
+        summary.append({
+            "architecture": ARCH_LABEL.get(arch, arch),
+            "demands with key": f"{len(served)} of {len(rows)}",
+            "median key rate": _rate(float(served.key_rate_bps.median())) if len(served) else "-",
+            "median trusted nodes": _count(float(served.trusted_nodes.median())) if len(served) else "-",
+        })
+    sections.append(_markdown_table(pd.DataFrame(summary), {}))
+    figures.append(("End-to-end key rate against route distance, with the PLOB repeaterless bound",
+                    run_dir / "figures" / "demand_rate_vs_distance.png"))
+    figures.append(("Trusted nodes each demand's key crosses (fibre only)", run_dir / "figures" / "trusted_nodes_per_demand.png"))
+
+    best = best_architecture_table(demands)
+    sections.append("\n## Best architecture per demand\n")
+    sections.append("`margin`: best key rate over the next best architecture's (`only one`: no other gives key).\n")
+    formats = {c: _rate for c in best.columns if c in ARCH_LABEL}
+    formats.update(margin=_margin, trusted_nodes_today=_count, distance_km=_km)
+    sections.append(_markdown_table(best, formats))
+    counts = best["best"].value_counts()
+    sections.append("\n" + ", ".join(f"{ARCH_LABEL.get(k, k)}: best for {v}" for k, v in counts.items()) + ".")
+
+    if sat_links is not None and len(sat_links):
+        sections.append("\n## Space segment\n")
+        trusted = sat_links[sat_links.service == "trusted_satellite"]
+        sections.append(_markdown_table(
+            trusted[["satellite", "b", "passes", "key_bits_per_day", "latency_s"]].rename(
+                columns={"b": "ground station", "key_bits_per_day": "key per day"}),
+            {"key per day": lambda v: f"{v / 1e6:.3g} Mbit", "latency_s": lambda v: f"{v / 3600:.3g} h"}))
+        for stem, caption in (("station_pair_key_per_day", "Key per day per ground-station pair"),
+                              ("pass_timelines", "Passes: elevation, loss and key rate"),
+                              ("ground_tracks", "Ground tracks and optical ground stations")):
+            figures.append((caption, run_dir / "figures" / f"{stem}.png"))
+
+    if is_sweep:
+        sweep_manifest = json.loads((directory / "sweep.json").read_text())
+        swept = read_table(directory, "demands")
+        sections.append("\n## Repeater hardware study\n")
+        axes = [p for a in sweep_manifest.get("axes", []) for p in a.get("paths", [])]
+        sections.append(f"{sweep_manifest['counts']['points']} points over " + ", ".join(f"`{a}`" for a in axes) + ".")
+        if swept is not None and {"repeater", "trusted_node"} <= set(swept.architecture):
+            from qnetemu.plots.sweep import paired, swept_columns
+
+            params = swept_columns(sweep_manifest, swept)
+            wide = paired(swept, params)
+            wide = wide[wide["trusted_node"] > 0].copy()
+            wide["wins"] = (wide["repeater"] >= wide["trusted_node"]) & (wide["repeater"] > 0)
+            wide["ratio"] = wide["repeater"] / wide["trusted_node"]
+            region = (wide.groupby(params).agg(wins=("wins", "mean"), ratio=("ratio", "median"))
+                      .reset_index().sort_values(["wins", "ratio"], ascending=False))
+            sections.append("\nRepeater hardware closest to trusted nodes first: share of demands where repeaters "
+                            "match or beat trusted nodes, and the median ratio of their key rates:\n")
+            sections.append(_markdown_table(region.head(10), {"wins": lambda v: f"{v:.0%}",
+                                                              "ratio": lambda v: f"{v:.3g}"}))
+        for png in sorted((directory / "figures").glob("*.png")):
+            figures.append((png.stem.replace("_", " "), png))
+
+    sections.append("\n## Figures\n")
+    md = "\n".join(sections)
+    md_figs = "\n\n".join(f"![{cap}]({p.relative_to(directory)})\n\n*{cap}*" for cap, p in figures if p.is_file())
+    report_md = directory / "report.md"
+    report_md.write_text(md + "\n" + md_figs + "\n")
+
+    body = _markdown_to_html(md)
+    for cap, p in figures:
+        if p.is_file():
+            data = base64.b64encode(p.read_bytes()).decode()
+            body += (f'<figure><img alt="{html.escape(cap)}" src="data:image/png;base64,{data}">'
+                     f"<figcaption>{html.escape(cap)}</figcaption></figure>\n")
+    report_html = directory / "report.html"
+    report_html.write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><title>qnetemu report</title><style>"
+        "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}"
+        "table{border-collapse:collapse;font-size:.85rem}td,th{border:1px solid #ccc;padding:.2rem .4rem}"
+        "img{max-width:100%}figure{margin:1.5rem 0}figcaption{font-style:italic;color:#444}"
+        "</style></head><body>" + body + "</body></html>\n")
+    return [report_md, report_html]
+
+
+def _markdown_to_html(md: str) -> str:
+    """The small Markdown subset this module writes: headings, paragraphs, pipe tables, `code`."""
+    import re
+
+    def inline(text: str) -> str:
+        return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(text))
+
+    out, table = [], []
+    for line in md.splitlines() + [""]:
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        if table:
+            rows = [r.strip("|").split("|") for r in table if not set(r) <= set("|- ")]
+            out.append("<table><tr>" + "".join(f"<th>{inline(c.strip())}</th>" for c in rows[0]) + "</tr>"
+                       + "".join("<tr>" + "".join(f"<td>{inline(c.strip())}</td>" for c in r) + "</tr>" for r in rows[1:])
+                       + "</table>")
+            table = []
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            out.append(f"<h{level}>{inline(line.lstrip('#').strip())}</h{level}>")
+        elif line.strip():
+            out.append(f"<p>{inline(line)}</p>")
+    return "\n".join(out)
