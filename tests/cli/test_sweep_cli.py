@@ -52,3 +52,22 @@ def test_sweep_errors(cli, tmp_path, scenarios_dir):
     code, _, stderr = cli("sweep", bad, "--out", tmp_path / "o2", "--executor", "local")
     assert code == 2 and "sweep.axes[0].path" in stderr and len(stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o2" / "demands.parquet").exists()
+
+
+def test_report_from_sweep_and_run(cli, study, tmp_path, scenarios_dir):
+    out = tmp_path / "sweep"
+    assert cli("sweep", study, "--out", out, "--executor", "local", "--no-progress", "--no-plots")[0] == 0
+    code, stdout, _ = cli("report", out)
+    assert code == 0 and "report.html" in stdout
+    md = (out / "report.md").read_text()
+    assert "Best architecture per demand" in md and "Repeater hardware study" in md
+    assert "| West | East |" in md and "trusted_node" in md
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 4  # figures embedded: one self-contained file
+    run = tmp_path / "run"
+    assert cli("run", scenarios_dir / "space_demo.yaml", "--out", run, "--quiet")[0] == 0
+    assert cli("report", run)[0] == 0
+    md = (run / "report.md").read_text()
+    assert "Space segment" in md and "OGS Teide" in md and "fibre + satellites" in md
+    code, _, stderr = cli("report", tmp_path)
+    assert code == 2 and "not a qnetemu run" in stderr
