@@ -300,16 +300,34 @@ class RayExecutor:
             # Its workers get the driver's sys.path, so they import qnetemu from this tree.
             os.environ.setdefault("RAY_AUTH_MODE", "disabled")
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-            ray.init(
-                address="local",
-                num_cpus=self.workers or os.cpu_count() or 1,
-                include_dashboard=False,
-                _node_ip_address="127.0.0.1",
-                _temp_dir=self.temp_dir or f"/tmp/qr-{os.getpid()}",
-                log_to_driver=False,
-            )
+            self._start_local(ray)
         self._started = True
         return self
+
+    def _start_local(self, ray: Any, attempts: int = 2) -> None:
+        # On a loaded machine a raylet can give up waiting for its agents (a fixed ~16 s)
+        # and the start fails; a second try usually succeeds, a third rarely helps.
+        for attempt in range(1, attempts + 1):
+            try:
+                ray.init(
+                    address="local",
+                    num_cpus=self.workers or os.cpu_count() or 1,
+                    include_dashboard=False,
+                    _node_ip_address="127.0.0.1",
+                    _temp_dir=self.temp_dir or f"/tmp/qr-{os.getpid()}",
+                    log_to_driver=False,
+                )
+                return
+            except Exception as exc:
+                if "timed out during startup" not in str(exc):
+                    raise
+                ray.shutdown()
+                if attempt == attempts:
+                    raise UserError(
+                        f"could not start a local Ray ({_error_text(exc)}); the machine may be "
+                        "overloaded: try again, or use --executor local",
+                        field="--executor",
+                    ) from None
 
     def __exit__(self, *exc: object) -> None:
         if self._started:

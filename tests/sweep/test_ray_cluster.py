@@ -6,9 +6,12 @@ Run on its own: ``python -m pytest -m cluster tests/sweep/test_ray_cluster.py``
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
+import subprocess
 import sys
 import time
 
@@ -54,60 +57,79 @@ def no_validation(data, where):
     return None
 
 
+RAY_ENV = {
+    "RAY_AUTH_MODE": "disabled",  # consistently on every process, else InvalidAuthToken
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_USAGE_STATS_PROMPT_ENABLED": "0",
+}
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
+def _ray_start(*args: str) -> None:
+    env = {**os.environ, **RAY_ENV}
+    out = subprocess.run(
+        ["ray", "start", *args], env=env, capture_output=True, text=True, timeout=180
+    )
+    if out.returncode:
+        raise RuntimeError(f"ray start {' '.join(args)} failed: {out.stderr[-2000:]}")
+
+
+def _stop_processes_under(temp_dir: str) -> None:
+    """Stop, by process id, every process whose command line names our temp dir.
+
+    Never a bare ``ray stop``: it would stop every Ray instance on the machine.
+    """
+
+    def pids() -> list[int]:
+        out = subprocess.run(["pgrep", "-f", temp_dir], capture_output=True, text=True)
+        return [int(p) for p in out.stdout.split() if int(p) != os.getpid()]
+
+    for sig, wait_s in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
+        for pid in pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + wait_s
+        while pids() and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def two_nodes():
-    """Head and one worker node, 1 CPU each, on 127.0.0.1; stopped (by object) at the end."""
-    for key, value in {
-        "RAY_AUTH_MODE": "disabled",
-        "RAY_USAGE_STATS_ENABLED": "0",
-        "RAY_USAGE_STATS_PROMPT_ENABLED": "0",
-        # On a loaded machine the node's agents start slowly; let the raylet wait for them.
-        "RAY_raylet_start_wait_time_s": "120",
-    }.items():
-        os.environ[key] = value
+    """A head and a worker node (1 CPU each) started with ``ray start`` on 127.0.0.1."""
+    os.environ.update(RAY_ENV)
     import ray
     import ray.cloudpickle
-    from ray.cluster_utils import Cluster
 
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests/
     temp_dir = f"/tmp/qr-c{os.getpid()}"  # short: Unix socket paths are limited to 107 bytes
-    common = {"num_cpus": 1, "node_ip_address": "127.0.0.1"}
-
-    def ports():
-        # Fixed agent ports: with port 0 the raylet waits only ~16 s for its agent to
-        # report a port, which a loaded 2-core machine does not always meet.
-        return {
-            "metrics_agent_port": _free_port(),
-            "metrics_export_port": _free_port(),
-            "dashboard_agent_listen_port": _free_port(),
-            "runtime_env_agent_port": _free_port(),
-        }
-
-    with pytest.MonkeyPatch.context() as mp:
-        # Cluster would publish its address in /tmp/ray/ray_current_cluster, where any other
-        # user's plain ray.init() on this machine would find it (and delete it at shutdown).
-        mp.setattr(ray._private.utils, "write_ray_address", lambda *a, **k: None)
-        mp.setattr(ray._common.utils, "reset_ray_address", lambda *a, **k: None)
-        cluster = Cluster(
-            initialize_head=True,
-            connect=False,
-            head_node_args={**common, **ports(), "include_dashboard": False, "temp_dir": temp_dir},
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    try:
+        _ray_start(
+            "--head",
+            "--node-ip-address=127.0.0.1",
+            f"--port={port}",
+            "--num-cpus=1",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+            f"--temp-dir={temp_dir}",
         )
-        try:
-            worker = cluster.add_node(**common, **ports())
-            cluster.wait_for_nodes()
-            yield cluster.address, {cluster.head_node.node_id, worker.node_id}
-        finally:
-            if ray.is_initialized():
-                ray.shutdown()
-            cluster.shutdown()
-            shutil.rmtree(temp_dir, ignore_errors=True)
+        _ray_start(f"--address={address}", "--node-ip-address=127.0.0.1", "--num-cpus=1")
+        ray.init(address=address, log_to_driver=False)
+        node_ids = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
+        ray.shutdown()
+        assert len(node_ids) == 2, node_ids
+        yield address, node_ids
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        _stop_processes_under(temp_dir)
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def test_sweep_on_two_nodes_matches_local(tmp_path, two_nodes):

@@ -218,25 +218,18 @@ def test_progress_bar_reports_done_and_failed(tmp_path, capsys):
 
 @pytest.fixture(scope="session")
 def local_ray():
-    """One private two-CPU Ray for the session's Ray tests."""
+    """One private two-CPU Ray for the session's Ray tests (started like the runner does)."""
     import ray
     import ray.cloudpickle
 
-    ray.cloudpickle.register_pickle_by_value(
-        sys.modules[__name__]
-    )  # workers cannot import this test file
-    ray.init(
-        address="local",
-        num_cpus=2,
-        include_dashboard=False,
-        _node_ip_address="127.0.0.1",
-        _temp_dir=f"/tmp/qr-t{os.getpid()}",
-        log_to_driver=False,
-    )
-    yield ray
-    ray.shutdown()
+    from qnetemu.sweep.executors import RayExecutor
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests/
+    with RayExecutor(workers=2, temp_dir=f"/tmp/qr-t{os.getpid()}"):
+        yield ray
 
 
+@pytest.mark.slow  # Ray start-up: ~7 s on an idle 2-core machine, 30-60 s (or a failed start) when loaded
 def test_ray_executor_gives_the_local_executors_numbers(tmp_path, local_ray):
     run_local(tmp_path / "local")
     s = run_sweep(
