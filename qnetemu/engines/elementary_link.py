@@ -238,29 +238,23 @@ def elementary_links(chain: ChainSpec, model: TimingModel = "textbook") -> list[
     """The chain's elementary links under the given timing model (validates the chain)."""
     validate_chain(chain)
     hw = chain.hardware
-    links = []
-    for length in chain.segment_lengths_km:
-        p = two_photon_success_prob(
-            length, chain.attenuation_db_per_km, hw.memory_efficiency, hw.detector_efficiency
+    # One vectorised call per quantity: long chains have hundreds of links.
+    lengths = np.asarray(chain.segment_lengths_km, dtype=float)
+    probs = np.broadcast_to(two_photon_success_prob(
+        lengths, chain.attenuation_db_per_km, hw.memory_efficiency, hw.detector_efficiency
+    ), lengths.shape)
+    periods = np.broadcast_to(attempt_period_s(lengths, hw.attempt_rate_hz, model), lengths.shape)
+    if model == "textbook":
+        heralds = np.zeros_like(lengths)  # textbook: a pair's storage starts at its herald
+    else:
+        # emission -> photon at the BSM -> herald to the routers (d/2)
+        heralds = 0.5 * lengths * _M_PER_KM * (
+            1.0 / SEQUENCE_QUANTUM_LIGHT_SPEED_M_PER_S + 1.0 / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
         )
-        period = attempt_period_s(length, hw.attempt_rate_hz, model)
-        if model == "textbook":
-            herald = 0.0  # textbook: a pair's storage starts at its herald
-        else:
-            # emission -> photon at the BSM -> herald to the routers (d/2)
-            herald = (
-                0.5
-                * length
-                * _M_PER_KM
-                * (
-                    1.0 / SEQUENCE_QUANTUM_LIGHT_SPEED_M_PER_S
-                    + 1.0 / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
-                )
-            )
-        links.append(
-            ElementaryLink(float(length), float(p), float(period), float(herald), hw.link_fidelity)
-        )
-    return links
+    return [
+        ElementaryLink(float(length), float(p), float(period), float(herald), hw.link_fidelity)
+        for length, p, period, herald in zip(lengths, probs, periods, heralds, strict=True)
+    ]
 
 
 def nested_swap_partners(n_segments: int) -> list[tuple[int, int]]:
