@@ -10,22 +10,21 @@ completion.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from qnetemu.errors import UserError
+from qnetemu.results.manifest import git_commit, package_versions
+from qnetemu.scenario.load import content_hash
 from qnetemu.scenario.sweep_spec import SweepSpec
 from qnetemu.sweep.axes import (
     PathError,
@@ -65,32 +64,8 @@ class SweepSummary:
     tables: dict[str, Path] = field(default_factory=dict)
 
 
-def scenario_hash(scenario: Mapping[str, Any]) -> str:
-    """SHA-256 of the scenario's canonical JSON (key order, spacing and comments do not count)."""
-    blob = json.dumps(scenario, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for pkg in ("qnetemu", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "ray", "sequence"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = ""
-    return out
-
-
-def _git_sha() -> str:
-    # Read the HEAD file directly: no subprocess, and no failure outside a checkout.
-    root = Path(__file__).resolve().parents[2] / ".git"
-    try:
-        head = (root / "HEAD").read_text().strip()
-        if head.startswith("ref: "):
-            return (root / head[5:]).read_text().strip()
-        return head
-    except OSError:
-        return ""
+# One definition of provenance for runs and sweeps.
+scenario_hash = content_hash
 
 
 def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
@@ -306,8 +281,8 @@ def run_sweep(
         },
         "executor": executor,
         "address": address or os.environ.get("RAY_ADDRESS") or "",
-        "versions": _versions(),
-        "git_sha": _git_sha(),
+        "versions": package_versions(),
+        "git_sha": git_commit() or "",
         "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     if resume and manifest_path.exists():
