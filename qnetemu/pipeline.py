@@ -63,6 +63,7 @@ def link_rows(graph: nx.Graph) -> list[dict]:
             "b": ends[1],
             "segment": d.get("segment", "fibre"),
             "length_km": d.get("length_km"),
+            "attenuation_db_per_km": d.get("attenuation_db_per_km"),
             "loss_db": d.get("loss_db"),
             "transmittance": d.get("transmittance"),
             "qber": d.get("qber"),
