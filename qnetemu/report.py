@@ -107,10 +107,16 @@ def write_report(directory: str | Path) -> list[Path]:
 
     n_inserted = int(sites["inserted"].sum()) if sites is not None else 0
     fibre = links[links.segment == "fibre"] if links is not None else pd.DataFrame()
+    if "bypassed" in fibre:
+        n_bypass = int((fibre["bypassed"].fillna(0) > 0).sum())
+        fibre = fibre[fibre["bypassed"].fillna(0) == 0]
+    else:
+        n_bypass = 0
     sections.append("\n## The network\n")
     sections.append(
         f"{len(sites) if sites is not None else 0} sites ({n_inserted} trusted nodes inserted on spans beyond "
-        f"reach), {len(fibre)} fibre QKD links totalling {fibre['length_km'].sum():,.0f} km of fibre route"
+        f"reach), {len(fibre)} fibre spans totalling {fibre['length_km'].sum():,.0f} km of fibre route "
+        f"(and {n_bypass} candidate QKD links passing optically through sites)"
         + (f", {len(sat_links)} satellite services" if sat_links is not None else "")
         + f", {demands[['a', 'b']].drop_duplicates().shape[0]} demands."
     )
