@@ -29,20 +29,38 @@ def _rate(bps: float) -> str:
     return format_rate(bps)
 
 
+#: Simpler architectures first: within TIE of the best rate, the simpler one counts as best.
+SIMPLICITY = ("trusted_node", "satellite", "repeater")
+TIE = 0.05
+
+
 def best_architecture_table(demands: pd.DataFrame) -> pd.DataFrame:
-    """Per demand: key rate of each architecture, the best one and its margin over the next."""
+    """Per demand: key rate of each architecture, the best one and its margin over the next.
+
+    Rates within 5 % of the best count as a tie, won by the simpler
+    architecture (trusted nodes, then satellites, then repeaters): a fair
+    allocation over a different graph moves rates by a few per cent, which is
+    no reason to prefer a satellite.
+    """
     wide = demands.pivot_table(index=["a", "b"], columns="architecture", values="key_rate_bps", aggfunc="max")
     wide = wide.fillna(0.0)
-    archs = list(wide.columns)
-    values = wide.to_numpy()
-    order = np.argsort(-values, axis=1)
-    best = values[np.arange(len(values)), order[:, 0]]
-    second = values[np.arange(len(values)), order[:, 1]] if len(archs) > 1 else np.zeros(len(values))
+    archs = sorted(wide.columns, key=lambda a: SIMPLICITY.index(a) if a in SIMPLICITY else len(SIMPLICITY))
+    wide = wide[archs]
+    best_names, margins = [], []
+    for values in wide.to_numpy():
+        top = values.max()
+        if top <= 0:
+            best_names.append("none")
+            margins.append(np.nan)
+            continue
+        winner = next(i for i, v in enumerate(values) if v >= top * (1 - TIE))
+        others = np.delete(values, winner)
+        runner_up = others.max() if others.size else 0.0
+        best_names.append(archs[winner])
+        margins.append(values[winner] / runner_up if runner_up > 0 else np.inf)
     out = wide.copy()
-    out["best"] = [archs[i] if b > 0 else "none" for i, b in zip(order[:, 0], best, strict=True)]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["margin"] = np.where(second > 0, best / second, np.inf)
-    out.loc[best <= 0, "margin"] = np.nan
+    out["best"] = best_names
+    out["margin"] = margins
     tn = demands[demands.architecture == "trusted_node"].set_index(["a", "b"])
     if len(tn):
         out["trusted_nodes_today"] = tn["trusted_nodes"].reindex(out.index)
@@ -139,7 +157,8 @@ def write_report(directory: str | Path) -> list[Path]:
 
     best = best_architecture_table(demands)
     sections.append("\n## Best architecture per demand\n")
-    sections.append("`margin`: best key rate over the next best architecture's (`only one`: no other gives key).\n")
+    sections.append("`margin`: best key rate over the next best architecture's (`only one`: no other gives key); "
+                    "rates within 5 % are a tie, won by the simpler architecture.\n")
     formats = {c: _rate for c in best.columns if c in ARCH_LABEL}
     formats.update(margin=_margin, trusted_nodes_today=_count, distance_km=_km)
     sections.append(_markdown_table(best, formats))
