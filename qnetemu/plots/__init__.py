@@ -36,6 +36,8 @@ def draw_run(run_dir: str | Path) -> list[Path]:
         written += save(rates.demand_rate_vs_distance(demands, links, title=title),
                         fig_dir / "demand_rate_vs_distance")
         written += save(rates.trusted_nodes_per_demand(demands, title=title), fig_dir / "trusted_nodes_per_demand")
+        if {"repeater", "trusted_node"} <= set(demands["architecture"]):
+            written += save(rates.repeater_vs_trusted(demands, links, title=title), fig_dir / "repeater_vs_trusted_node")
     samples, tracks, sat_links = (read_table(run_dir, n) for n in ("pass_samples", "ground_tracks", "satellite_links"))
     if samples is not None and len(samples):
         written += save(space.pass_timelines(samples, title=title), fig_dir / "pass_timelines")

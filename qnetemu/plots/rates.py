@@ -74,3 +74,42 @@ def trusted_nodes_per_demand(demands: pd.DataFrame, *, title: str = ""):
     ax.set_title(f"{title}: trusted nodes per demand" if title else "Trusted nodes per demand")
     ax.grid(axis="y", visible=False)
     return fig
+
+
+def repeater_vs_trusted(demands: pd.DataFrame, links: pd.DataFrame | None, *, title: str = ""):
+    """Repeater against trusted node on the same routes: key rate and delivered fidelity vs distance.
+
+    Top: end-to-end key rate of both architectures with the PLOB bound (the
+    repeaterless limit a repeater must beat to be useful). Bottom: mean
+    fidelity of the delivered pairs, with the BBM92 threshold below which no
+    key is left (F = 0.835 for perfect error correction).
+    """
+    import matplotlib.pyplot as plt
+
+    from qnetemu.physics.entanglement import bbm92_fidelity_threshold
+    from qnetemu.plots.style import RC
+
+    with plt.rc_context(RC):
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 6.0), sharex=True, layout="constrained",
+                                          height_ratios=(3, 2))
+    top.set_yscale("log")
+    rep = demands[demands.architecture == "repeater"]
+    tn = demands[demands.architecture == "trusted_node"]
+    for rows, label, marker in ((tn, "trusted nodes", "s"), (rep, "repeaters", "o")):
+        ok = rows[rows.key_rate_bps > 0]
+        top.scatter(ok.distance_km, ok.key_rate_bps, s=16, marker=marker, label=label, zorder=3)
+    dist = demands["distance_km"].dropna()
+    _plob_curve(top, links, float(dist.max()) if len(dist) else 100.0)
+    top.set_ylabel("Secret-key rate [bit/s]")
+    top.legend(fontsize=7)
+    top.set_title((f"{title}: " if title else "") + "repeaters vs trusted nodes on the same routes")
+    with_f = rep[rep["fidelity"].notna()] if "fidelity" in rep else rep.iloc[:0]
+    if "fidelity_stderr" in with_f:
+        bottom.errorbar(with_f.distance_km, with_f.fidelity, yerr=with_f.fidelity_stderr.fillna(0.0), fmt="o",
+                        ms=3, lw=0.8, color="tab:orange", label="delivered pairs (mean, ±1 s.e.)")
+    bottom.axhline(float(bbm92_fidelity_threshold()), color="black", ls=":", lw=1,
+                   label="BBM92 threshold (no key below)")
+    bottom.set_ylabel("Fidelity")
+    bottom.set_xlabel("Route distance [km]")
+    bottom.legend(fontsize=7)
+    return fig

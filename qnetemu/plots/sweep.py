@@ -44,8 +44,19 @@ def rate_vs_parameter(demands: pd.DataFrame, param: str, params: list[str], *, t
     swept parameters and repetitions); with more demands the median over
     demands is drawn with its interquartile band.
     """
+    import matplotlib.pyplot as plt
+
+    from qnetemu.plots.style import RC
+
     wide = paired(demands, params)
-    fig, ax = figure()
+    rep = demands[demands.architecture == "repeater"]
+    show_f = "fidelity" in rep and rep["fidelity"].notna().any()
+    with plt.rc_context(RC):
+        if show_f:
+            fig, (ax, fax) = plt.subplots(2, 1, figsize=(6.5, 6.0), sharex=True, layout="constrained",
+                                          height_ratios=(3, 2))
+        else:
+            fig, ax = plt.subplots(figsize=(6.5, 4.0), layout="constrained")
     pairs = wide[["a", "b"]].drop_duplicates()
     have_tn = "trusted_node" in wide
     if len(pairs) <= max_lines:
@@ -61,15 +72,30 @@ def rate_vs_parameter(demands: pd.DataFrame, param: str, params: list[str], *, t
             if arch not in wide:
                 continue
             per_demand = wide.groupby(["a", "b", param])[arch].median().reset_index()
-            q = per_demand.groupby(param)[arch].quantile([0.25, 0.5, 0.75]).unstack()
+            q = per_demand.groupby(param)[arch].quantile([0.25, 0.5, 0.75, 1.0]).unstack()
             line = ax.plot(q.index, q[0.5], ls=style, marker="o" if style == "-" else None, ms=3,
-                           label=f"{arch.replace('_', ' ')}: median over {len(pairs)} demands")[0]
+                           label=f"{arch.replace('_', ' ')}: median over {len(pairs)} demands (band: quartiles)")[0]
             ax.fill_between(q.index, q[0.25], q[0.75], color=line.get_color(), alpha=0.15)
+            ax.plot(q.index, q[1.0], ls=":", color=line.get_color(), lw=1,
+                    label=f"{arch.replace('_', ' ')}: best demand")
     if _log_axis(wide[param].to_numpy(dtype=float)):
         ax.set_xscale("log")
     ax.set_yscale("symlog", linthresh=1e-3)
-    ax.set_xlabel(param)
-    ax.set_ylabel("Secret-key rate [bit/s]")
+    ax.set_ylim(bottom=0.0)  # rates are never negative: no mirrored half of the symlog axis
+    ax.set_ylabel("Secret-key rate [bit/s] (0 at the bottom)")
+    if show_f:
+        from qnetemu.physics.entanglement import bbm92_fidelity_threshold
+
+        per = rep.groupby(["a", "b", param])["fidelity"].median().reset_index()
+        q = per.groupby(param)["fidelity"].quantile([0.25, 0.5, 0.75]).unstack()
+        fax.plot(q.index, q[0.5], marker="o", ms=3, color="tab:orange", label="delivered fidelity, median over demands")
+        fax.fill_between(q.index, q[0.25], q[0.75], color="tab:orange", alpha=0.15)
+        fax.axhline(float(bbm92_fidelity_threshold()), color="black", ls=":", lw=1, label="BBM92 threshold")
+        fax.set_ylabel("Fidelity")
+        fax.legend(fontsize=7)
+        fax.set_xlabel(param)
+    else:
+        ax.set_xlabel(param)
     ax.set_title((f"{title}: " if title else "") + f"repeater key rate vs {param.split('.')[-1]}")
     ax.legend(fontsize=7)
     return fig
