@@ -35,6 +35,7 @@ def test_sweep_runs_every_point_and_draws(cli, study, tmp_path):
     for stem in ("rate_vs_repeater_memory_coherence_time_s", "crossover_coherence_time_s_efficiency"):
         assert (out / "figures" / f"{stem}.png").stat().st_size > 5000
     assert (out / "baseline" / "figures" / "network_map.png").is_file()
+    assert (out / "baseline" / "figures" / "repeater_vs_trusted_node.png").stat().st_size > 5000
     # Running again without --resume refuses; with --resume it has nothing left to do.
     code, _, stderr = cli("sweep", study, "--out", out, "--executor", "local", "--no-progress")
     assert code == 2 and "--resume" in stderr

@@ -65,3 +65,46 @@ def test_reference_errors_name_the_field(data, field, words):
     with pytest.raises(UserError) as info:
         _resolve(data)
     assert info.value.field == field and words in info.value.message and info.value.file == "s.yaml"
+
+
+GRAPHML = """<?xml version="1.0" encoding="utf-8"?>
+<graphml xmlns="http://graphml.graphdrawing.org/xmlns">
+  <key attr.name="label" attr.type="string" for="node" id="d0"/>
+  <key attr.name="Latitude" attr.type="double" for="node" id="d1"/>
+  <key attr.name="Longitude" attr.type="double" for="node" id="d2"/>
+  <graph edgedefault="undirected">
+    <node id="0"><data key="d0">Geneva</data><data key="d1">46.2044</data><data key="d2">6.1432</data></node>
+    <node id="1"><data key="d0">Lausanne</data><data key="d1">46.5197</data><data key="d2">6.6323</data></node>
+    <node id="2"><data key="d0">Bern</data><data key="d1">46.9480</data><data key="d2">7.4474</data></node>
+    <edge source="0" target="1"/>
+    <edge source="1" target="2"/>
+  </graph>
+</graphml>
+"""
+
+
+def test_graphml_topology_relative_to_scenario(tmp_path, cli):
+    """A Topology Zoo style GraphML file next to the scenario: lengths from coordinates x route factor."""
+    (tmp_path / "nets").mkdir()
+    (tmp_path / "nets" / "swiss.graphml").write_text(GRAPHML)
+    scenario = tmp_path / "swiss.yaml"
+    scenario.write_text(
+        "name: swiss\ntopology: {source: graphml, path: nets/swiss.graphml}\n"
+        "sites:\n  - {name: Geneva, topology_node: Geneva, role: endpoint}\n"
+        "  - {name: Bern, topology_node: Bern, role: endpoint}\n"
+        "fibre: {route_factor: 1.25, extra_loss_db: 0}\nqkd: {preset: commercial_decoy_bb84}\n"
+        "demands:\n  - {a: Geneva, b: Bern}\n"
+    )
+    out = tmp_path / "out"
+    code, _, stderr = cli("run", scenario, "--out", out, "--no-plots", "--quiet")
+    assert code == 0, stderr
+    import pandas as pd
+
+    row = pd.read_parquet(out / "demands.parquet").iloc[0]
+    expected = 1.25 * (float(great_circle_distance_km(46.2044, 6.1432, 46.5197, 6.6323))
+                       + float(great_circle_distance_km(46.5197, 6.6323, 46.9480, 7.4474)))
+    assert row.route_sites == "Geneva > Lausanne > Bern"
+    assert row.distance_km == pytest.approx(expected, rel=1e-9)
+    (tmp_path / "nets" / "swiss.graphml").unlink()
+    code, _, stderr = cli("validate", scenario)
+    assert code == 2 and "topology.path" in stderr
