@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from qnetemu.errors import EXIT_USER_ERROR, UserError
+from qnetemu.formatting import format_latency, format_rate
 
 app = typer.Typer(
     name="qnetemu",
@@ -30,18 +31,6 @@ out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)]
-
-
-def format_rate(bps: float | None) -> str:
-    """Key rates span 12 decades: print with SI prefixes."""
-    if bps is None or bps != bps:
-        return "-"
-    if bps <= 0:
-        return "0"
-    for factor, unit in ((1e9, "Gbit/s"), (1e6, "Mbit/s"), (1e3, "kbit/s"), (1.0, "bit/s")):
-        if bps >= factor:
-            return f"{bps / factor:.3g} {unit}"
-    return f"{bps:.3g} bit/s"
 
 
 def scenario_yaml(raw: dict, path: Path) -> str:
@@ -67,19 +56,6 @@ def validate(scenario: ScenarioArg) -> None:
     out.print(f"[green]ok[/green] {scenario}: {sc.name!r}, {len(resolved.sites)} sites, "
               f"{len(resolved.links)} links, {len(resolved.demands)} demands, "
               f"{len(sc.satellites)} satellites (sha256 {digest[:12]})")
-
-
-def format_latency(seconds: float | None) -> str:
-    """Fibre latencies are milliseconds, satellite store-and-forward waits are hours."""
-    if seconds is None or seconds != seconds:
-        return "-"
-    if seconds == float("inf"):
-        return "never"
-    if seconds < 1.0:
-        return f"{seconds * 1e3:.3g} ms"
-    if seconds < 3600.0:
-        return f"{seconds / 60:.3g} min" if seconds >= 60 else f"{seconds:.3g} s"
-    return f"{seconds / 3600:.3g} h"
 
 
 def _demand_table(rows: list[dict], title: str) -> Table:

@@ -18,14 +18,13 @@ import numpy as np
 import pandas as pd
 
 from qnetemu.errors import UserError
+from qnetemu.formatting import format_rate
 from qnetemu.results.store import read_manifest, read_table
 
 ARCH_LABEL = {"trusted_node": "trusted nodes (fibre)", "satellite": "fibre + satellites", "repeater": "repeaters"}
 
 
 def _rate(bps: float) -> str:
-    from qnetemu.cli import format_rate
-
     return format_rate(bps)
 
 
