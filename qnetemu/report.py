@@ -1,8 +1,8 @@
 """A planner's report from stored results: Markdown plus a self-contained HTML file.
 
 Reads a run directory (``qnetemu run``) or a sweep directory (``qnetemu
-sweep``, whose ``baseline/`` run supplies the network), draws any missing
-figures, and writes ``report.md`` (figures linked) and ``report.html``
+sweep``, whose ``baseline/`` run supplies the network), draws the figures if
+they were not drawn yet, and writes ``report.md`` (figures linked) and ``report.html``
 (figures embedded, one file to mail). Nothing is recomputed.
 """
 
@@ -104,7 +104,9 @@ def write_report(directory: str | Path) -> list[Path]:
     run_dir = directory / "baseline" if is_sweep else directory
     if not (run_dir / "manifest.json").is_file():
         raise UserError("not a qnetemu run or sweep directory (no manifest.json or sweep.json)", file=str(directory))
-    draw_run(directory)
+    figures_dir = directory / "figures"
+    if not (run_dir / "figures" / "network_map.png").is_file() or (is_sweep and not any(figures_dir.glob("*.png"))):
+        draw_run(directory)  # only what `qnetemu run/sweep --no-plots` left undrawn
     manifest = read_manifest(run_dir)
     demands = read_table(run_dir, "demands")
     sites = read_table(run_dir, "sites")

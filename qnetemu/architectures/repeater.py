@@ -55,14 +55,16 @@ def physical_path(graph: nx.Graph, path: list[str]) -> list[str]:
     return out
 
 
+def _physical_fibre(data: dict) -> bool:
+    return data.get("segment", "fibre") == "fibre" and "fibre_path" not in data
+
+
 def fibre_route(graph: nx.Graph, path: list[str], a: str, b: str) -> list[str]:
     """The demand's physical fibre path: its own if all fibre, else the shortest all-fibre one ([] if none)."""
     if path and all(graph.edges[u, v].get("segment", "fibre") == "fibre" for u, v in zip(path, path[1:], strict=False)):
         return physical_path(graph, path)
-    fibre = graph.edge_subgraph(
-        [(u, v) for u, v, d in graph.edges(data=True)
-         if d.get("segment", "fibre") == "fibre" and "fibre_path" not in d]
-    )
+    # A filtered view, not a copy: this runs once per demand without a fibre path.
+    fibre = nx.subgraph_view(graph, filter_edge=lambda u, v: _physical_fibre(graph.edges[u, v]))
     try:
         return nx.shortest_path(fibre, a, b, weight="length_km")
     except (nx.NetworkXNoPath, nx.NodeNotFound):

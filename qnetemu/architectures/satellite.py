@@ -153,11 +153,7 @@ def add_satellite_links(graph: nx.Graph, scenario: Scenario, resolved: ResolvedS
                         skysats: list | None = None) -> dict[str, list[dict]]:
     """Add satellite nodes and edges to ``graph`` in place; return the space result tables."""
     from qnetemu.orbits.visibility import common_windows_by_pair, passes_by_station
-    from qnetemu.space.services import (
-        entanglement_key_over_windows,
-        integrate_rate,
-        pass_key_profile,
-    )
+    from qnetemu.space.services import entanglement_key_over_windows, key_per_pass
 
     say = progress or (lambda _m: None)
     window = scenario.space
@@ -181,33 +177,30 @@ def add_satellite_links(graph: nx.Graph, scenario: Scenario, resolved: ResolvedS
                                            max_sun_altitude_deg=window.max_sun_altitude_deg)
             for (name, (station, optics)), passes in zip(stations.items(), all_passes, strict=True):
                 seen_by_any[name] |= bool(passes)
-                key_bits, ends, losses = 0.0, [], []
-                for k, p in enumerate(passes):
-                    loss_db, rate_hz = pass_key_profile(p, payload=payload, station=station,
-                                                        ec_efficiency=sat.bb84.ec_efficiency)
-                    bits = integrate_rate(rate_hz, p.time_s)
-                    key_bits += bits
-                    losses.append(float(np.mean(loss_db)))
-                    if bits > 0:
-                        ends.append((p.set_utc - window.start_utc).total_seconds())
+                keys = [key_per_pass(p, payload=payload, station=station, ec_efficiency=sat.bb84.ec_efficiency)
+                        for p in passes]
+                key_bits = sum(k["key_bits"] for k in keys)
+                ends = [(p.set_utc - window.start_utc).total_seconds()
+                        for p, k in zip(passes, keys, strict=True) if k["key_bits"] > 0]
+                for n, (p, k) in enumerate(zip(passes, keys, strict=True)):
                     tables["passes"].append({
-                        "satellite": sat.name, "station": name, "pass": k, "rise_utc": p.rise_utc,
+                        "satellite": sat.name, "station": name, "pass": n, "rise_utc": p.rise_utc,
                         "culminate_utc": p.culminate_utc, "set_utc": p.set_utc, "duration_s": p.duration_s,
-                        "max_elevation_deg": p.max_elevation_deg, "mean_loss_db": losses[-1],
-                        "min_loss_db": float(np.min(loss_db)), "key_bits": bits,
+                        "max_elevation_deg": p.max_elevation_deg, "mean_loss_db": k["mean_loss_db"],
+                        "min_loss_db": k["min_loss_db"], "key_bits": k["key_bits"],
                     })
                     tables["pass_samples"] += [
-                        {"satellite": sat.name, "station": name, "pass": k, "time_s": float(t),
+                        {"satellite": sat.name, "station": name, "pass": n, "time_s": float(t),
                          "elevation_deg": float(e), "slant_range_m": float(r), "loss_db": float(lo),
                          "key_rate_bps": float(kr)}
-                        for t, e, r, lo, kr in zip(p.time_s, p.elevation_deg, p.slant_range_m, loss_db, rate_hz,
-                                                   strict=True)
+                        for t, e, r, lo, kr in zip(p.time_s, p.elevation_deg, p.slant_range_m, k["loss_db"],
+                                                   k["key_rate_hz"], strict=True)
                     ]
                 per_day = key_bits * optics["weather_availability"] * SECONDS_PER_DAY / window.duration_s
                 row = {"satellite": sat.name, "service": "trusted_satellite", "a": node, "b": name,
                        "passes": len(passes), "keyed_passes": len(ends), "key_bits_per_day": per_day,
                        "key_rate_bps": per_day / SECONDS_PER_DAY, "latency_s": mean_wait_s(ends, window.duration_s),
-                       "mean_loss_db": float(np.mean(losses)) if losses else float("nan"),
+                       "mean_loss_db": float(np.mean([k["mean_loss_db"] for k in keys])) if keys else float("nan"),
                        "weather_availability": optics["weather_availability"]}
                 tables["satellite_links"].append(row)
                 if per_day > 0:

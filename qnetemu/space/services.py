@@ -334,7 +334,8 @@ def key_per_pass(
         ``min_loss_db`` (satellite to detector, detector efficiency excluded,
         averaged over samples) [dB], ``peak_key_rate_hz`` [bit/s],
         ``mean_key_rate_hz`` (``key_bits / duration_s``) [bit/s] and
-        ``max_elevation_deg`` [deg].
+        ``max_elevation_deg`` [deg], and the per-sample arrays
+        ``loss_db`` [dB] and ``key_rate_hz`` [bit/s] (for timelines).
 
     Notes
     -----
@@ -356,6 +357,8 @@ def key_per_pass(
         "peak_key_rate_hz": float(np.max(rate_hz)),
         "mean_key_rate_hz": key_bits / duration_s if duration_s > 0 else 0.0,
         "max_elevation_deg": pass_.max_elevation_deg,
+        "loss_db": loss_db,
+        "key_rate_hz": rate_hz,
     }
 
 
