@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
-import numpy as np
 
 from qnetemu.errors import UserError
 from qnetemu.network.bypass import add_bypass_links
@@ -23,6 +22,7 @@ from qnetemu.network.splitting import split_long_spans
 from qnetemu.scenario.load import validate_scenario_dict
 from qnetemu.scenario.resolve import ResolvedScenario, resolve
 from qnetemu.scenario.schema import Scenario
+from qnetemu.sweep.seeds import point_seeds  # one seed derivation for runs and sweeps
 
 ENGINES = ("analytic", "montecarlo", "sequence")
 
@@ -85,11 +85,6 @@ def site_rows(graph: nx.Graph) -> list[dict]:
     ]
 
 
-def demand_seeds(seed: int, n: int) -> list[int]:
-    """Independent per-demand seeds from one master seed (numpy SeedSequence.spawn)."""
-    return [int(child.generate_state(1, dtype="uint32")[0]) for child in np.random.SeedSequence(seed).spawn(n)]
-
-
 def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "analytic", seed: int = 0,
              architectures: list[str] | None = None, progress: Progress | None = None,
              file: str = "<scenario>") -> RunOutput:
@@ -140,7 +135,7 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
         trusted = [r for r in tables["demands"] if r["architecture"] == "trusted_node"] or None
         tables["demands"] += evaluate_repeater(
             graph, resolved.demands, trusted, scenario.repeater, engine=engine,
-            seeds=demand_seeds(seed, len(resolved.demands)), max_pairs=scenario.engine.max_pairs,
+            seeds=point_seeds(seed, len(resolved.demands)), max_pairs=scenario.engine.max_pairs,
             max_time_s=scenario.engine.max_time_s, progress=say,
         )
         timings["repeater_s"] = time.perf_counter() - t0
