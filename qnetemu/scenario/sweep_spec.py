@@ -31,7 +31,7 @@ Example::
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -184,8 +184,3 @@ def _check_bounds(low: float, high: float, log: bool) -> None:
         raise ValueError(f"high ({high}) must be greater than low ({low})")
     if log and not low > 0:
         raise ValueError(f"log scale needs low > 0, got {low}")
-
-
-def parse_sweep_spec(data: Any) -> SweepSpec:
-    """Validate a ``sweep:`` mapping into a :class:`SweepSpec` (pydantic errors propagate)."""
-    return SweepSpec.model_validate(data)
