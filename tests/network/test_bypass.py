@@ -54,3 +54,23 @@ def test_routing_uses_bypass_so_fewer_trusted_nodes():
         d["key_rate_bps"] = 1000.0
     assert route_all(g, [("A", "D")]) == [["A", "D"]]
     assert physical_path(g, ["D", "A"]) == ["D", "C", "B", "A"]
+
+
+def test_rate_tolerance_trades_a_little_key_for_fewer_trusted_nodes():
+    """Widest path A-B-C-D has bottleneck 1000; the direct bypass A-D gives 900 (10 % less).
+
+    Tolerance 0 keeps the widest path (2 trusted nodes); tolerance 0.2 counts 900 as equal and
+    takes A-D (no trusted node); tolerance 0.05 does not.
+    """
+    g = _chain([30.0, 30.0, 30.0])
+    for _, _, d in g.edges(data=True):
+        d["key_rate_bps"] = 1000.0
+    add_bypass_links(g, 100.0)
+    for u, v, d in g.edges(data=True):
+        if "fibre_path" in d:
+            d["key_rate_bps"] = 900.0 if {u, v} == {"A", "D"} else 0.0
+    assert route_all(g, [("A", "D")]) == [["A", "B", "C", "D"]]
+    assert route_all(g, [("A", "D")], rate_tolerance=0.05) == [["A", "B", "C", "D"]]
+    assert route_all(g, [("A", "D")], rate_tolerance=0.2) == [["A", "D"]]
+    with pytest.raises(ValueError, match="rate_tolerance"):
+        route_all(g, [("A", "D")], rate_tolerance=1.0)

@@ -108,3 +108,26 @@ def test_graphml_topology_relative_to_scenario(tmp_path, cli):
     (tmp_path / "nets" / "swiss.graphml").unlink()
     code, _, stderr = cli("validate", scenario)
     assert code == 2 and "topology.path" in stderr
+
+
+def test_extends_merges_mappings_and_replaces_lists(tmp_path):
+    from qnetemu.scenario.load import read_scenario_mapping
+
+    (tmp_path / "base.yaml").write_text(
+        "name: base\nfibre: {route_factor: 1.3, attenuation_db_per_km: 0.2}\ndemands: [{a: X, b: Y}]\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "study.yaml").write_text(
+        "extends: ../base.yaml\nfibre: {attenuation_db_per_km: 0.17}\ndemands: [{a: P, b: Q}]\n")
+    data = read_scenario_mapping(tmp_path / "sub" / "study.yaml")
+    assert data == {"name": "base", "fibre": {"route_factor": 1.3, "attenuation_db_per_km": 0.17},
+                    "demands": [{"a": "P", "b": "Q"}]}
+
+
+def test_circular_extends_is_a_user_error(tmp_path):
+    from qnetemu.scenario.load import read_scenario_mapping
+
+    (tmp_path / "a.yaml").write_text("extends: b.yaml\nname: a\n")
+    (tmp_path / "b.yaml").write_text("extends: a.yaml\nname: b\n")
+    with pytest.raises(UserError) as info:
+        read_scenario_mapping(tmp_path / "a.yaml")
+    assert info.value.field == "extends" and "circular" in info.value.message
