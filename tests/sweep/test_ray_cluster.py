@@ -85,16 +85,29 @@ def _stop_processes_under(temp_dir: str) -> None:
     Never a bare ``ray stop``: it would stop every Ray instance on the machine.
     """
 
-    def pids() -> list[int]:
+    import psutil  # a Ray dependency
+
+    def matching() -> set[int]:
         out = subprocess.run(["pgrep", "-f", temp_dir], capture_output=True, text=True)
-        return [int(p) for p in out.stdout.split() if int(p) != os.getpid()]
+        return {int(p) for p in out.stdout.split() if int(p) != os.getpid()}
+
+    # Ray's agents rename themselves (ray::DashboardAgent) and outlive a killed raylet:
+    # collect every descendant before the first signal, while they are still children.
+    targets = matching()
+    for pid in list(targets):
+        with contextlib.suppress(psutil.Error):
+            targets.update(c.pid for c in psutil.Process(pid).children(recursive=True))
+    targets.discard(os.getpid())
+
+    def alive() -> list[int]:
+        return [p for p in targets | matching() if psutil.pid_exists(p)]
 
     for sig, wait_s in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
-        for pid in pids():
+        for pid in alive():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
         deadline = time.monotonic() + wait_s
-        while pids() and time.monotonic() < deadline:
+        while alive() and time.monotonic() < deadline:
             time.sleep(0.2)
 
 
