@@ -30,6 +30,7 @@ __all__ = [
     "EARTH_EQUATORIAL_RADIUS_M",
     "MIN_PERIGEE_ALTITUDE_KM",
     "ephemeris",
+    "ephemeris_range_utc",
     "orbital_period_s",
     "satellite_from_elements",
     "satellite_from_tle",
@@ -84,6 +85,16 @@ def ephemeris():
         path = get_skyfield_data_path()
     loader = Loader(path, verbose=False, expire=False)
     return loader("de421.bsp")
+
+
+@functools.cache
+def ephemeris_range_utc() -> tuple[datetime, datetime]:
+    """First and last instant (UTC) that :func:`ephemeris` covers: Sun positions outside fail."""
+    segments = ephemeris().spk.segments
+    ts = timescale()
+    first = ts.tdb_jd(max(s.start_jd for s in segments)).utc_datetime()
+    last = ts.tdb_jd(min(s.end_jd for s in segments)).utc_datetime()
+    return first, last
 
 
 def _finite(name: str, value: float) -> float:

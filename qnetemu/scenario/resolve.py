@@ -184,14 +184,14 @@ def resolve(scenario: Scenario, *, file: str = "<scenario>", base_dir: Path | No
         add_link(a, b, {"cable": link.get("cable")}, "topology", "topology")
 
     demands: list[dict] = []
-    seen_demands: set[frozenset] = set()
+    seen_demands: dict[frozenset, str] = {}  # pair -> where it was asked for
     for i, demand in enumerate(scenario.demands):
         where = f"demands[{i}]"
         if demand.all_pairs is not None:
             for j, name in enumerate(demand.all_pairs):
                 if name not in sites:
                     raise UserError(f"unknown site {name!r}{_close(name, sites)}", file=file, field=f"{where}.all_pairs[{j}]")
-            names = list(dict.fromkeys(demand.all_pairs))
+            names = demand.all_pairs  # the schema refuses a name listed twice
             pairs = [(x, y) for k, x in enumerate(names) for y in names[k + 1 :]]
         else:
             for end, key in ((demand.a, "a"), (demand.b, "b")):
@@ -199,9 +199,10 @@ def resolve(scenario: Scenario, *, file: str = "<scenario>", base_dir: Path | No
                     raise UserError(f"unknown site {end!r}{_close(end, sites)}", file=file, field=f"{where}.{key}")
             pairs = [(demand.a, demand.b)]
         for a, b in pairs:
-            if frozenset((a, b)) in seen_demands:
-                continue
-            seen_demands.add(frozenset((a, b)))
+            # Dropping the second silently would lose its required_key_rate_bps.
+            if (first := seen_demands.get(frozenset((a, b)))) is not None:
+                raise UserError(f"demand {a!r} ↔ {b!r} is asked for twice (also in {first})", file=file, field=where)
+            seen_demands[frozenset((a, b))] = where
             demands.append({"a": a, "b": b, "required_key_rate_bps": demand.required_key_rate_bps})
 
     for sat_i, sat in enumerate(scenario.satellites):

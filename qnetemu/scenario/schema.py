@@ -11,12 +11,21 @@ sites) need the imported topology too, so they are checked in
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    field_validator,
+    model_validator,
+)
 
-from qnetemu.scenario.sweep_spec import SweepSpec
+from qnetemu.scenario.sweep_spec import Architecture, SweepSpec
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Efficiency = Annotated[float, Field(gt=0.0, le=1.0)]
@@ -24,10 +33,44 @@ PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0)]
 
 
-class Model(BaseModel):
-    """Base: no unknown fields, no NaN or infinity, values checked on assignment."""
+def _iso_datetime_only(value):
+    # Lax datetime parsing would also take 0 (1970) or a bare date; a scenario writes ISO 8601.
+    if isinstance(value, datetime | str):
+        return value
+    raise ValueError("must be a date and time with its time zone, e.g. 2026-03-20T00:00:00Z")
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True)
+
+def _aware_utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{value.isoformat()} has no time zone: write UTC as {value.isoformat()}Z")
+    return value.astimezone(UTC)
+
+
+#: An instant: ISO 8601 with a time zone (``2026-03-20T00:00:00Z``), held in UTC.
+UtcDatetime = Annotated[datetime, Strict(False), BeforeValidator(_iso_datetime_only), AfterValidator(_aware_utc)]
+
+
+def _within_ephemeris(start: datetime, seconds: float, what: str) -> None:
+    from datetime import timedelta
+
+    from qnetemu.orbits.satellites import ephemeris_range_utc
+
+    first, last = ephemeris_range_utc()
+    if not first <= start <= last or (last - start).total_seconds() < seconds:
+        raise ValueError(f"{what} must lie within the Sun/Earth ephemeris (JPL DE421: {first:%Y-%m-%d} to "
+                         f"{last:%Y-%m-%d}); got {start:%Y-%m-%d %H:%M}"
+                         + (f" to {start + timedelta(seconds=seconds):%Y-%m-%d %H:%M}"
+                            if seconds and first <= start <= last else ""))
+
+
+class Model(BaseModel):
+    """Base: no unknown fields, no NaN or infinity, values checked on assignment.
+
+    Strict: a number field takes a number (``yes`` is a boolean, ``"50"`` a
+    string, both refused), a string field a string, a boolean a boolean.
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True, strict=True)
 
 
 # --------------------------------------------------------------------------- sites
@@ -136,6 +179,11 @@ class FibreDefaults(Model):
     )
 
 
+#: Longest fibre link accepted [km]: the Earth's equatorial circumference (the
+#: longest submarine cable systems, e.g. SEA-ME-WE 3, are about 39,000 km in all).
+MAX_FIBRE_LENGTH_KM = 40_075.0
+
+
 class Link(Model):
     """A fibre link between two sites."""
 
@@ -151,6 +199,14 @@ class Link(Model):
     cable: Literal["terrestrial", "submarine"] = Field(
         "terrestrial", description="Submarine cables get no inserted trusted nodes unless trusted_nodes.split_submarine."
     )
+
+    @field_validator("length_km")
+    @classmethod
+    def _on_earth(cls, value: float | None) -> float | None:
+        if value is not None and value > MAX_FIBRE_LENGTH_KM:
+            raise ValueError(f"{value:g} km is longer than the Earth's circumference ({MAX_FIBRE_LENGTH_KM:,.0f} km); "
+                             "no fibre link is")
+        return value
 
 
 # --------------------------------------------------------------------------- QKD hardware
@@ -255,7 +311,7 @@ class Purification(Model):
 class RepeaterPlacement(Model):
     """Where repeaters sit along a demand's fibre route."""
 
-    spacing_km: PositiveFloat | None = Field(
+    spacing_km: PositiveFloat = Field(
         50.0, description="Target elementary-link length [km]; each fibre span is cut evenly."
     )
     at_sites: bool = Field(
@@ -289,6 +345,30 @@ class EngineLimits(Model):
     max_time_s: PositiveFloat = Field(10.0, description="Stop after this much simulated time [s].")
 
 
+class Limits(Model):
+    """Bounds on the work one scenario may ask for, checked before any work starts.
+
+    A mistyped number (``reach_km: 1e-6``, a 10^12-point sweep) would
+    otherwise run for hours or exhaust memory; a scenario that truly needs
+    more raises the limit here.
+    """
+
+    max_inserted_trusted_nodes: Annotated[int, Field(ge=1)] = Field(
+        100_000, description="Most trusted nodes inserted into long fibre spans, over the whole network."
+    )
+    max_elementary_links: Annotated[int, Field(ge=1)] = Field(
+        100_000, description="Most elementary links the fibre may be cut into for repeater chains: the sum over "
+        "fibre links of ceil(length_km / repeater.placement.spacing_km) (bounds every chain).",
+    )
+    max_sweep_points: Annotated[int, Field(ge=1)] = Field(
+        100_000, description="Most points one sweep expands to (combinations x engines x architectures x "
+        "repetitions).",
+    )
+    max_simulated_pairs: Annotated[int, Field(ge=1)] = Field(
+        10_000_000, description="Largest engine.max_pairs (end-to-end pairs one simulation may deliver).",
+    )
+
+
 # --------------------------------------------------------------------------- space
 
 
@@ -304,7 +384,7 @@ class CircularOrbit(Model):
     sun_synchronous: bool = Field(False, description="Derive the inclination for a sun-synchronous orbit.")
     raan_deg: Annotated[float, Field(ge=0.0, lt=360.0)] = Field(0.0, description="Right ascension of the ascending node [deg].")
     mean_anomaly_deg: Annotated[float, Field(ge=0.0, lt=360.0)] = 0.0
-    epoch_utc: datetime = Field(description="Epoch of the elements (UTC, ISO 8601).")
+    epoch_utc: UtcDatetime = Field(description="Epoch of the elements (ISO 8601 with time zone, e.g. ...Z).")
 
     @field_validator("altitude_km")
     @classmethod
@@ -322,6 +402,7 @@ class CircularOrbit(Model):
     def _inclination(self) -> CircularOrbit:
         if self.inclination_deg is None and not self.sun_synchronous:
             raise ValueError("needs inclination_deg or sun_synchronous: true")
+        _within_ephemeris(self.epoch_utc, 0.0, "epoch_utc")
         return self
 
 
@@ -388,13 +469,23 @@ class Satellite(Model):
 
 
 class SpaceWindow(Model):
-    start_utc: datetime = Field(description="Start of the simulated window (UTC).")
+    start_utc: UtcDatetime = Field(description="Start of the simulated window (ISO 8601 with time zone, e.g. ...Z).")
     duration_s: Annotated[float, Field(gt=0.0, le=31 * 86400.0)] = Field(
         86400.0, description="Length of the window [s]."
     )
     step_s: Annotated[float, Field(gt=0.0, le=120.0)] = Field(10.0, description="Time step [s].")
     night_only: bool = Field(True, description="Operate only when the Sun is below max_sun_altitude_deg.")
     max_sun_altitude_deg: Annotated[float, Field(ge=-90.0, le=90.0)] = -12.0
+
+    @model_validator(mode="after")
+    def _in_ephemeris(self) -> SpaceWindow:
+        _within_ephemeris(self.start_utc, self.duration_s, "the space window (start_utc + duration_s)")
+        from qnetemu.orbits.passes import MAX_SAMPLES
+
+        if (samples := self.duration_s / self.step_s + 1) > MAX_SAMPLES:
+            raise ValueError(f"{samples:,.0f} time steps (duration_s / step_s) is above {MAX_SAMPLES:,}: "
+                             "lengthen step_s or shorten duration_s")
+        return self
 
 
 # --------------------------------------------------------------------------- demands
@@ -421,10 +512,10 @@ class Demand(Model):
             raise ValueError(f"a and b are the same site ({self.a})")
         if self.all_pairs is not None and len(self.all_pairs) < 2:
             raise ValueError("all_pairs needs at least two sites")
+        twice = sorted({n for n in self.all_pairs or () if self.all_pairs.count(n) > 1})
+        if twice:
+            raise ValueError(f"all_pairs lists {', '.join(map(repr, twice))} more than once")
         return self
-
-
-Architecture = Literal["trusted_node", "repeater", "satellite"]
 
 
 class Scenario(Model):
@@ -450,10 +541,27 @@ class Scenario(Model):
     space: SpaceWindow | None = None
     demands: list[Demand] = Field(default_factory=list)
     sweep: SweepSpec | None = None
+    limits: Limits = Field(default_factory=Limits, description="Bounds on the work the scenario may ask for.")
 
     @model_validator(mode="after")
     def _default_architectures(self) -> Scenario:
         # Satellites in a file that names no architectures: evaluate them too.
         if self.satellites and "architectures" not in self.model_fields_set and "satellite" not in self.architectures:
             self.architectures = [*self.architectures, "satellite"]
+        return self
+
+    @model_validator(mode="after")
+    def _work_within_limits(self) -> Scenario:
+        # The location is part of the message: a model validator's error has none of its own.
+        lim = self.limits
+        if self.engine.max_pairs > lim.max_simulated_pairs:
+            raise ValueError(f"engine.max_pairs: {self.engine.max_pairs:,} pairs is above the limit of "
+                             f"{lim.max_simulated_pairs:,}; raise limits.max_simulated_pairs to allow it")
+        for where, archs in (("architectures", self.architectures),
+                             ("sweep.architectures", self.sweep.architectures if self.sweep else [])):
+            if "satellite" in archs and not self.satellites:
+                raise ValueError(f"{where}: architecture satellite needs satellites")
+        if self.sweep is not None and (n := self.sweep.point_count()) > lim.max_sweep_points:
+            raise ValueError(f"sweep: {n:,} points is above the limit of {lim.max_sweep_points:,}; raise "
+                             "limits.max_sweep_points to allow it")
         return self

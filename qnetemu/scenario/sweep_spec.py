@@ -36,6 +36,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Engine = Literal["analytic", "montecarlo", "sequence"]
+Architecture = Literal["trusted_node", "repeater", "satellite"]
 ScalarValue = float | int | str | bool
 
 #: Memory a SeQUeNCe task reserves on a Ray node when the sweep does not say. [GiB]
@@ -43,7 +44,8 @@ DEFAULT_SEQUENCE_TASK_MEMORY_GIB = 2.0
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a boolean is not a number and "50" is not 50 (see qnetemu.scenario.schema.Model)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class LogRange(_Strict):
@@ -144,7 +146,7 @@ class SweepSpec(_Strict):
         default=1, ge=1, le=1_000_000, description="Seeds per parameter point."
     )
     engines: list[Engine] = Field(default_factory=lambda: ["analytic"], min_length=1)
-    architectures: list[str] = Field(default_factory=lambda: ["trusted_node"], min_length=1)
+    architectures: list[Architecture] = Field(default_factory=lambda: ["trusted_node"], min_length=1)
     points_per_task: int = Field(default=8, ge=1, le=100_000, description="Points per Ray task.")
     mode: Literal["grid", "zip"] = "grid"
     axes: list[AxisSpec] = Field(default_factory=list)
@@ -169,7 +171,28 @@ class SweepSpec(_Strict):
         dup = sorted({p for p in paths if paths.count(p) > 1})
         if dup:
             raise ValueError(f"a parameter is swept by two axes: {', '.join(dup)}")
+        lengths = self.axis_lengths()
+        if self.mode == "zip" and len(set(lengths)) > 1:
+            names = [f"sweep.axes[{i}]" for i in range(len(self.axes))] + ["sweep.latin_hypercube"]
+            desc = ", ".join(f"{w} has {n}" for w, n in zip(names, lengths, strict=False))
+            raise ValueError(f"mode zip needs axes of one length ({desc})")
         return self
+
+    def axis_lengths(self) -> list[int]:
+        """Values of each axis, the Latin-hypercube block last (as one axis), without expanding them."""
+        out = []
+        for ax in self.axes:
+            kind = ax.log_range or ax.linear_range
+            out.append(len(ax.values) if ax.values is not None else kind.num if kind else ax.random.count)
+        if self.latin_hypercube is not None:
+            out.append(self.latin_hypercube.count)
+        return out
+
+    def point_count(self) -> int:
+        """Points the sweep expands to (parameter combinations × engines × architectures × repetitions)."""
+        lengths = self.axis_lengths()
+        combos = (math.prod(lengths) if self.mode == "grid" else lengths[0]) if lengths else 1
+        return combos * len(self.engines) * len(self.architectures) * self.repetitions
 
     def memory_bytes_per_task(self) -> int | None:
         """Memory to reserve per Ray task [bytes], or None for no reservation."""

@@ -41,11 +41,20 @@ def test_attach_binds_when_close_and_links_when_far():
     assert great_circle_distance_km(45.156, 29.65, 45.17, 28.8) > ATTACH_BIND_KM
 
 
-def test_all_pairs_demands_expand_and_deduplicate():
+def test_all_pairs_demands_expand():
     r = _resolve({"name": "t",
                   "sites": [{"name": n, "lat_deg": 45.0, "lon_deg": 20.0 + i} for i, n in enumerate("ABCD")],
-                  "demands": [{"all_pairs": ["A", "B", "C", "D"]}, {"a": "B", "b": "A"}]})
-    assert len(r.demands) == 6
+                  "demands": [{"all_pairs": ["A", "B", "C", "D"]}]})
+    assert {frozenset((d["a"], d["b"])) for d in r.demands} == {frozenset(p) for p in
+                                                               ("AB", "AC", "AD", "BC", "BD", "CD")}
+
+
+def test_a_demand_asked_for_twice_is_refused_not_dropped():
+    """Dropping the repeat silently would lose its required_key_rate_bps."""
+    with pytest.raises(UserError, match=r"demands\[1\]: demand 'B' ↔ 'A' is asked for twice \(also in demands\[0\]\)"):
+        _resolve({"name": "t",
+                  "sites": [{"name": n, "lat_deg": 45.0, "lon_deg": 20.0 + i} for i, n in enumerate("ABCD")],
+                  "demands": [{"all_pairs": ["A", "B", "C", "D"]}, {"a": "B", "b": "A", "required_key_rate_bps": 1.0}]})
 
 
 @pytest.mark.parametrize(("data", "field", "words"), [
