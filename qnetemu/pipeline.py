@@ -18,7 +18,7 @@ from qnetemu.errors import UserError
 from qnetemu.network.bypass import add_bypass_links
 from qnetemu.network.fibre_qkd import assign_profile_key_rates
 from qnetemu.network.graph import build_graph
-from qnetemu.network.splitting import split_long_spans
+from qnetemu.network.splitting import inserted_node_count, split_long_spans
 from qnetemu.scenario.load import validate_scenario_dict
 from qnetemu.scenario.resolve import ResolvedScenario, resolve
 from qnetemu.scenario.schema import Scenario
@@ -37,12 +37,55 @@ class RunOutput:
     timings_s: dict[str, float] = field(default_factory=dict)
 
 
-def build_network(scenario: Scenario, resolved: ResolvedScenario) -> tuple[nx.Graph, list[dict]]:
-    """The fibre graph with trusted nodes inserted and per-link key rates."""
+def _count(n: float) -> str:
+    return "an unbounded number of" if n == float("inf") else f"{n:,.0f}" if n < 1e9 else f"{n:.3g}"
+
+
+def check_work_limits(scenario: Scenario, graph: nx.Graph, architectures, *, file: str = "<scenario>") -> None:
+    """Refuse, before anything is built, a network beyond ``scenario.limits``.
+
+    ``graph`` is the physical fibre graph (:func:`build_graph`, before
+    trusted-node insertion). Trusted nodes are counted as
+    :func:`split_long_spans` would insert them; elementary links as the sum
+    over fibre links of ``ceil(length_km / spacing_km)``, which bounds every
+    repeater chain, for the repeater architecture only.
+    """
+    limits, policy = scenario.limits, scenario.trusted_nodes
+    fibre = [d for _, _, d in graph.edges(data=True) if d.get("segment") == "fibre"]
+    longest = max((d["length_km"] for d in fibre), default=0.0)
+    if policy.insert:
+        n = inserted_node_count(graph, policy.reach_km, split_submarine=policy.split_submarine)
+        if n > limits.max_inserted_trusted_nodes:
+            raise UserError(
+                f"{_count(n)} trusted nodes would be inserted (reach {policy.reach_km:g} km, longest link "
+                f"{longest:g} km), above the limit of {limits.max_inserted_trusted_nodes:,}; raise "
+                "limits.max_inserted_trusted_nodes to allow it", file=file, field="trusted_nodes.reach_km")
+    if "repeater" in architectures:
+        from qnetemu.architectures.repeater import elementary_link_count
+
+        spacing = scenario.repeater.placement.spacing_km
+        n = sum(elementary_link_count(d["length_km"], spacing) for d in fibre)
+        if n > limits.max_elementary_links:
+            raise UserError(
+                f"{_count(n)} elementary links (spacing {spacing:g} km, longest link {longest:g} km), above the "
+                f"limit of {limits.max_elementary_links:,}; raise limits.max_elementary_links to allow it",
+                file=file, field="repeater.placement.spacing_km")
+
+
+def physical_network(resolved: ResolvedScenario, *, file: str = "<scenario>") -> nx.Graph:
+    """The fibre graph as the scenario gives it (lengths derived, nothing inserted)."""
     try:
-        graph = build_graph(resolved.sites, resolved.links)
+        return build_graph(resolved.sites, resolved.links)
     except ValueError as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(str(exc), file=file) from None
+
+
+def build_network(scenario: Scenario, resolved: ResolvedScenario, *, architectures=None,
+                  file: str = "<scenario>") -> tuple[nx.Graph, list[dict]]:
+    """The fibre graph with trusted nodes inserted and per-link key rates (work limits checked first)."""
+    graph = physical_network(resolved, file=file)
+    check_work_limits(scenario, graph, scenario.architectures if architectures is None else architectures,
+                      file=file)
     inserted: list[dict] = []
     if scenario.trusted_nodes.insert:
         graph, inserted = split_long_spans(graph, scenario.trusted_nodes.reach_km,
@@ -99,13 +142,13 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
 
         skysats = build_satellites(scenario, file=file)  # a bad orbit or TLE fails before any work
     t0 = time.perf_counter()
-    graph, inserted = build_network(scenario, resolved)
+    archs = architectures or list(scenario.architectures)
+    graph, inserted = build_network(scenario, resolved, architectures=archs, file=file)
     timings["network_s"] = time.perf_counter() - t0
     say(f"network: {graph.number_of_nodes()} sites ({len(inserted)} trusted nodes inserted), "
         f"{graph.number_of_edges()} links")
 
     tables: dict[str, list[dict]] = {"demands": []}
-    archs = architectures or list(scenario.architectures)
     # Satellite links matter only to the satellite architecture (a sweep point
     # of repeaters alone skips the pass search).
     if scenario.satellites and "satellite" in archs:
@@ -119,7 +162,7 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
     for arch, subgraph in (("trusted_node", fibre_only(graph)), ("satellite", graph)):
         if arch not in archs:
             continue
-        if arch == "satellite" and not scenario.satellites:
+        if arch == "satellite" and not scenario.satellites:  # the schema refuses it; a sweep point may ask
             raise UserError("architecture satellite needs satellites", file=file, field="architectures")
         t0 = time.perf_counter()
         rows = evaluate_trusted_node(subgraph, resolved.demands, architecture=arch,

@@ -85,15 +85,21 @@ def route_spans(graph: nx.Graph, path: list[str]) -> list[tuple[float, float]]:
     return spans
 
 
+def elementary_link_count(length_km: float, spacing_km: float) -> float:
+    """Equal elementary links no longer than ``spacing_km`` that cover ``length_km`` (infinity on overflow)."""
+    ratio = length_km / spacing_km
+    return max(1, math.ceil(ratio - 1e-9)) if math.isfinite(ratio) else math.inf
+
+
 def segment_lengths_km(spans: list[tuple[float, float]], spacing_km: float, at_sites: bool) -> tuple[float, ...]:
     """Cut spans into elementary links of at most ``spacing_km`` (equal within a span)."""
     if not at_sites:
         total = sum(s for s, _ in spans)
-        n = max(1, math.ceil(total / spacing_km - 1e-9))
+        n = elementary_link_count(total, spacing_km)
         return (total / n,) * n
     out: list[float] = []
     for length, _ in spans:
-        n = max(1, math.ceil(length / spacing_km - 1e-9))
+        n = elementary_link_count(length, spacing_km)
         out += [length / n] * n
     return tuple(out)
 

@@ -148,6 +148,56 @@ def build_satellites(scenario: Scenario, *, file: str = "<scenario>") -> list:
     return [build_satellite(sat, file=file, where=f"satellites[{i}]") for i, sat in enumerate(scenario.satellites)]
 
 
+def _stations_or_error(resolved: ResolvedScenario, file: str) -> dict:
+    stations = ground_stations(resolved)
+    if not stations:
+        raise UserError("satellites need at least one site with role ground_station", file=file, field="satellites")
+    return stations
+
+
+def _refuse_blind(seen_by_any: dict[str, bool], scenario: Scenario, resolved: ResolvedScenario, file: str) -> None:
+    """A ground station no trusted-relay satellite passes over would silently get no key."""
+    blind = [n for n, seen in seen_by_any.items() if not seen]
+    if not blind or not any(s.bb84 is not None for s in scenario.satellites):
+        return
+    window = scenario.space
+    index = next(i for i, s in enumerate(resolved.sites) if s["name"] == blind[0])
+    raise UserError(
+        f"ground station {blind[0]!r} has no pass of any satellite in the space window "
+        f"({window.duration_s:g} s from {window.start_utc:%Y-%m-%d %H:%M} UTC, min elevation, night only="
+        f"{window.night_only}); widen the window or lower min_elevation_deg",
+        file=file, field=f"sites[{index}]" if index < len(resolved.sites) else "sites",
+    )
+
+
+def check_satellites(scenario: Scenario, resolved: ResolvedScenario, *, file: str = "<scenario>") -> list:
+    """Everything about the space segment that can fail, checked before any key is computed.
+
+    Builds every orbit or TLE and finds the passes of each trusted-relay
+    (bb84) satellite over each ground station, refusing a station none of
+    them sees, exactly as :func:`add_satellite_links` would. Returns the
+    skyfield satellites.
+    """
+    from qnetemu.orbits.visibility import passes_by_station
+
+    skysats = build_satellites(scenario, file=file)
+    if not scenario.satellites:
+        return skysats
+    stations = _stations_or_error(resolved, file)
+    window = scenario.space
+    masks = [optics["min_elevation_deg"] for _, optics in stations.values()]
+    seen_by_any = dict.fromkeys(stations, False)
+    for sat, skysat in zip(scenario.satellites, skysats, strict=True):
+        if sat.bb84 is None:
+            continue
+        all_passes = passes_by_station(_geometry(skysat, stations, window), min_elevation_deg=masks,
+                                       night_only=window.night_only, max_sun_altitude_deg=window.max_sun_altitude_deg)
+        for name, passes in zip(stations, all_passes, strict=True):
+            seen_by_any[name] |= bool(passes)
+    _refuse_blind(seen_by_any, scenario, resolved, file)
+    return skysats
+
+
 def add_satellite_links(graph: nx.Graph, scenario: Scenario, resolved: ResolvedScenario, *, file: str = "<scenario>",
                         progress: Callable[[str], None] | None = None,
                         skysats: list | None = None) -> dict[str, list[dict]]:
@@ -157,12 +207,10 @@ def add_satellite_links(graph: nx.Graph, scenario: Scenario, resolved: ResolvedS
 
     say = progress or (lambda _m: None)
     window = scenario.space
-    stations = ground_stations(resolved)
     tables: dict[str, list[dict]] = {"satellite_links": [], "passes": [], "pass_samples": [], "ground_tracks": []}
     if not scenario.satellites:
         return tables
-    if not stations:
-        raise UserError("satellites need at least one site with role ground_station", file=file, field="satellites")
+    stations = _stations_or_error(resolved, file)
     seen_by_any = dict.fromkeys(stations, False)
     skysats = skysats if skysats is not None else build_satellites(scenario, file=file)
     masks = [optics["min_elevation_deg"] for _, optics in stations.values()]
@@ -233,13 +281,5 @@ def add_satellite_links(graph: nx.Graph, scenario: Scenario, resolved: ResolvedS
                                    latency_s=row["latency_s"], loss_db=row["min_loss_db"], length_km=0.0,
                                    link_id=f"{sat.name} entanglement {a}–{b}", ends=(a, b))
             say(f"satellite {sat.name}: entanglement downlinks between {len(names)} ground stations")
-    blind = [n for n, seen in seen_by_any.items() if not seen]
-    if blind and any(s.bb84 is not None for s in scenario.satellites):
-        index = next(i for i, s in enumerate(resolved.sites) if s["name"] == blind[0])
-        raise UserError(
-            f"ground station {blind[0]!r} has no pass of any satellite in the space window "
-            f"({window.duration_s:g} s from {window.start_utc:%Y-%m-%d %H:%M} UTC, min elevation, night only="
-            f"{window.night_only}); widen the window or lower min_elevation_deg",
-            file=file, field=f"sites[{index}]" if index < len(resolved.sites) else "sites",
-        )
+    _refuse_blind(seen_by_any, scenario, resolved, file)
     return tables

@@ -373,7 +373,8 @@ class AnalyticChainEngine:
         elif chain.scheme == "nested" or n == 2:
             attempts = expected_waiting_nested(p_link, a)
         else:
-            attempts = expected_max_geometric(p_link) / a ** (n - 1)
+            all_swaps = a ** (n - 1)  # underflows to 0 for a swap probability like 1e-300: no pair, ever
+            attempts = expected_max_geometric(p_link) / all_swaps if all_swaps > 0.0 else math.inf
             notes.append(
                 "swap-ASAP with probabilistic swaps: every failure restarts the chain (upper bound)"
             )

@@ -37,6 +37,33 @@ def inserted_node_name(link_name: str, index: int) -> str:
     return f"TN {link_name} {index}"
 
 
+def span_count(length_km: float, reach_km: float) -> float:
+    """Spans a link of ``length_km`` is cut into so that none is longer than ``reach_km``.
+
+    ``ceil(length_km / reach_km)`` (at least 1), an integer-valued count;
+    infinity when the ratio overflows (``1e308 / 1e-6``), so a caller can
+    compare it with a limit before allocating anything.
+    """
+    ratio = length_km / reach_km
+    if not math.isfinite(ratio):
+        return math.inf
+    n_spans = math.ceil(ratio)
+    # ceil of a ratio a hair above an integer (floating point) must not
+    # add a needless node: L = 200.00000000001 with reach 100 is 2 spans.
+    if math.isclose(ratio, n_spans - 1, rel_tol=1e-12):
+        n_spans -= 1
+    return max(n_spans, 1)
+
+
+def inserted_node_count(graph: nx.Graph, reach_km: float, *, split_submarine: bool = True) -> float:
+    """Trusted nodes :func:`split_long_spans` would insert, counted without inserting them."""
+    return sum(
+        span_count(d["length_km"], reach_km) - 1
+        for _, _, d in graph.edges(data=True)
+        if d.get("segment") == "fibre" and (split_submarine or d.get("cable") != "submarine")
+    )
+
+
 def split_long_spans(
     graph: nx.Graph, reach_km: float, *, split_submarine: bool = True
 ) -> tuple[nx.Graph, list[dict]]:
@@ -94,11 +121,7 @@ def split_long_spans(
         if not split_submarine and data.get("cable") == "submarine":
             continue
         a, b = data.get("ends", (u, v))
-        n_spans = math.ceil(data["length_km"] / reach_km)
-        # ceil of a ratio a hair above an integer (floating point) must not
-        # add a needless node: L = 200.00000000001 with reach 100 is 2 spans.
-        if math.isclose(data["length_km"] / reach_km, n_spans - 1, rel_tol=1e-12):
-            n_spans -= 1
+        n_spans = span_count(data["length_km"], reach_km)
         if n_spans < 2:
             continue
         link_id = data["link_id"]

@@ -62,16 +62,36 @@ def write_run(out_dir: str | Path, *, tables: dict[str, pd.DataFrame], manifest:
     return out
 
 
+def read_json_object(path: str | Path) -> dict:
+    """A JSON object qnetemu wrote (manifest, sweep.json); a damaged or foreign file is a UserError."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise UserError("file not found", file=str(path)) from None
+    except OSError as exc:
+        raise UserError(f"cannot read file ({exc.strerror or exc})", file=str(path)) from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, absurd nesting
+        raise UserError(f"is damaged: not valid JSON ({exc.__class__.__name__})", file=str(path)) from None
+    if not isinstance(data, dict):
+        raise UserError("is damaged: expected a JSON object", file=str(path))
+    return data
+
+
 def read_manifest(run_dir: str | Path) -> dict:
     path = Path(run_dir) / MANIFEST
     if not path.is_file():
         raise UserError("not a qnetemu results directory (no manifest.json)", file=str(run_dir))
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise UserError(f"manifest.json is not valid JSON ({exc.msg})", file=str(path)) from None
+    return read_json_object(path)
 
 
 def read_table(run_dir: str | Path, name: str) -> pd.DataFrame | None:
+    """A stored table, or None when the run has none of that name; a damaged file is a UserError."""
     path = Path(run_dir) / f"{name}.parquet"
-    return pd.read_parquet(path) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid, OSError, ValueError, ... for damage
+        reason = " ".join(str(exc).split())[:120]
+        raise UserError(f"is damaged: cannot read it as Parquet ({reason})", file=str(path)) from None

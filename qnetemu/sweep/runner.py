@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from qnetemu.errors import UserError
 from qnetemu.results.manifest import git_commit, package_versions
+from qnetemu.results.store import read_json_object
 from qnetemu.scenario.load import content_hash
 from qnetemu.scenario.sweep_spec import SweepSpec
 from qnetemu.sweep.axes import (
@@ -133,6 +134,46 @@ def validate_points(
         validate_fn(apply_overrides(base, p.overrides), f"{scenario_name} [{_describe(p)}]")
 
 
+@dataclass(frozen=True)
+class SweepPlan:
+    """A sweep expanded and checked, nothing run yet: what :func:`run_sweep` dispatches."""
+
+    spec: SweepSpec
+    points: list[Point]
+
+
+def plan_sweep(
+    scenario_dict: Mapping[str, Any],
+    sweep_spec: SweepSpec | Mapping[str, Any] | None = None,
+    *,
+    where: str = "<scenario>",
+    validate_fn: ValidateFn | None = None,
+) -> SweepPlan:
+    """Count, expand and validate every point of a sweep; raise UserError on the first problem.
+
+    The size is checked against ``limits.max_sweep_points`` from the
+    point count alone, before any point is built.
+    """
+    from qnetemu.scenario.schema import Limits
+
+    spec = _spec_of(scenario_dict, sweep_spec, where)
+    try:
+        limits = Limits.model_validate(scenario_dict.get("limits") or {})
+    except ValidationError as exc:
+        raise UserError(exc.errors()[0]["msg"], file=where, field="limits") from None
+    if (n := spec.point_count()) > limits.max_sweep_points:
+        raise UserError(f"{n:,} points is above the limit of {limits.max_sweep_points:,}; raise "
+                        "limits.max_sweep_points to allow it", file=where, field="sweep")
+    base = dict(scenario_dict)
+    try:
+        check_axis_paths(spec, base)
+        points = expand_points(spec)
+    except PathError as exc:
+        raise UserError(str(exc), file=where) from None
+    validate_points(base, points, validate_fn or _default_validate_fn(), where)
+    return SweepPlan(spec=spec, points=points)
+
+
 class _Progress:
     """A rich progress bar on stderr (done, failed, ETA), or nothing."""
 
@@ -187,6 +228,7 @@ def run_sweep(
     validate_fn: ValidateFn | None = None,
     progress: bool | None = None,
     ray_options: Mapping[str, Any] | None = None,
+    plan: SweepPlan | None = None,
 ) -> SweepSummary:
     """Run every point of a sweep and consolidate the results into tables.
 
@@ -222,6 +264,9 @@ def run_sweep(
         Show a progress bar on stderr; None: when stderr is a terminal.
     ray_options
         Extra keyword arguments of :class:`qnetemu.sweep.executors.RayExecutor`.
+    plan
+        The result of :func:`plan_sweep` when the caller has checked the sweep
+        already; planned here otherwise.
 
     Raises
     ------
@@ -231,15 +276,10 @@ def run_sweep(
     """
     t0 = time.perf_counter()
     name = str(scenario_path) if scenario_path is not None else "<scenario>"
-    spec = _spec_of(scenario_dict, sweep_spec, name)
+    plan = plan or plan_sweep(scenario_dict, sweep_spec, where=name, validate_fn=validate_fn)
+    spec, points = plan.spec, plan.points
     base = dict(scenario_dict)
-    try:
-        check_axis_paths(spec, base)
-        points = expand_points(spec)
-    except PathError as exc:
-        raise UserError(str(exc), file=name) from None
     point_fn = point_fn or _default_point_fn()
-    validate_points(base, points, validate_fn or _default_validate_fn(), name)
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -248,7 +288,7 @@ def run_sweep(
     digest = scenario_hash(scenario_dict)
     if resume:
         if manifest_path.exists():
-            old = json.loads(manifest_path.read_text())
+            old = read_json_object(manifest_path)
             if old.get("scenario_hash") != digest:
                 raise UserError(
                     "cannot resume: the scenario changed since this sweep started "
@@ -287,7 +327,7 @@ def run_sweep(
     }
     if resume and manifest_path.exists():
         manifest["resumed_utc"] = manifest["started_utc"]
-        manifest["started_utc"] = json.loads(manifest_path.read_text()).get(
+        manifest["started_utc"] = read_json_object(manifest_path).get(
             "started_utc", manifest["started_utc"]
         )
     _write_json_atomic(manifest_path, manifest)
