@@ -1,7 +1,11 @@
 """The ``qnetemu`` command line: thin commands over the library.
 
 A user's mistake is one line on stderr and exit status 2 (see
-:class:`qnetemu.errors.UserError`); nothing is written in that case.
+:class:`qnetemu.errors.UserError`); nothing is written in that case. Usage
+errors (unknown option, missing argument, ``--seed abc``) are the same one
+line. Text from the user (names, paths) is printed as plain text: never read
+as rich markup, and control characters shown as escapes
+(:func:`qnetemu.formatting.printable`).
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from qnetemu.errors import EXIT_USER_ERROR, UserError
-from qnetemu.formatting import format_latency, format_rate
+from qnetemu.formatting import format_latency, format_rate, printable
 
 app = typer.Typer(
     name="qnetemu",
@@ -27,10 +32,34 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 # Tables are read in logs and CI output too: never squeeze them to 80 columns.
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+# No markup, emoji codes or highlighting: a site called "x[/bold]" or ":cat:" is printed as it is.
+out = Console(width=None if sys.stdout.isatty() else 160, markup=False, emoji=False, highlight=False)
+err = Console(stderr=True, markup=False, emoji=False, highlight=False)
+
+
+def plain(text: object, style: str = "") -> Text:
+    """User text as a rich Text: no markup, control characters escaped."""
+    return Text(printable(text), style=style)
+
+
+def say_error(message: str) -> None:
+    """The one line of a refused command."""
+    err.print(Text.assemble(("error:", "red"), " ", printable(message)), soft_wrap=True)
+
+
+def _check_out_dir(target: Path) -> None:
+    """Refuse, before any work, an output path that cannot become a directory."""
+    for place in (target, *target.parents):
+        if place.exists() or place.is_symlink():
+            if not place.is_dir():
+                what = "is" if place == target else f"is inside {place}, which is"
+                raise UserError(f"{what} not a directory; give a directory for the results", file=str(target),
+                                field="--out")
+            return
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)]
+#: SeedSequence takes any non-negative integer; 64 bits is what sweeps record and Parquet stores.
+MAX_SEED = 2**64 - 1
 
 
 def scenario_yaml(raw: dict, path: Path) -> str:
@@ -40,28 +69,30 @@ def scenario_yaml(raw: dict, path: Path) -> str:
     return f"# qnetemu: scenario as evaluated, from {path}\n" + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
 
 
-def _load(path: Path):
-    from qnetemu.scenario.load import content_hash, load_scenario
-    from qnetemu.scenario.resolve import resolve
+def _load(path: Path, *, sweep: bool | None = False):
+    from qnetemu.preflight import preflight
 
-    scenario, raw = load_scenario(path)
-    resolved = resolve(scenario, file=str(path), base_dir=path.parent)
-    return scenario, raw, resolved, content_hash(raw)
+    checked = preflight(path, sweep=sweep)
+    return checked.scenario, checked.raw, checked.resolved, checked.digest
 
 
 @app.command()
 def validate(scenario: ScenarioArg) -> None:
-    """Check a scenario file (schema, references, topology) without running it."""
-    sc, _, resolved, digest = _load(scenario)
-    out.print(f"[green]ok[/green] {scenario}: {sc.name!r}, {len(resolved.sites)} sites, "
-              f"{len(resolved.links)} links, {len(resolved.demands)} demands, "
-              f"{len(sc.satellites)} satellites (sha256 {digest[:12]})")
+    """Check a scenario file without running it: every check run and sweep make before their work."""
+    from qnetemu.preflight import preflight
+
+    checked = preflight(scenario)
+    sc, resolved = checked.scenario, checked.resolved
+    points = f", sweep of {len(checked.sweep_plan.points):,} points" if checked.sweep_plan else ""
+    out.print(Text.assemble(("ok", "green"), " ", printable(
+        f"{scenario}: {sc.name!r}, {len(resolved.sites)} sites, {len(resolved.links)} links, "
+        f"{len(resolved.demands)} demands, {len(sc.satellites)} satellites{points} (sha256 {checked.digest[:12]})")))
 
 
 def _demand_table(rows: list[dict], title: str) -> Table:
     """Demands with their route through real sites; inserted trusted nodes are counted, not named."""
     archs = {r.get("architecture") for r in rows}
-    table = Table(title=title, title_justify="left")
+    table = Table(title=plain(title), title_justify="left")
     table.add_column("Demand")
     if len(archs) > 1:
         table.add_column("Architecture")
@@ -82,7 +113,7 @@ def _demand_table(rows: list[dict], title: str) -> Table:
             format_rate(r.get("bottleneck_key_rate_bps")),
             format_latency(r.get("latency_s")),
         ]
-        table.add_row(*cells)
+        table.add_row(*(plain(c) for c in cells))
     return table
 
 
@@ -91,7 +122,8 @@ def run(
     scenario: ScenarioArg,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Results directory (default results/NAME-TIME).")] = None,
     engine: Annotated[str, typer.Option(help="Repeater-chain engine: analytic, montecarlo or sequence.")] = "analytic",
-    seed: Annotated[int, typer.Option(help="Master seed for the simulating engines.")] = 0,
+    seed: Annotated[int, typer.Option(help="Master seed for the simulating engines (0 to 2^64-1).",
+                                      min=0, max=MAX_SEED)] = 0,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing results directory.")] = False,
     plots: Annotated[bool, typer.Option(help="Draw the figures into OUT/figures.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the results path.")] = False,
@@ -102,12 +134,14 @@ def run(
     from qnetemu.results.store import write_run
     from qnetemu.results.tables import to_frames
 
-    sc, raw, resolved, digest = _load(scenario)
+    if out_dir is not None:
+        _check_out_dir(out_dir)
+    sc, raw, resolved, digest = _load(scenario, sweep=False)
     target = out_dir or Path("results") / f"{sc.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
     if target.exists() and any(target.iterdir()) and not overwrite:
         raise UserError("results directory exists and is not empty (use --overwrite or another --out)",
                         file=str(target))
-    say = (lambda _m: None) if quiet else (lambda m: err.print(f"[dim]{m}[/dim]"))
+    say = (lambda _m: None) if quiet else (lambda m: err.print(plain(m, "dim"), soft_wrap=True))
     result = evaluate(sc, resolved, engine=engine, seed=seed, progress=say, file=str(scenario))
     manifest = provenance(scenario_file=str(scenario), scenario_hash=digest, seed=seed, engine=engine)
     manifest.update(scenario_name=sc.name, timings_s=result.timings_s)
@@ -123,10 +157,10 @@ def run(
 
         draw_run(written)
     if quiet:
-        out.print(str(written))
+        out.print(plain(written), soft_wrap=True)
         return
     out.print(_demand_table(result.tables["demands"], f"{sc.name}: {len(resolved.demands)} demands"))
-    out.print(f"results: {written}")
+    out.print(plain(f"results: {written}"), soft_wrap=True)
 
 
 @app.command()
@@ -136,23 +170,22 @@ def sweep(
     address: Annotated[str | None, typer.Option(help="Ray cluster HOST:PORT (default RAY_ADDRESS, else local).")] = None,
     executor: Annotated[str, typer.Option(help="ray (default; local cores or a cluster) or local (serial).")] = "ray",
     resume: Annotated[bool, typer.Option(help="Finish an interrupted sweep in --out without redoing points.")] = False,
-    workers: Annotated[int | None, typer.Option(help="CPUs of the local Ray (default all).")] = None,
+    workers: Annotated[int | None, typer.Option(help="CPUs of the local Ray (default all).", min=1)] = None,
     ship_code: Annotated[bool, typer.Option(help="Send this project to the cluster's workers.")] = False,
     progress: Annotated[bool | None, typer.Option(help="Progress bar (default: when stderr is a terminal).")] = None,
     plots: Annotated[bool, typer.Option(help="Draw the comparison figures into OUT/figures.")] = True,
 ) -> None:
     """Run the scenario's sweep: every point, streamed to OUT, resumable, on Ray or serially."""
-    from qnetemu.scenario.load import read_scenario_mapping, validate_scenario_dict
+    from qnetemu.preflight import preflight
     from qnetemu.sweep.runner import run_sweep
 
-    raw = read_scenario_mapping(scenario)
-    sc = validate_scenario_dict(raw, str(scenario))
-    if sc.sweep is None:
-        raise UserError("has no sweep: section (see scenarios/README.md)", file=str(scenario), field="sweep")
     if executor not in ("ray", "local"):
         raise UserError(f"unknown executor {executor!r}; choose ray or local", field="--executor")
+    _check_out_dir(out_dir)
+    checked = preflight(scenario, sweep=True)
+    raw = checked.raw
     summary = run_sweep(scenario, raw, out_dir=out_dir, executor=executor, address=address, resume=resume,
-                        workers=workers, ship_code=ship_code, progress=progress)
+                        workers=workers, ship_code=ship_code, progress=progress, plan=checked.sweep_plan)
     out.print(f"sweep: {summary.total} points, {summary.ok} ok, {summary.failed} failed "
               f"({summary.skipped} already done), {summary.elapsed_s:.1f} s")
     baseline = Path(out_dir) / "baseline"
@@ -162,7 +195,7 @@ def sweep(
         from qnetemu.plots import draw_run
 
         draw_run(out_dir)
-    out.print(f"results: {out_dir}")
+    out.print(plain(f"results: {out_dir}"), soft_wrap=True)
 
 
 def _write_baseline(scenario: Path, raw: dict, target: Path) -> None:
@@ -189,7 +222,7 @@ def plot(run_dir: Annotated[Path, typer.Argument(help="A results directory from 
     from qnetemu.plots import draw_run
 
     for path in draw_run(run_dir):
-        out.print(str(path))
+        out.print(plain(path), soft_wrap=True)
 
 
 @app.command()
@@ -198,7 +231,7 @@ def report(directory: Annotated[Path, typer.Argument(help="A results directory f
     from qnetemu.report import write_report
 
     for path in write_report(directory):
-        out.print(str(path))
+        out.print(plain(path), soft_wrap=True)
 
 
 @app.command()
@@ -219,25 +252,37 @@ def info() -> None:
     out.print(f"{'git commit':14s} {git_commit() or '-'}")
 
 
+def _usage_line(exc: typer.TyperException, argv: list[str] | None) -> str:
+    """One line for a usage error: what is wrong and where to look."""
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
+    if isinstance(exc, NoArgsIsHelpError):  # the help itself went to stdout
+        command = exc.ctx.command_path
+        return f"{command}: a command is missing (validate, run, sweep, plot, report, schema, info); " \
+               f"see {command} --help"
+    message = exc.format_message()
+    if isinstance(exc, UsageError) and exc.ctx is not None:
+        return f"{exc.ctx.command_path}: {message} (see {exc.ctx.command_path} --help)"
+    return message
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning user errors into one line and exit status 2."""
     try:
         app(args=argv, standalone_mode=False)
     except UserError as exc:
-        err.print(f"[red]error:[/red] {exc.one_line()}", highlight=False, soft_wrap=True)
+        say_error(exc.one_line())
         return EXIT_USER_ERROR
     except (typer.Abort, KeyboardInterrupt):
         err.print("interrupted")
         return 130
     except typer.Exit as exc:
         return exc.exit_code
-    except Exception as exc:  # click usage errors come here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
+    except typer.TyperException as exc:
+        # Typer bundles its own click (typer._click); its ClickException,
+        # UsageError, BadParameter, ... all derive from TyperException.
+        say_error(" ".join(_usage_line(exc, argv).split()))
+        return EXIT_USER_ERROR
     return 0
 
 
