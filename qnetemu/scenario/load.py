@@ -111,10 +111,15 @@ def field_path(loc: tuple) -> str:
     return out
 
 
-def _yaml_error(exc: yaml.YAMLError, file: str) -> UserError:
+def _yaml_error(exc: yaml.YAMLError, file: str, text: str = "") -> UserError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
     problem = getattr(exc, "problem", None) or str(exc)
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow, e.g. a raw control code
+        before = text[: exc.position]
+        where = f"line {before.count(chr(10)) + 1}, column {exc.position - before.rfind(chr(10))}"
+        char = chr(exc.character) if isinstance(exc.character, int) else exc.character
+        problem = f"character {ascii(char)} is not allowed (write it as an escape in a double-quoted string)"
     if "could not determine a constructor" in str(exc):
         tag = str(exc).split("tag")[-1].strip().split()[0].strip("'")
         problem = f"YAML tag {tag} is not allowed (scenario files are plain data)"
@@ -185,7 +190,7 @@ def read_yaml(path: str | Path) -> dict:
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
     except yaml.YAMLError as exc:
-        raise _yaml_error(exc, file) from None
+        raise _yaml_error(exc, file, text) from None
     if not isinstance(data, dict):
         raise UserError("the top level must be a mapping of fields (name, sites, links, ...)", file=file)
     _check_shape(data, file)

@@ -247,7 +247,8 @@ class QKDProfile(Model):
     @model_validator(mode="before")
     @classmethod
     def _apply_preset(cls, data):
-        if isinstance(data, dict) and data.get("preset") is not None:
+        # A preset that is not a string is left to the field's own type check.
+        if isinstance(data, dict) and isinstance(data.get("preset"), str):
             from qnetemu.physics.presets import qkd_device_preset
 
             try:

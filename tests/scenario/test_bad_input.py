@@ -56,6 +56,43 @@ CASES = [
     ("preset", _with("qkd.preset", "nope"), "qkd", "nope"),
     ("decoy-order", _with("qkd.nu", 0.9), "qkd", "nu (0.9) must be below mu"),
     ("not-mapping", "- just\n- a list\n", None, "top level must be a mapping"),
+    # hostile YAML: each a YAML error with its line, never a bare ValueError or RecursionError
+    ("bad-timestamp", "name: t\nspace:\n  start_utc: 2026-13-45T00:00:00Z\n", "line 3", "invalid timestamp"),
+    ("huge-int", _with("links[0].length_km", 1.5).replace("1.5", "9" * 5000), "line", "4300 digits"),
+    ("unhashable-key", "name: t\n? [a, b]\n: 1\n", "line 2", "mapping key must be a plain value"),
+    ("deep-nesting", "name: t\ndescription: " + "[" * 1500 + "]" * 1500 + "\n", "line 2", "nested deeper than 64"),
+    ("self-alias", "name: t\ndescription: &a [*a]\n", None, "alias contains itself"),
+    ("control-char", "name: t\x04x\n", "line 1, column 8", "'\\x04' is not allowed"),
+    # numbers mean what they say
+    ("bool-as-number", _with("links[0].length_km", True), "links[0].length_km", "valid number (got True)"),
+    ("string-as-number", _with("links[0].length_km", "50"), "links[0].length_km", "valid number (got '50')"),
+    ("number-as-string", _with("sites[0].name", 7), "sites[0].name", "valid string (got 7)"),
+    ("length-1e308", _with("links[0].length_km", 1e308), "links[0].length_km", "longer than the Earth"),
+    ("yaml12-float", _with("links[0].length_km", 1.5).replace("1.5", "1e9"), "links[0].length_km",
+     "longer than the Earth"),
+    ("spacing-null", _with("repeater", {"placement": {"spacing_km": None}}), "repeater.placement.spacing_km",
+     "valid number (got None)"),
+    ("all-pairs-twice", _with("demands[0]", {"all_pairs": ["A", "A"]}), "demands[0]", "'A' more than once"),
+    ("demand-twice", _with("demands", [{"a": "A", "b": "B"}, {"a": "B", "b": "A"}]), "demands[1]", "asked for twice (also in demands[0])"),
+    ("naive-start", _with("space", {"start_utc": "2026-03-20T00:00:00"}), "space.start_utc", "has no time zone"),
+    ("number-as-date", _with("space", {"start_utc": 0}), "space.start_utc", "must be a date and time"),
+    ("year-9999", _with("space", {"start_utc": "9999-03-20T00:00:00Z"}), "space", "ephemeris (JPL DE421"),
+    ("sweep-architecture", _with("sweep", {"seed": 1, "architectures": ["trusted_node", "tusted_node"]}),
+     "sweep.architectures[1]", "Input should be 'trusted_node', 'repeater' or 'satellite'"),
+    ("satellite-architecture", _with("architectures", ["satellite"]), "architectures",
+     "architecture satellite needs satellites"),
+    ("preset-not-string", _with("qkd.preset", []), "qkd.preset", "valid string"),
+    # work bounded before it starts, each error naming the limit to raise
+    ("reach-1e-6", _with("trusted_nodes", {"reach_km": 1e-6}), "trusted_nodes.reach_km",
+     "raise limits.max_inserted_trusted_nodes"),
+    ("spacing-1e-6", _with("architectures", ["trusted_node", "repeater"]).replace(
+        "demands:", "repeater: {placement: {spacing_km: 1.0e-06}}\ndemands:"), "repeater.placement.spacing_km",
+     "raise limits.max_elementary_links"),
+    ("max-pairs", _with("engine", {"max_pairs": 10**18}), "engine.max_pairs", "raise limits.max_simulated_pairs"),
+    ("sweep-grid", _with("sweep", {"seed": 1, "axes": [
+        {"path": "links[0].length_km", "linear_range": {"start": 1, "stop": 100, "num": 1_000_000}},
+        {"path": "fibre.attenuation_db_per_km", "linear_range": {"start": 0.1, "stop": 0.3, "num": 1_000_000}}]}),
+     "sweep", "1,000,000,000,000 points is above the limit of 100,000; raise limits.max_sweep_points"),
 ]
 
 
