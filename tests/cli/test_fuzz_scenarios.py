@@ -146,7 +146,7 @@ def test_every_shipped_scenario_is_fuzzed():
 
 @pytest.mark.parametrize("name", [p.name for p in SCENARIOS if p.name in SMALL])
 def test_mutated_small_scenarios_give_one_line_or_a_valid_run(name):
-    _property(name, examples=int(os.environ.get("QNETEMU_FUZZ_EXAMPLES", 40)))
+    _property(name, examples=int(os.environ.get("QNETEMU_FUZZ_EXAMPLES", 30)))
 
 
 @pytest.mark.slow
