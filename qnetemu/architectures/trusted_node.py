@@ -18,7 +18,8 @@ from qnetemu.network.routing import route_demands
 
 def fibre_only(graph: nx.Graph) -> nx.Graph:
     """The terrestrial network: every node, only the fibre edges (a view, not a copy)."""
-    return nx.subgraph_view(graph, filter_edge=lambda u, v: graph.edges[u, v].get("segment", "fibre") == "fibre")
+    adj = graph.adj  # plain dict lookups: the filter runs for every edge of every traversal
+    return nx.subgraph_view(graph, filter_edge=lambda u, v: adj[u][v].get("segment", "fibre") == "fibre")
 
 
 def evaluate_trusted_node(graph: nx.Graph, demands: list[dict], *, architecture: str = "trusted_node",

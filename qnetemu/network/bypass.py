@@ -36,6 +36,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from qnetemu.network.routing import _gc_paused
 from qnetemu.physics.fibre import fibre_delay_s
 
 #: Sources per multi-source search: bounds the dense (sources x nodes) arrays.
@@ -115,6 +116,21 @@ def add_bypass_links(
     edge_of = sparse.csr_array((np.concatenate([edge_id, edge_id]) + 1, (tails, heads)), shape=(n, n))
     existing = {frozenset((index[u], index[v])) for u, v in graph.edges}
 
+    with _gc_paused():
+        new_edges = _bypass_edges(nodes, n, matrix, edge_of, existing, reach_km, bypass_loss_db, max_bypassed_nodes,
+                                  loss, extra, submarine, profile, profile_names)
+    if new_edges:
+        latency_s = np.atleast_1d(fibre_delay_s(np.array([d["length_km"] for _, _, d in new_edges])))
+        for (_, _, data), latency in zip(new_edges, latency_s.tolist(), strict=True):
+            data["latency_s"] = latency
+    with _gc_paused():
+        graph.add_edges_from(new_edges)
+    return len(new_edges)
+
+
+def _bypass_edges(nodes, n, matrix, edge_of, existing, reach_km, bypass_loss_db, max_bypassed_nodes,
+                  loss, extra, submarine, profile, profile_names) -> list[tuple]:
+    """The new edges (u, v, data) from blocks of multi-source searches limited to the reach."""
     new_edges = []
     for start in range(0, n, _SOURCE_CHUNK):
         sources = np.arange(start, min(start + _SOURCE_CHUNK, n))
@@ -126,9 +142,11 @@ def add_bypass_links(
         if not len(rows):
             continue
         parents = pred[rows, cols].astype(np.int64)
-        entry = np.full(dist.shape, -1, dtype=np.int64)
-        entry[rows, cols] = np.arange(len(rows))
-        up = entry[rows, parents]  # -1 where the parent is the source
+        # np.nonzero is row-major, so the flat positions are sorted: look parents up by bisection
+        flat = rows * n + cols
+        parent_flat = rows * n + parents
+        up = np.minimum(np.searchsorted(flat, parent_flat), len(flat) - 1)
+        up[flat[up] != parent_flat] = -1  # the parent is the source itself
         hop_edge = edge_of[parents, cols].astype(np.int64) - 1
         hops, fib, ext, sub, pmin, pmax = _accumulate(
             up,
@@ -163,9 +181,4 @@ def add_bypass_links(
                 "qkd_profile": profile_names[int(pmin[e])] if pmin[e] == pmax[e] else None,
                 "cable": "submarine" if sub[e] else "terrestrial",
             }))
-    if new_edges:
-        latency_s = np.atleast_1d(fibre_delay_s(np.array([d["length_km"] for _, _, d in new_edges])))
-        for (_, _, data), latency in zip(new_edges, latency_s.tolist(), strict=True):
-            data["latency_s"] = latency
-    graph.add_edges_from(new_edges)
-    return len(new_edges)
+    return new_edges

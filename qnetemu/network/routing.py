@@ -48,9 +48,12 @@ tie-breaks, 0 when absent), so fibre and satellite edges are treated alike.
 
 from __future__ import annotations
 
+import gc
 import math
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 
 import networkx as nx
 import numpy as np
@@ -144,19 +147,39 @@ def _check_nodes(graph: nx.Graph, demands: list[tuple]) -> None:
             raise ValueError(f"demand from {source!r} to itself")
 
 
+@contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector while building large flat lists.
+
+    Its passes over a graph of 10^6 attribute dicts cost more than the work
+    itself; the lists and arrays built here hold no reference cycles.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 class _Network:
     """The graph's positive-rate edges as arrays (read once per routing call)."""
 
     def __init__(self, graph: nx.Graph, honour_relay: bool):
-        self.nodes = list(graph.nodes)
+        with _gc_paused():
+            self._read(graph, honour_relay)
+
+    def _read(self, graph: nx.Graph, honour_relay: bool) -> None:
+        node_data = list(graph.nodes(data=True))
+        self.nodes = [node for node, _ in node_data]
         self.index = {node: i for i, node in enumerate(self.nodes)}
         n = len(self.nodes)
         self.allowed = np.ones(n, dtype=bool)
         if honour_relay:
-            for i, (_, data) in enumerate(graph.nodes(data=True)):
-                self.allowed[i] = can_relay(data)
-        self.inserted = np.array([bool(d.get("inserted")) for _, d in graph.nodes(data=True)], dtype=bool)
-        us, vs, rates, lengths, latencies, datas = [], [], [], [], [], []
+            self.allowed = np.array([can_relay(d) for _, d in node_data], dtype=bool)
+        self.inserted = np.array([bool(d.get("inserted")) for _, d in node_data], dtype=bool)
+        us, vs, rates, lengths, latencies, segments, link_ids = [], [], [], [], [], [], []
         index = self.index
         for u, v, data in graph.edges(data=True):
             rate = float(data.get(_RATE, 0.0))
@@ -168,30 +191,38 @@ class _Network:
                 rates.append(rate)
                 lengths.append(float(data.get("length_km", 0.0) or 0.0))
                 latencies.append(float(data.get("latency_s", 0.0)))
-                datas.append(data)
+                segments.append(str(data.get("segment", "fibre")))
+                link_ids.append(data.get("link_id"))
         self.u = np.array(us, dtype=np.int64)
         self.v = np.array(vs, dtype=np.int64)
         self.rate = np.array(rates, dtype=float)
         self.length_km = np.array(lengths, dtype=float)
         self.latency_s = np.array(latencies, dtype=float)
-        self.data = datas
+        self.segment = segments
+        self.link_id = link_ids
         self.n = n
-        # Directed arcs (both orientations of every edge), and an edge lookup.
-        self.tail = np.concatenate([self.u, self.v])
-        self.head = np.concatenate([self.v, self.u])
-        self.arc_edge = np.concatenate([np.arange(len(us)), np.arange(len(us))])
-        self.edge_of = sparse.csr_array(
-            (self.arc_edge + 1, (self.tail, self.head)), shape=(n, n)
-        )
+        m = len(us)
+        # Directed arcs (both orientations of every edge) in CSR order, and an edge lookup.
+        tail = np.concatenate([self.u, self.v])
+        head = np.concatenate([self.v, self.u])
+        edge = np.concatenate([np.arange(m), np.arange(m)])
+        order = np.lexsort((head, tail))
+        self.tail, self.head, self.arc_edge = tail[order], head[order], edge[order]
+        self.indptr = np.searchsorted(self.tail, np.arange(n + 1)).astype(np.int64)
+        self.edge_of = sparse.csr_array((self.arc_edge + 1, self.head, self.indptr), shape=(n, n))
         # Hop count dominates: any simple path's length part stays below 1.
         self.scale = 1.0 / (1.0 + float(self.length_km.sum()))
-        self.arc_weight = 1.0 + np.concatenate([self.length_km, self.length_km]) * self.scale
-        self.arc_rate = np.concatenate([self.rate, self.rate])
+        self.arc_weight = 1.0 + self.length_km[self.arc_edge] * self.scale
+        self.arc_rate = self.rate[self.arc_edge]
 
     def neighbours(self, node: int) -> tuple[np.ndarray, np.ndarray]:
         """Neighbours of ``node`` over positive edges, and those edges' rates."""
-        out = self.tail == node
-        return self.head[out], self.arc_rate[out]
+        arcs = slice(self.indptr[node], self.indptr[node + 1])
+        return self.head[arcs], self.arc_rate[arcs]
+
+    def edges_between(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Edge index of each (a[i], b[i]) pair (the pairs must be edges)."""
+        return np.asarray(self.edge_of[a, b]).astype(np.int64) - 1
 
 
 def _terminal_bottlenecks(net: _Network, terminals: np.ndarray) -> np.ndarray:
@@ -260,7 +291,15 @@ def _demand_bottlenecks(net: _Network, pairs: list[tuple[int, int]]) -> np.ndarr
         return np.array([position[int(x)] for x in nbrs[mask]], dtype=np.int64), rates[mask]
 
     result = np.zeros(len(pairs))
-    for d, (s, t) in enumerate(pairs):
+    src = np.array([s for s, _ in pairs], dtype=np.int64)
+    dst = np.array([t for _, t in pairs], dtype=np.int64)
+    plain = net.allowed[src] & net.allowed[dst]
+    if plain.any():
+        lookup = np.full(net.n, -1, dtype=np.int64)
+        lookup[terminals] = np.arange(len(terminals))
+        result[plain] = between[lookup[src[plain]], lookup[dst[plain]]]
+    for d in np.flatnonzero(~plain).tolist():
+        s, t = pairs[d]
         ps, ws = entry(s)
         pt, wt = entry(t)
         value = 0.0
@@ -276,12 +315,17 @@ def _demand_bottlenecks(net: _Network, pairs: list[tuple[int, int]]) -> np.ndarr
 
 
 def _threshold_matrix(net: _Network, threshold: float, extra_source: int | None = None) -> sparse.csr_array:
-    """Directed arcs of rate >= threshold leaving relay-allowed nodes (and ``extra_source``)."""
+    """Directed arcs of rate >= threshold leaving relay-allowed nodes (and ``extra_source``).
+
+    Other arcs keep their place with an infinite weight, which csgraph never
+    relaxes, so the CSR structure is shared instead of rebuilt.
+    """
     leave = net.allowed[net.tail]
     if extra_source is not None:
-        leave = leave | (net.tail == extra_source)
-    keep = (net.arc_rate >= threshold) & leave
-    return sparse.csr_array((net.arc_weight[keep], (net.tail[keep], net.head[keep])), shape=(net.n, net.n))
+        leave = leave.copy()
+        leave[net.indptr[extra_source]:net.indptr[extra_source + 1]] = True
+    weight = np.where((net.arc_rate >= threshold) & leave, net.arc_weight, np.inf)
+    return sparse.csr_array((weight, net.head, net.indptr), shape=(net.n, net.n))
 
 
 def _paths_from(net: _Network, matrix, sources: list[int], wanted: dict[int, set[int]]) -> dict:
@@ -291,13 +335,15 @@ def _paths_from(net: _Network, matrix, sources: list[int], wanted: dict[int, set
         chunk = sources[start:start + _SOURCE_CHUNK]
         dist, pred = csgraph.dijkstra(matrix, directed=True, indices=chunk, return_predecessors=True)
         for row, s in enumerate(chunk):
-            back = pred[row]
-            for t in wanted[s]:
-                if not np.isfinite(dist[row, t]):
+            targets = sorted(wanted[s])
+            reached = np.isfinite(dist[row, targets])
+            back = pred[row].tolist()
+            for t, ok in zip(targets, reached.tolist(), strict=True):
+                if not ok:
                     continue
                 path = [t]
                 while path[-1] != s:
-                    path.append(int(back[path[-1]]))
+                    path.append(back[path[-1]])
                 found[(s, t)] = path[::-1]
     return found
 
@@ -335,24 +381,43 @@ def _route_indices(net: _Network, pairs: list[tuple[int, int]], rate_tolerance: 
     return paths
 
 
-def _summarise(net: _Network, source, target, path: list[int]) -> Route:
-    a, b = np.array(path[:-1]), np.array(path[1:])
-    edges = net.edge_of[a, b].astype(np.int64) - 1
-    data = [net.data[e] for e in edges.tolist()]
-    interior = path[1:-1]
-    return Route(
-        source=source,
-        target=target,
-        nodes=tuple(net.nodes[i] for i in path),
-        status="ok",
-        hops=len(path) - 1,
-        length_km=float(net.length_km[edges].sum()),
-        bottleneck_key_rate_bps=float(net.rate[edges].min()),
-        latency_s=float(net.latency_s[edges].sum()),
-        segments=tuple(sorted({str(d.get("segment", "fibre")) for d in data})),
-        link_ids=tuple(d.get("link_id") for d in data),
-        inserted_trusted_nodes=int(net.inserted[interior].sum()) if interior else 0,
-    )
+def _pick(values: list, indices: list[int]) -> tuple:
+    """``tuple(values[i] for i in indices)``, in C."""
+    return (values[indices[0]],) if len(indices) == 1 else itemgetter(*indices)(values)
+
+
+def _summarise(net: _Network, demands: list[tuple], paths: list[list[int]]) -> dict[int, Route]:
+    """Routes (with their sums, minima and link ids) of the demands that have a path, in one pass."""
+    served = [d for d, path in enumerate(paths) if path]
+    if not served:
+        return {}
+    a = np.concatenate([np.asarray(paths[d][:-1], dtype=np.int64) for d in served])
+    b = np.concatenate([np.asarray(paths[d][1:], dtype=np.int64) for d in served])
+    edges = net.edges_between(a, b)
+    starts = np.cumsum([0] + [len(paths[d]) - 1 for d in served])[:-1]
+    length = np.add.reduceat(net.length_km[edges], starts)
+    latency = np.add.reduceat(net.latency_s[edges], starts)
+    width = np.minimum.reduceat(net.rate[edges], starts)
+    edge_list = edges.tolist()
+    routes = {}
+    for i, d in enumerate(served):
+        path = paths[d]
+        hop_edges = edge_list[starts[i]:starts[i] + len(path) - 1]
+        # itemgetter of two or more indices returns a tuple, in C
+        routes[d] = Route(
+            source=demands[d][0],
+            target=demands[d][1],
+            nodes=itemgetter(*path)(net.nodes),
+            status="ok",
+            hops=len(path) - 1,
+            length_km=float(length[i]),
+            bottleneck_key_rate_bps=float(width[i]),
+            latency_s=float(latency[i]),
+            segments=tuple(sorted(set(_pick(net.segment, hop_edges)))),
+            link_ids=_pick(net.link_id, hop_edges),
+            inserted_trusted_nodes=int(net.inserted[path[1:-1]].sum()) if len(path) > 2 else 0,
+        )
+    return routes
 
 
 def route_demands(
@@ -416,13 +481,9 @@ def route_demands(
     net = _Network(graph, honour_relay)
     pairs = [(net.index[s], net.index[t]) for s, t in demands]
     paths = _route_indices(net, pairs, rate_tolerance)
-    routes: list[Route | None] = [None] * len(demands)
-    unserved = []
-    for d, ((source, target), path) in enumerate(zip(demands, paths, strict=True)):
-        if path:
-            routes[d] = _summarise(net, source, target, path)
-        else:
-            unserved.append(d)
+    found = _summarise(net, demands, paths)
+    routes: list[Route | None] = [found.get(d) for d in range(len(demands))]
+    unserved = [d for d in range(len(demands)) if d not in found]
     if unserved and not net.allowed.all():
         # Would the demand be served if every node could relay? Then say where it would relay.
         free = np.ones(net.n, dtype=bool)
