@@ -48,7 +48,8 @@ def build_network(scenario: Scenario, resolved: ResolvedScenario) -> tuple[nx.Gr
         graph, inserted = split_long_spans(graph, scenario.trusted_nodes.reach_km,
                                            split_submarine=scenario.trusted_nodes.split_submarine)
     if scenario.trusted_nodes.optical_bypass:
-        add_bypass_links(graph, scenario.trusted_nodes.reach_km, bypass_loss_db=scenario.trusted_nodes.bypass_loss_db)
+        add_bypass_links(graph, scenario.trusted_nodes.reach_km, bypass_loss_db=scenario.trusted_nodes.bypass_loss_db,
+                         max_bypassed_nodes=scenario.trusted_nodes.bypass_max_nodes)
     assign_profile_key_rates(graph, scenario.qkd, scenario.qkd_profiles)
     return graph, inserted
 

@@ -223,6 +223,10 @@ class TrustedNodePolicy(Model):
         "within reach_km, so not every point of presence is a trusted node.",
     )
     bypass_loss_db: NonNegativeFloat = Field(1.0, description="Insertion loss per site passed through [dB].")
+    bypass_max_nodes: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Most sites one optical-bypass link may pass through (a bound on express paths and on "
+        "the number of bypass links); null: as many as reach_km allows.",
+    )
     route_rate_tolerance: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
         0.2, description="Routes whose bottleneck key rate is within this fraction of the best count as equal, "
         "and the one with the fewest trusted nodes (then the shortest) is used: 0 maximises the key rate "
