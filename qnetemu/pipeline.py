@@ -121,6 +121,9 @@ def link_rows(graph: nx.Graph) -> list[dict]:
             "split_from": d.get("split_from"),
             "bypassed": len(d["fibre_path"]) - 2 if "fibre_path" in d else 0,
             "cable": d.get("cable", "terrestrial"),
+            # A cable's bends from a to b ([lat_deg, lon_deg] pairs), so maps draw it where it runs.
+            "waypoints": [[float(p[0]), float(p[1])] for p in d["waypoints"]] if d.get("waypoints") else None,
+            "unsplit": d.get("unsplit"),
         })
     return rows
 
