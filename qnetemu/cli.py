@@ -99,14 +99,15 @@ def run(
     """Evaluate every demand of a scenario and write a results directory."""
     from qnetemu.pipeline import evaluate
     from qnetemu.results.manifest import provenance
+    from qnetemu.results.outdir import check_run_target, safe_component
     from qnetemu.results.store import write_run
     from qnetemu.results.tables import to_frames
 
     sc, raw, resolved, digest = _load(scenario)
-    target = out_dir or Path("results") / f"{sc.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
-    if target.exists() and any(target.iterdir()) and not overwrite:
-        raise UserError("results directory exists and is not empty (use --overwrite or another --out)",
-                        file=str(target))
+    # The scenario's name is data, not a path: results stay under results/ whatever it says.
+    stamp = datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')
+    target = out_dir or Path("results") / f"{safe_component(sc.name)}-{stamp}"
+    check_run_target(target, overwrite=overwrite)  # before the work: refusing later would waste it
     say = (lambda _m: None) if quiet else (lambda m: err.print(f"[dim]{m}[/dim]"))
     result = evaluate(sc, resolved, engine=engine, seed=seed, progress=say, file=str(scenario))
     manifest = provenance(scenario_file=str(scenario), scenario_hash=digest, seed=seed, engine=engine)
@@ -116,17 +117,19 @@ def run(
         scenario_text=scenario_yaml(raw, scenario),
         resolved={"sites": resolved.sites, "links": resolved.links, "demands": resolved.demands,
                   "topology_report": resolved.topology_report},
-        overwrite=overwrite,
+        overwrite=overwrite, finish=_draw if plots else None,
     )
-    if plots:
-        from qnetemu.plots import draw_run
-
-        draw_run(written)
     if quiet:
         out.print(str(written))
         return
     out.print(_demand_table(result.tables["demands"], f"{sc.name}: {len(resolved.demands)} demands"))
     out.print(f"results: {written}")
+
+
+def _draw(directory: Path) -> None:
+    from qnetemu.plots import draw_run
+
+    draw_run(directory)
 
 
 @app.command()
@@ -163,6 +166,10 @@ def sweep(
 
         draw_run(out_dir)
     out.print(f"results: {out_dir}")
+    if summary.failed:  # a sweep with holes is not a success; the errors are in points.csv
+        err.print(f"{summary.failed} of {summary.total} points failed (see the error column of "
+                  f"{Path(out_dir) / 'points.csv'})", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 def _write_baseline(scenario: Path, raw: dict, target: Path) -> None:
@@ -222,7 +229,7 @@ def info() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning user errors into one line and exit status 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        status = app(args=argv, standalone_mode=False)  # click returns typer.Exit's code here
     except UserError as exc:
         err.print(f"[red]error:[/red] {exc.one_line()}", highlight=False, soft_wrap=True)
         return EXIT_USER_ERROR
@@ -238,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             exc.show()
             return exc.exit_code
         raise
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":
