@@ -112,11 +112,11 @@ def run_emulation(scenario, resolved, *, scenario_file: str, scenario_hash: str,
         if changed:
             raise UserError(f"was started with another {', '.join(changed)}; resume with the same scenario, "
                             "seed and duration, or use another --out", file=str(out))
+    # Every input error surfaces here, before anything is written.
+    net = net or build_emulated_network(scenario, resolved, file=scenario_file)
     out.mkdir(parents=True, exist_ok=True)
     (out / PARTS).mkdir(exist_ok=True)
     (out / IDENTITY).write_text(json.dumps(identity, indent=1) + "\n")
-
-    net = net or build_emulated_network(scenario, resolved, file=scenario_file, progress=say)
     ends = boundaries(duration_s, net.spec.checkpoint_period_s)
     done = 0
     if resume and (out / CHECKPOINT).is_file():
