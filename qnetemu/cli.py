@@ -226,6 +226,35 @@ def emulate(
 
 
 @app.command()
+def serve(
+    scenario: ScenarioArg,
+    certs: Annotated[Path, typer.Option("--certs", help="Directory for the test CA, certificates and kmes.json.")],
+    speed: Annotated[float, typer.Option(help="Emulated seconds per wall-clock second.")] = 1.0,
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback unless you name another).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="First KME's port, the others follow (0: free ports).")] = 0,
+    seed: Annotated[int, typer.Option(help="Master seed (failures, weather).")] = 0,
+) -> None:
+    """One ETSI GS QKD 014 KME per site over HTTPS with client certificates, keys at the emulated rates."""
+    from qnetemu.serve import prepare
+
+    sc, _, resolved, _ = _load(scenario)
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        err.print(f"[yellow]warning:[/yellow] listening on {host}, not only on this machine")
+    manager, server, kmes_json = prepare(sc, resolved, scenario_file=str(scenario), certs_dir=certs, speed=speed,
+                                         seed=seed, host=host, port=port)
+    table = Table(title=f"{sc.name}: {len(manager.saes)} KMEs (ETSI GS QKD 014), x{speed:g} time", title_justify="left")
+    for col in ("Site", "KME", "SAE", "URL"):
+        table.add_column(col)
+    for sae in manager.saes:
+        table.add_row(sae.site, sae.kme_id, sae.sae_id, server.urls[sae.kme_id])
+    out.print(table)
+    out.print(f"certificates and {kmes_json.name}: {certs}  (Ctrl-C stops)")
+    sys.stdout.flush()
+    server.run()
+    out.print("stopped")
+
+
+@app.command()
 def plot(run_dir: Annotated[Path, typer.Argument(help="A results directory from qnetemu run or sweep.")]) -> None:
     """Redraw the figures of a results directory from its stored tables."""
     from qnetemu.plots import draw_run
