@@ -76,7 +76,8 @@ class KeyManager:
         return (self.clock() - self._t0) * self.speed
 
     def _advance(self) -> None:
-        now = self.emulated_now_s()
+        # Just past now: simpy stops before events at the boundary, and key made at now is there now.
+        now = math.nextafter(self.emulated_now_s(), math.inf)
         if now > self.emulator.state.now_s:
             self.emulator.run_until(now, with_applications=False, with_samples=False)
 
