@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from qnetemu.scenario.emulation import Emulation
 from qnetemu.scenario.sweep_spec import SweepSpec
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -527,6 +528,9 @@ class Scenario(Model):
     space: SpaceWindow | None = None
     demands: list[Demand] = Field(default_factory=list)
     sweep: SweepSpec | None = None
+    emulation: Emulation | None = Field(
+        None, description="The network in time (qnetemu emulate, qnetemu serve): key stores, failures, applications."
+    )
 
     @model_validator(mode="after")
     def _default_architectures(self) -> Scenario:
