@@ -38,12 +38,15 @@ bounds for practical decoy-state quantum key distribution", Phys. Rev. A 89,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.special import entr
 
 from qnetemu.physics.fibre import _checked, _out
 
 __all__ = [
+    "FiniteKeyProtocol",
     "bb84_decoy_lim2014",
     "bb84_expected_counts",
     "lim2014_key_length",
@@ -51,6 +54,30 @@ __all__ = [
 
 _LN2 = np.log(2.0)
 _E0 = 0.5
+
+
+@dataclass(frozen=True)
+class FiniteKeyProtocol:
+    """Protocol settings of the finite-key analysis that are not channel or detector physics.
+
+    Parameters
+    ----------
+    eps_sec, eps_cor : float
+        Secrecy and correctness parameters, in (0, 1). [-]
+    p_x : float
+        Probability that each party picks the X (key) basis. [-]
+    p_mu, p_nu : float
+        Probabilities of the signal and decoy intensities; the weakest gets the rest. [-]
+    omega : float
+        Weakest intensity (0: vacuum). [-]
+    """
+
+    eps_sec: float
+    eps_cor: float
+    p_x: float
+    p_mu: float
+    p_nu: float
+    omega: float
 
 
 def _h2(p):
