@@ -292,7 +292,12 @@ class QKDProfile(Model):
                 raise ValueError(str(exc.args[0]) if exc.args else str(exc)) from None
             fields = cls.model_fields
             merged = {k: v for k, v in preset.items() if k in fields}
-            merged.update(data)
+            for key, value in data.items():
+                # A nested setting (finite_key) given in the file refines the preset's, field by field.
+                if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                    merged[key] = {**merged[key], **value}
+                else:
+                    merged[key] = value
             return merged
         return data
 
