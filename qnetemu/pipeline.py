@@ -102,6 +102,11 @@ def build_network(scenario: Scenario, resolved: ResolvedScenario) -> tuple[nx.Gr
     return graph, inserted
 
 
+def _key_models(graph: nx.Graph) -> str:
+    """The key model(s) behind a graph's link rates: one name, or several joined by '+'."""
+    return "+".join(sorted({d.get("key_model") or "asymptotic" for _, _, d in graph.edges(data=True)})) or "asymptotic"
+
+
 def link_rows(graph: nx.Graph) -> list[dict]:
     rows = []
     for a, b, d in graph.edges(data=True):
@@ -119,6 +124,11 @@ def link_rows(graph: nx.Graph) -> list[dict]:
             "key_rate_bps": d.get("key_rate_bps", 0.0),
             "latency_s": d.get("latency_s"),
             "repetition_rate_hz": d.get("repetition_rate_hz"),
+            "protocol": d.get("protocol"),
+            "key_model": d.get("key_model"),
+            "block_detections": d.get("block_detections"),
+            "block_time_s": d.get("block_time_s"),
+            "raman_noise_prob": d.get("raman_noise_prob"),
             "split_from": d.get("split_from"),
             "bypassed": len(d["fibre_path"]) - 2 if "fibre_path" in d else 0,
             "cable": d.get("cable", "terrestrial"),
@@ -183,8 +193,10 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
         t0 = time.perf_counter()
         rows = evaluate_trusted_node(subgraph, resolved.demands, architecture=arch,
                                      rate_tolerance=scenario.trusted_nodes.route_rate_tolerance)
+        key_models = _key_models(subgraph)
         for row in rows:
             row["engine"] = "analytic"
+            row["key_model"] = key_models
         tables["demands"] += rows
         timings[f"{arch}_s"] = time.perf_counter() - t0
     if "repeater" in archs:
