@@ -52,10 +52,15 @@ def _load(path: Path):
 @app.command()
 def validate(scenario: ScenarioArg) -> None:
     """Check a scenario file (schema, references, topology) without running it."""
-    sc, _, resolved, digest = _load(scenario)
+    sc, raw, resolved, digest = _load(scenario)
+    sweep_note = ""
+    if sc.sweep is not None:
+        from qnetemu.sweep.runner import check_sweep
+
+        sweep_note = f", sweep of {len(check_sweep(scenario, raw))} points"
     out.print(f"[green]ok[/green] {scenario}: {sc.name!r}, {len(resolved.sites)} sites, "
               f"{len(resolved.links)} links, {len(resolved.demands)} demands, "
-              f"{len(sc.satellites)} satellites (sha256 {digest[:12]})")
+              f"{len(sc.satellites)} satellites{sweep_note} (sha256 {digest[:12]})")
 
 
 def _demand_table(rows: list[dict], title: str) -> Table:
@@ -134,7 +139,8 @@ def sweep(
     scenario: ScenarioArg,
     out_dir: Annotated[Path, typer.Option("--out", help="Sweep directory (journal, tables, figures).")],
     address: Annotated[str | None, typer.Option(help="Ray cluster HOST:PORT (default RAY_ADDRESS, else local).")] = None,
-    executor: Annotated[str, typer.Option(help="ray (default; local cores or a cluster) or local (serial).")] = "ray",
+    executor: Annotated[str, typer.Option(
+        help="auto (default: Ray for a cluster or more than 32 points to compute, else serial), ray or local.")] = "auto",
     resume: Annotated[bool, typer.Option(help="Finish an interrupted sweep in --out without redoing points.")] = False,
     workers: Annotated[int | None, typer.Option(help="CPUs of the local Ray (default all).")] = None,
     ship_code: Annotated[bool, typer.Option(help="Send this project to the cluster's workers.")] = False,
@@ -149,8 +155,8 @@ def sweep(
     sc = validate_scenario_dict(raw, str(scenario))
     if sc.sweep is None:
         raise UserError("has no sweep: section (see scenarios/README.md)", file=str(scenario), field="sweep")
-    if executor not in ("ray", "local"):
-        raise UserError(f"unknown executor {executor!r}; choose ray or local", field="--executor")
+    if executor not in ("auto", "ray", "local"):
+        raise UserError(f"unknown executor {executor!r}; choose auto, ray or local", field="--executor")
     summary = run_sweep(scenario, raw, out_dir=out_dir, executor=executor, address=address, resume=resume,
                         workers=workers, ship_code=ship_code, progress=progress)
     out.print(f"sweep: {summary.total} points, {summary.ok} ok, {summary.failed} failed "

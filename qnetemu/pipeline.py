@@ -87,8 +87,13 @@ def site_rows(graph: nx.Graph) -> list[dict]:
 
 def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "analytic", seed: int = 0,
              architectures: list[str] | None = None, progress: Progress | None = None,
-             file: str = "<scenario>") -> RunOutput:
-    """Evaluate every demand under every requested architecture."""
+             file: str = "<scenario>", network: tuple[nx.Graph, list[dict]] | None = None) -> RunOutput:
+    """Evaluate every demand under every requested architecture.
+
+    ``network`` is a ``(graph, inserted)`` pair from :func:`build_network`
+    for this scenario, when the caller already has one (sweep points that
+    change only repeater hardware); it is copied, never modified.
+    """
     if engine not in ENGINES:
         raise UserError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}", field="--engine")
     say = progress or (lambda _msg: None)
@@ -99,7 +104,10 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
 
         skysats = build_satellites(scenario, file=file)  # a bad orbit or TLE fails before any work
     t0 = time.perf_counter()
-    graph, inserted = build_network(scenario, resolved)
+    if network is None:
+        graph, inserted = build_network(scenario, resolved)
+    else:
+        graph, inserted = network[0].copy(), [dict(r) for r in network[1]]
     timings["network_s"] = time.perf_counter() - t0
     say(f"network: {graph.number_of_nodes()} sites ({len(inserted)} trusted nodes inserted), "
         f"{graph.number_of_edges()} links")
@@ -148,16 +156,47 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
     return RunOutput(tables=tables, graph=graph, resolved=resolved, timings_s=timings)
 
 
+#: Top-level scenario sections that do not change the resolved network or its fibre key rates.
+NETWORK_INDEPENDENT = frozenset({"repeater", "engine", "sweep", "architectures", "name", "description"})
+_NETWORK_CACHE: dict[str, tuple[ResolvedScenario, tuple[nx.Graph, list[dict]]]] = {}
+_NETWORK_CACHE_SIZE = 4
+
+
+def network_key(scenario_dict: dict, base_dir: str | Path) -> str:
+    """Hash of what the resolved network depends on: the scenario without repeater, engine and sweep sections."""
+    import hashlib
+    import json
+
+    kept = {k: v for k, v in scenario_dict.items() if k not in NETWORK_INDEPENDENT}
+    blob = json.dumps([kept, str(Path(base_dir).resolve())], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
 def evaluate_point(scenario_dict: dict, *, engine: str, architecture: str, seed: int,
-                   source: str = "<sweep point>", base_dir: str | Path | None = None) -> dict[str, list[dict]]:
+                   source: str = "<sweep point>", base_dir: str | Path | None = None,
+                   reuse_network: bool = True) -> dict[str, list[dict]]:
     """One sweep point: validate the (overridden) scenario mapping and evaluate one architecture.
 
     Returns the demand rows only: link tables of every point would dwarf the
-    results, and the sweep's baseline run keeps the network's.
+    results, and the sweep's baseline run keeps the network's. Points that
+    differ only in repeater or engine settings share one resolved network
+    per process (``reuse_network``): topology import, trusted-node insertion
+    and fibre key rates are computed once.
     """
     if base_dir is None:
         base_dir = Path(source).parent if Path(source).is_file() else Path(".")
     scenario = validate_scenario_dict(scenario_dict, source)
-    resolved = resolve(scenario, file=source, base_dir=Path(base_dir))
-    out = evaluate(scenario, resolved, engine=engine, seed=seed, architectures=[architecture], file=source)
+    key = network_key(scenario_dict, base_dir) if reuse_network else None
+    cached = _NETWORK_CACHE.get(key) if key is not None else None
+    if cached is None:
+        resolved = resolve(scenario, file=source, base_dir=Path(base_dir))
+        network = build_network(scenario, resolved)
+        if key is not None:
+            while len(_NETWORK_CACHE) >= _NETWORK_CACHE_SIZE:
+                _NETWORK_CACHE.pop(next(iter(_NETWORK_CACHE)))
+            _NETWORK_CACHE[key] = (resolved, network)
+    else:
+        resolved, network = cached
+    out = evaluate(scenario, resolved, engine=engine, seed=seed, architectures=[architecture], file=source,
+                   network=network)
     return {"demands": out.tables["demands"]}
