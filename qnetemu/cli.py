@@ -207,6 +207,53 @@ def report(directory: Annotated[Path, typer.Argument(help="A results directory f
         out.print(str(path))
 
 
+topology_app = typer.Typer(help="Topologies you can import: list the shipped ones, show one's nodes.",
+                           no_args_is_help=True)
+app.add_typer(topology_app, name="topology")
+
+
+@topology_app.command("list")
+def topology_list(
+    contains: Annotated[str | None, typer.Argument(help="Only keys containing this text (case-insensitive).")] = None,
+) -> None:
+    """List the topohub topology keys a scenario's `topology: {source: topohub, key: ...}` accepts."""
+    from qnetemu.scenario.topology import topohub_keys
+
+    keys = [k for k in topohub_keys() if contains is None or contains.casefold() in k.casefold()]
+    for key in keys:
+        out.print(key, highlight=False)
+    err.print(f"[dim]{len(keys)} topologies[/dim]")
+
+
+@topology_app.command("show")
+def topology_show(
+    key: Annotated[str, typer.Argument(help="A topohub key (see `qnetemu topology list`) or a GraphML file.")],
+) -> None:
+    """The nodes of a topology with their coordinates: the names `topology_node` refers to."""
+    import warnings
+
+    from qnetemu.scenario.topology import TopologyImportWarning, load_graphml, load_topohub
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TopologyImportWarning)
+        try:
+            sites, links = load_graphml(key) if Path(key).is_file() else load_topohub(key)
+        except KeyError as exc:
+            raise UserError(str(exc.args[0]), field="KEY") from None
+    table = Table(title=f"{key}: {len(sites)} nodes, {len(links)} links", title_justify="left")
+    for col, justify in (("topology_node", "left"), ("lat_deg", "right"), ("lon_deg", "right"),
+                         ("kind", "left"), ("links", "right")):
+        table.add_column(col, justify=justify)
+    degree: dict[str, int] = {}
+    for link in links:
+        for end in (link["a"], link["b"]):
+            degree[end] = degree.get(end, 0) + 1
+    for site in sorted(sites, key=lambda s: s["name"]):
+        table.add_row(site["name"], f"{site['lat_deg']:.4f}", f"{site['lon_deg']:.4f}", str(site.get("kind", "")),
+                      str(degree.get(site["name"], 0)))
+    out.print(table)
+
+
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of scenario files."""
