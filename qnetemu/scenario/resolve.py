@@ -105,7 +105,11 @@ def resolve(scenario: Scenario, *, file: str = "<scenario>", base_dir: Path | No
         if site.topology_node is not None:
             node = by_topo_name.get(site.topology_node)
             if node is None:
-                hint = _close(site.topology_node, by_topo_name) if by_topo_name else " (no topology is imported)"
+                from qnetemu.scenario.topology import did_you_mean
+
+                key = getattr(scenario.topology, "key", None)
+                hint = (did_you_mean(site.topology_node, by_topo_name, key) if by_topo_name
+                        else " (no topology is imported)")
                 raise UserError(
                     f"no topology node {site.topology_node!r}{hint}", file=file, field=f"{where}.topology_node"
                 )
