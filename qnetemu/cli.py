@@ -131,16 +131,17 @@ def run(
     """Evaluate every demand of a scenario and write a results directory."""
     from qnetemu.pipeline import evaluate
     from qnetemu.results.manifest import provenance
+    from qnetemu.results.outdir import check_run_target, safe_component
     from qnetemu.results.store import write_run
     from qnetemu.results.tables import to_frames
 
     if out_dir is not None:
         _check_out_dir(out_dir)
     sc, raw, resolved, digest = _load(scenario, sweep=False)
-    target = out_dir or Path("results") / f"{sc.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
-    if target.exists() and any(target.iterdir()) and not overwrite:
-        raise UserError("results directory exists and is not empty (use --overwrite or another --out)",
-                        file=str(target))
+    # The scenario's name is data, not a path: results stay under results/ whatever it says.
+    stamp = datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')
+    target = out_dir or Path("results") / f"{safe_component(sc.name)}-{stamp}"
+    check_run_target(target, overwrite=overwrite)  # before the work: refusing later would waste it
     say = (lambda _m: None) if quiet else (lambda m: err.print(plain(m, "dim"), soft_wrap=True))
     result = evaluate(sc, resolved, engine=engine, seed=seed, progress=say, file=str(scenario))
     manifest = provenance(scenario_file=str(scenario), scenario_hash=digest, seed=seed, engine=engine)
@@ -150,12 +151,8 @@ def run(
         scenario_text=scenario_yaml(raw, scenario),
         resolved={"sites": resolved.sites, "links": resolved.links, "demands": resolved.demands,
                   "topology_report": resolved.topology_report},
-        overwrite=overwrite,
+        overwrite=overwrite, finish=_draw if plots else None,
     )
-    if plots:
-        from qnetemu.plots import draw_run
-
-        draw_run(written)
     if quiet:
         out.print(plain(written), soft_wrap=True)
         return
@@ -163,12 +160,19 @@ def run(
     out.print(plain(f"results: {written}"), soft_wrap=True)
 
 
+def _draw(directory: Path) -> None:
+    from qnetemu.plots import draw_run
+
+    draw_run(directory)
+
+
 @app.command()
 def sweep(
     scenario: ScenarioArg,
     out_dir: Annotated[Path, typer.Option("--out", help="Sweep directory (journal, tables, figures).")],
     address: Annotated[str | None, typer.Option(help="Ray cluster HOST:PORT (default RAY_ADDRESS, else local).")] = None,
-    executor: Annotated[str, typer.Option(help="ray (default; local cores or a cluster) or local (serial).")] = "ray",
+    executor: Annotated[str, typer.Option(
+        help="auto (default: Ray for a cluster or more than 32 points to compute, else serial), ray or local.")] = "auto",
     resume: Annotated[bool, typer.Option(help="Finish an interrupted sweep in --out without redoing points.")] = False,
     workers: Annotated[int | None, typer.Option(help="CPUs of the local Ray (default all).", min=1)] = None,
     ship_code: Annotated[bool, typer.Option(help="Send this project to the cluster's workers.")] = False,
@@ -179,8 +183,8 @@ def sweep(
     from qnetemu.preflight import preflight
     from qnetemu.sweep.runner import run_sweep
 
-    if executor not in ("ray", "local"):
-        raise UserError(f"unknown executor {executor!r}; choose ray or local", field="--executor")
+    if executor not in ("auto", "ray", "local"):
+        raise UserError(f"unknown executor {executor!r}; choose auto, ray or local", field="--executor")
     _check_out_dir(out_dir)
     checked = preflight(scenario, sweep=True)
     raw = checked.raw
@@ -196,6 +200,10 @@ def sweep(
 
         draw_run(out_dir)
     out.print(plain(f"results: {out_dir}"), soft_wrap=True)
+    if summary.failed:  # a sweep with holes is not a success; the errors are in points.csv
+        err.print(plain(f"{summary.failed} of {summary.total} points failed (see the error column of "
+                        f"{Path(out_dir) / 'points.csv'})"), soft_wrap=True)
+        raise typer.Exit(1)
 
 
 def _write_baseline(scenario: Path, raw: dict, target: Path) -> None:
@@ -216,6 +224,78 @@ def _write_baseline(scenario: Path, raw: dict, target: Path) -> None:
               overwrite=True)
 
 
+def parse_duration_s(text: str) -> float:
+    """Seconds from "3600", "90s", "30m", "6h" or "2d"."""
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+    raw = text.strip().lower()
+    scale = units.get(raw[-1:], None)
+    number = raw[:-1] if scale is not None else raw
+    try:
+        value = float(number) * (scale or 1.0)
+    except ValueError:
+        raise UserError(f"cannot read {text!r} as a duration (e.g. 3600, 90m, 6h, 2d)", field="--duration") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise UserError(f"duration must be positive and finite, got {text!r}", field="--duration")
+    return value
+
+
+@app.command()
+def emulate(
+    scenario: ScenarioArg,
+    duration: Annotated[str, typer.Option(help="Emulated time: seconds, or with s/m/h/d (e.g. 6h, 2d).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Results directory (tables, figures, journal).")],
+    seed: Annotated[int, typer.Option(help="Master seed (failures, weather).")] = 0,
+    resume: Annotated[bool, typer.Option(help="Finish an interrupted emulation in --out from its checkpoint.")] = False,
+    plots: Annotated[bool, typer.Option(help="Draw the figures into OUT/figures.")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+) -> None:
+    """Run the network in time: key stores, applications drawing key, failures, satellite passes."""
+    from qnetemu.emulate.runner import run_emulation
+
+    duration_s = parse_duration_s(duration)
+    sc, _, resolved, digest = _load(scenario)
+    say = (lambda _m: None) if quiet else (lambda m: err.print(plain(m, "dim"), soft_wrap=True))
+    summary = run_emulation(sc, resolved, scenario_file=str(scenario), scenario_hash=digest, out_dir=out_dir,
+                            duration_s=duration_s, seed=seed, resume=resume, progress=say)
+    if plots:
+        from qnetemu.plots.emulation import draw_emulation
+
+        draw_emulation(summary.out_dir)
+    out.print(f"emulated {summary.duration_s:,.0f} s in {summary.elapsed_s:.1f} s: {summary.requests} requests, "
+              f"{summary.served} served, {summary.missed} missed")
+    out.print(plain(f"results: {summary.out_dir}"), soft_wrap=True)
+
+
+@app.command()
+def serve(
+    scenario: ScenarioArg,
+    certs: Annotated[Path, typer.Option("--certs", help="Directory for the test CA, certificates and kmes.json.")],
+    speed: Annotated[float, typer.Option(help="Emulated seconds per wall-clock second.")] = 1.0,
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback unless you name another).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="First KME's port, the others follow (0: free ports).")] = 0,
+    seed: Annotated[int, typer.Option(help="Master seed (failures, weather).")] = 0,
+) -> None:
+    """One ETSI GS QKD 014 KME per site over HTTPS with client certificates, keys at the emulated rates."""
+    from qnetemu.serve import prepare
+
+    sc, _, resolved, _ = _load(scenario)
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        err.print(Text.assemble(("warning:", "yellow"), " ", printable(f"listening on {host}, not only on this machine")))
+    manager, server, kmes_json = prepare(sc, resolved, scenario_file=str(scenario), certs_dir=certs, speed=speed,
+                                         seed=seed, host=host, port=port)
+    table = Table(title=plain(f"{sc.name}: {len(manager.saes)} KMEs (ETSI GS QKD 014), x{speed:g} time"),
+                  title_justify="left")
+    for col in ("Site", "KME", "SAE", "URL"):
+        table.add_column(col)
+    for sae in manager.saes:
+        table.add_row(*(plain(c) for c in (sae.site, sae.kme_id, sae.sae_id, server.urls[sae.kme_id])))
+    out.print(table)
+    out.print(plain(f"certificates and {kmes_json.name}: {certs}  (Ctrl-C stops)"), soft_wrap=True)
+    sys.stdout.flush()
+    server.run()
+    out.print("stopped")
+
+
 @app.command()
 def plot(run_dir: Annotated[Path, typer.Argument(help="A results directory from qnetemu run or sweep.")]) -> None:
     """Redraw the figures of a results directory from its stored tables."""
@@ -232,6 +312,53 @@ def report(directory: Annotated[Path, typer.Argument(help="A results directory f
 
     for path in write_report(directory):
         out.print(plain(path), soft_wrap=True)
+
+
+topology_app = typer.Typer(help="Topologies you can import: list the shipped ones, show one's nodes.",
+                           no_args_is_help=True)
+app.add_typer(topology_app, name="topology")
+
+
+@topology_app.command("list")
+def topology_list(
+    contains: Annotated[str | None, typer.Argument(help="Only keys containing this text (case-insensitive).")] = None,
+) -> None:
+    """List the topohub topology keys a scenario's `topology: {source: topohub, key: ...}` accepts."""
+    from qnetemu.scenario.topology import topohub_keys
+
+    keys = [k for k in topohub_keys() if contains is None or contains.casefold() in k.casefold()]
+    for key in keys:
+        out.print(plain(key))
+    err.print(plain(f"{len(keys)} topologies", "dim"))
+
+
+@topology_app.command("show")
+def topology_show(
+    key: Annotated[str, typer.Argument(help="A topohub key (see `qnetemu topology list`) or a GraphML file.")],
+) -> None:
+    """The nodes of a topology with their coordinates: the names `topology_node` refers to."""
+    import warnings
+
+    from qnetemu.scenario.topology import TopologyImportWarning, load_graphml, load_topohub
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TopologyImportWarning)
+        try:
+            sites, links = load_graphml(key) if Path(key).is_file() else load_topohub(key)
+        except KeyError as exc:
+            raise UserError(str(exc.args[0]), field="KEY") from None
+    table = Table(title=plain(f"{key}: {len(sites)} nodes, {len(links)} links"), title_justify="left")
+    for col, justify in (("topology_node", "left"), ("lat_deg", "right"), ("lon_deg", "right"),
+                         ("kind", "left"), ("links", "right")):
+        table.add_column(col, justify=justify)
+    degree: dict[str, int] = {}
+    for link in links:
+        for end in (link["a"], link["b"]):
+            degree[end] = degree.get(end, 0) + 1
+    for site in sorted(sites, key=lambda s: s["name"]):
+        table.add_row(*(plain(c) for c in (site["name"], f"{site['lat_deg']:.4f}", f"{site['lon_deg']:.4f}",
+                                           str(site.get("kind", "")), str(degree.get(site["name"], 0)))))
+    out.print(table)
 
 
 @app.command()
@@ -269,7 +396,7 @@ def _usage_line(exc: typer.TyperException, argv: list[str] | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning user errors into one line and exit status 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        status = app(args=argv, standalone_mode=False)  # click returns typer.Exit's code here
     except UserError as exc:
         say_error(exc.one_line())
         return EXIT_USER_ERROR
@@ -283,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         # UsageError, BadParameter, ... all derive from TyperException.
         say_error(" ".join(_usage_line(exc, argv).split()))
         return EXIT_USER_ERROR
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

@@ -175,10 +175,10 @@ def test_damaged_results_are_one_line(cli, tmp_path, scenarios_dir, damage):
         words = ["manifest.json", "not valid JSON"]
     elif damage == "manifest-a-list":
         (out / "manifest.json").write_text(json.dumps([1, 2]))
-        words = ["manifest.json", "expected a JSON object"]
+        words = ["manifest.json", "not an object"]
     else:
         (out / "links.parquet").write_bytes(b"PAR1 not really")
-        words = ["links.parquet", "cannot read it as Parquet"]
+        words = ["links.parquet", "not a Parquet file"]
     _one_line(*cli("plot", out), *words)
 
 

@@ -93,6 +93,12 @@ CASES = [
         {"path": "links[0].length_km", "linear_range": {"start": 1, "stop": 100, "num": 1_000_000}},
         {"path": "fibre.attenuation_db_per_km", "linear_range": {"start": 0.1, "stop": 0.3, "num": 1_000_000}}]}),
      "sweep", "1,000,000,000,000 points is above the limit of 100,000; raise limits.max_sweep_points"),
+    ("trust-country", _with("trust.allow_countries", ["EU", "XX"]), "trust.allow_countries",
+     "unknown country or region 'XX'"),
+    ("trust-forbid-country", _with("trust.forbid_countries", ["Narnia"]), "trust.forbid_countries",
+     "unknown country or region 'Narnia'"),
+    ("trust-node", _with("trust.forbid_nodes", ["Bern"]), "trust.forbid_nodes[0]", "unknown site or satellite 'Bern'"),
+    ("site-country", _with("sites[0].country", "ZZ"), "sites[0].country", "unknown ISO 3166-1 alpha-2"),
 ]
 
 
