@@ -17,7 +17,10 @@ import networkx as nx
 import numpy as np
 
 from qnetemu.network.graph import assign_fibre_key_rates, fibre_edges
+from qnetemu.physics.cv_qkd import cv_gg02_rr_lodewyck2007
+from qnetemu.physics.fibre import db_to_transmittance
 from qnetemu.physics.finite_key import bb84_decoy_lim2014, bb84_expected_counts
+from qnetemu.physics.mdi import mdi_decoy_xu2013
 from qnetemu.physics.qkd import (
     bb84_decoy_ma2005,
     bb84_gain_and_qber,
@@ -29,7 +32,11 @@ from qnetemu.physics.raman import (
     raman_noise_power_w,
     raman_noise_prob_per_gate,
 )
+from qnetemu.physics.twin_field import tf_pm_ma2018
 from qnetemu.scenario.schema import Coexistence, QKDProfile
+
+#: Protocols whose link has an untrusted measurement station in the middle.
+MIDDLE_STATION_PROTOCOLS = ("tf_pm", "mdi_decoy")
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,8 @@ def link_key(profile: QKDProfile, channel_transmittance, noise_prob=0.0) -> Link
             block_time_s = np.where(x_per_pulse > 0, block / (x_per_pulse * profile.repetition_rate_hz), np.inf)
         return LinkKey(np.asarray(per_pulse, dtype=float) * profile.repetition_rate_hz, qber,
                        np.asarray(block_time_s, dtype=float), np.asarray(block, dtype=float))
+    if profile.protocol in ("tf_pm", "mdi_decoy", "cv_gg02"):
+        return LinkKey(_two_way_or_cv_rate(profile, t, y0) * profile.repetition_rate_hz, qber, nan, nan)
     if profile.protocol == "decoy_bb84":
         per_pulse = bb84_decoy_ma2005(t, nu=profile.nu, ec_efficiency=profile.ec_efficiency,
                                       sifting=profile.sifting, afterpulse_prob=profile.afterpulse_prob, **common)
@@ -87,6 +96,52 @@ def link_key(profile: QKDProfile, channel_transmittance, noise_prob=0.0) -> Link
     else:
         per_pulse = bb84_gllp_no_decoy(t, ec_efficiency=profile.ec_efficiency, sifting=profile.sifting, **common)
     return LinkKey(np.asarray(per_pulse, dtype=float) * profile.repetition_rate_hz, qber, nan, nan)
+
+
+def _two_way_or_cv_rate(profile: QKDProfile, t, dark_count_prob) -> np.ndarray:
+    """Key per pulse (or symbol) of the twin-field, MDI and CV protocols."""
+    if profile.protocol == "tf_pm":
+        rate = tf_pm_ma2018(t, mu=profile.mu, detector_efficiency=profile.detector_efficiency,
+                            dark_count_prob=dark_count_prob, misalignment_error=profile.misalignment_error,
+                            ec_efficiency=profile.ec_efficiency, phase_slices=profile.phase_slices)
+    elif profile.protocol == "mdi_decoy":
+        rate = mdi_decoy_xu2013(t, mu=profile.mu, detector_efficiency=profile.detector_efficiency,
+                                dark_count_prob=dark_count_prob, misalignment_error=profile.misalignment_error,
+                                ec_efficiency=profile.ec_efficiency)
+    else:
+        rate = cv_gg02_rr_lodewyck2007(np.maximum(t, 1e-300), modulation_variance=profile.modulation_variance,
+                                       excess_noise=profile.excess_noise,
+                                       detector_efficiency=profile.detector_efficiency,
+                                       electronic_noise=profile.electronic_noise,
+                                       reconciliation_efficiency=profile.reconciliation_efficiency)
+    return np.asarray(rate, dtype=float)
+
+
+def profile_reach_km(profile: QKDProfile, *, attenuation_db_per_km: float, extra_loss_db: float,
+                     tolerance_km: float = 0.01) -> float:
+    """Longest dark-fibre link on which ``profile`` still gives key [km] (its own protocol and key model).
+
+    Bisection on the sign of the key rate over length, with the link's
+    terminal losses, capped by the profile's loss budget. Used for trusted-node
+    insertion when ``trusted_nodes.reach_km`` is ``protocol``.
+    """
+    def positive(length_km: float) -> bool:
+        loss_db = attenuation_db_per_km * length_km + extra_loss_db
+        if profile.max_loss_db is not None and loss_db > profile.max_loss_db:
+            return False
+        return float(link_key(profile, float(db_to_transmittance(loss_db))).key_rate_bps) > 0.0
+
+    if not positive(0.0):
+        return 0.0
+    low, high = 0.0, 100.0
+    while positive(high):
+        low, high = high, 2 * high
+        if high > 1e5:
+            return high
+    while high - low > tolerance_km:
+        mid = 0.5 * (low + high)
+        low, high = (mid, high) if positive(mid) else (low, mid)
+    return low
 
 
 def key_rate_bps(profile: QKDProfile, channel_transmittance, noise_prob=0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -164,3 +219,6 @@ def assign_profile_key_rates(graph: nx.Graph, default: QKDProfile, profiles: dic
             data["raman_noise_prob"] = float(noise[i])
             data["block_time_s"] = float(np.broadcast_to(key.block_time_s, noise.shape)[i])
             data["block_detections"] = float(np.broadcast_to(key.block_detections, noise.shape)[i])
+            # Twin-field and MDI links measure in the middle: an untrusted station, never a trusted node.
+            data["untrusted_station"] = (f"MS {data.get('link_id', '')}"
+                                         if profile.protocol in MIDDLE_STATION_PROTOCOLS else None)

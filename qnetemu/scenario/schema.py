@@ -243,10 +243,13 @@ class QKDProfile(Model):
     """
 
     preset: str | None = Field(None, description="Named hardware preset to start from.")
-    protocol: Literal["decoy_bb84", "decoy_bb84_infinite", "bb84_gllp"] = Field(
+    protocol: Literal["decoy_bb84", "decoy_bb84_infinite", "bb84_gllp", "tf_pm", "mdi_decoy", "cv_gg02"] = Field(
         "decoy_bb84",
         description="decoy_bb84: vacuum + weak decoy (Ma et al. 2005); _infinite: infinite-decoy bound; "
-        "bb84_gllp: no decoys (GLLP 2004).",
+        "bb84_gllp: no decoys (GLLP 2004); tf_pm: phase-matching twin-field QKD (Ma, Zeng, Zhou 2018) and "
+        "mdi_decoy: MDI-QKD (Lo, Curty, Qi 2012; Xu et al. 2013), both with an untrusted measurement station "
+        "in the middle of the link, mu = total (tf_pm) or per-sender (mdi_decoy) intensity; cv_gg02: "
+        "Gaussian-modulated coherent states, homodyne, reverse reconciliation (Lodewyck et al. 2007).",
     )
     repetition_rate_hz: PositiveFloat = Field(1e9, description="Pulse repetition rate [Hz].")
     detector_efficiency: Efficiency = Field(0.2, description="Receiver detection efficiency.")
@@ -264,6 +267,22 @@ class QKDProfile(Model):
     )
     max_loss_db: PositiveFloat | None = Field(
         None, description="Loss budget of the device [dB]; links above it give no key."
+    )
+    phase_slices: Annotated[int, Field(ge=2, le=1024)] = Field(
+        16, description="tf_pm: phase slices M of the phase post-selection (2/M of pulses kept)."
+    )
+    modulation_variance: PositiveFloat = Field(
+        4.0, description="cv_gg02: Alice's Gaussian modulation variance V_A [shot-noise units]."
+    )
+    excess_noise: NonNegativeFloat = Field(
+        0.01, description="cv_gg02: excess noise referred to the channel input [shot-noise units]."
+    )
+    electronic_noise: NonNegativeFloat = Field(
+        0.05, description="cv_gg02: homodyne electronic noise [shot-noise units] (detector_efficiency is its "
+        "efficiency; repetition_rate_hz is the symbol rate)."
+    )
+    reconciliation_efficiency: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        0.95, description="cv_gg02: reverse-reconciliation efficiency beta."
     )
     afterpulse_prob: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
         0.0, description="Afterpulse probability per detection (each a random bit; Lim et al. 2014)."
