@@ -16,7 +16,7 @@ import networkx as nx
 
 from qnetemu.errors import UserError
 from qnetemu.network.bypass import add_bypass_links
-from qnetemu.network.fibre_qkd import assign_profile_key_rates
+from qnetemu.network.fibre_qkd import assign_profile_key_rates, insertion_reach_km
 from qnetemu.network.graph import build_graph
 from qnetemu.network.splitting import split_long_spans
 from qnetemu.scenario.load import validate_scenario_dict
@@ -44,11 +44,14 @@ def build_network(scenario: Scenario, resolved: ResolvedScenario) -> tuple[nx.Gr
     except ValueError as exc:
         raise UserError(str(exc)) from None
     inserted: list[dict] = []
+    reach_km = insertion_reach_km(scenario)
+    if not reach_km > 0:
+        raise UserError("the default qkd profile gives no key even on a 0 km link, so it has no reach",
+                        field="trusted_nodes.reach_km")
     if scenario.trusted_nodes.insert:
-        graph, inserted = split_long_spans(graph, scenario.trusted_nodes.reach_km,
-                                           split_submarine=scenario.trusted_nodes.split_submarine)
+        graph, inserted = split_long_spans(graph, reach_km, split_submarine=scenario.trusted_nodes.split_submarine)
     if scenario.trusted_nodes.optical_bypass:
-        add_bypass_links(graph, scenario.trusted_nodes.reach_km, bypass_loss_db=scenario.trusted_nodes.bypass_loss_db)
+        add_bypass_links(graph, reach_km, bypass_loss_db=scenario.trusted_nodes.bypass_loss_db)
     assign_profile_key_rates(graph, scenario.qkd, scenario.qkd_profiles)
     return graph, inserted
 
@@ -80,6 +83,7 @@ def link_rows(graph: nx.Graph) -> list[dict]:
             "block_detections": d.get("block_detections"),
             "block_time_s": d.get("block_time_s"),
             "raman_noise_prob": d.get("raman_noise_prob"),
+            "untrusted_station": d.get("untrusted_station"),
             "split_from": d.get("split_from"),
             "bypassed": len(d["fibre_path"]) - 2 if "fibre_path" in d else 0,
             "cable": d.get("cable", "terrestrial"),

@@ -118,18 +118,20 @@ def _two_way_or_cv_rate(profile: QKDProfile, t, dark_count_prob) -> np.ndarray:
 
 
 def profile_reach_km(profile: QKDProfile, *, attenuation_db_per_km: float, extra_loss_db: float,
-                     tolerance_km: float = 0.01) -> float:
-    """Longest dark-fibre link on which ``profile`` still gives key [km] (its own protocol and key model).
+                     coexistence: Coexistence | dict | None = None, tolerance_km: float = 0.01) -> float:
+    """Longest link on which ``profile`` still gives key [km] (its own protocol and key model).
 
     Bisection on the sign of the key rate over length, with the link's
-    terminal losses, capped by the profile's loss budget. Used for trusted-node
+    terminal losses and the Raman noise of ``coexistence`` (dark fibre when
+    None), capped by the profile's loss budget. Used for trusted-node
     insertion when ``trusted_nodes.reach_km`` is ``protocol``.
     """
     def positive(length_km: float) -> bool:
         loss_db = attenuation_db_per_km * length_km + extra_loss_db
         if profile.max_loss_db is not None and loss_db > profile.max_loss_db:
             return False
-        return float(link_key(profile, float(db_to_transmittance(loss_db))).key_rate_bps) > 0.0
+        noise = raman_noise_prob(profile, coexistence, length_km, attenuation_db_per_km)
+        return float(link_key(profile, float(db_to_transmittance(loss_db)), noise).key_rate_bps) > 0.0
 
     if not positive(0.0):
         return 0.0
@@ -222,3 +224,19 @@ def assign_profile_key_rates(graph: nx.Graph, default: QKDProfile, profiles: dic
             # Twin-field and MDI links measure in the middle: an untrusted station, never a trusted node.
             data["untrusted_station"] = (f"MS {data.get('link_id', '')}"
                                          if profile.protocol in MIDDLE_STATION_PROTOCOLS else None)
+
+
+def insertion_reach_km(scenario) -> float:
+    """The span length beyond which trusted nodes are inserted [km].
+
+    ``trusted_nodes.reach_km`` when it is a number; for ``protocol``, the
+    reach of the default QKD profile on the fibre defaults
+    (:func:`profile_reach_km`), so a twin-field network gets far fewer
+    trusted nodes than a BB84 one.
+    """
+    reach = scenario.trusted_nodes.reach_km
+    if reach != "protocol":
+        return float(reach)
+    fibre = scenario.fibre
+    return profile_reach_km(scenario.qkd, attenuation_db_per_km=fibre.attenuation_db_per_km,
+                            extra_loss_db=fibre.extra_loss_db, coexistence=fibre.coexistence)

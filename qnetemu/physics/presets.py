@@ -83,7 +83,7 @@ __all__ = ["QKD_DEVICE_PRESETS", "qkd_device_preset"]
 #:     coherent-one-way protocol, which qnetemu does not model, so this is a
 #:     decoy-BB84 link of the same class: GHz clock, InGaAs detectors of
 #:     about 10 % efficiency, small post-processing blocks (1e6 detections)
-#:     with finite key, and an 18 dB loss budget beyond which the devices do
+#:     with finite key, and a 20 dB loss budget beyond which the devices do
 #:     not run. Every value is an assumption in the ranges commercial
 #:     systems publish; replace them with a vendor's figures for planning.
 #: ``"tf_lucamarini2018"``
@@ -183,7 +183,7 @@ QKD_DEVICE_PRESETS: dict[str, dict] = {
         "nu": 0.15,
         "attenuation_db_per_km": 0.20,
         "gate_width_s": 2.0e-10,
-        "max_loss_db": 18.0,
+        "max_loss_db": 20.0,
         "key_model": "finite",
         "finite_key": {"block_detections": 1.0e6, "p_x": 0.8, "p_mu": 0.5, "p_nu": 0.35, "omega": 0.0,
                        "eps_sec": 1.0e-10, "eps_cor": 1.0e-15},

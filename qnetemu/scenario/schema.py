@@ -355,8 +355,10 @@ class QKDProfile(Model):
 class TrustedNodePolicy(Model):
     """How trusted nodes are used."""
 
-    reach_km: PositiveFloat = Field(
-        100.0, description="Longest fibre span one QKD link covers; longer spans get trusted nodes."
+    reach_km: PositiveFloat | Literal["protocol"] = Field(
+        100.0, description="Longest fibre span one QKD link covers [km]; longer spans get trusted nodes. "
+        "protocol: the reach of the default qkd profile's own protocol and key model on the fibre defaults "
+        "(attenuation, extra loss, coexistence), e.g. ~500 km for twin-field, ~220 km for MDI.",
     )
     insert: bool = Field(True, description="Insert evenly spaced trusted nodes on spans beyond reach.")
     optical_bypass: bool = Field(

@@ -111,11 +111,11 @@ def test_toshiba_tokyo2015_reproduces_dynes_2015():
 
 
 def test_idq_class_stops_at_its_loss_budget():
-    """Model preset: no key beyond the 18 dB budget; finite key with 1e6-detection blocks."""
+    """Model preset: no key beyond the 20 dB budget; finite key with 1e6-detection blocks."""
     from qnetemu.scenario.schema import QKDProfile
 
     profile = QKDProfile(preset="idq_cerberis_class")
-    assert profile.max_loss_db == 18.0 and profile.key_model == "finite"
+    assert profile.max_loss_db == 20.0 and profile.key_model == "finite"
     assert profile.finite_key.block_detections == 1e6
 
 
