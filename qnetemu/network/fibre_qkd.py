@@ -165,15 +165,24 @@ def raman_noise_prob(profile: QKDProfile, coexistence: Coexistence | dict | None
         return np.zeros_like(length_km)
     if isinstance(coexistence, dict):  # as resolved link records carry it
         coexistence = Coexistence.model_validate(coexistence)
+    middle = profile.protocol in MIDDLE_STATION_PROTOCOLS
     power_w = np.zeros_like(length_km)
     for group in coexistence.channels:
         beta = group.raman_coefficient_per_km_nm
         if beta is None:
             beta = float(raman_coefficient_per_km_nm(group.wavelength_m, coexistence.quantum_wavelength_m))
-        power_w = power_w + group.count * np.asarray(raman_noise_power_w(
-            group.launch_power_mw * 1e-3, length_km, attenuation_db_per_km=attenuation_db_per_km,
-            raman_coefficient_per_km_nm=beta, filter_bandwidth_nm=coexistence.filter_bandwidth_nm,
-            counter_propagating=group.direction == "counter"))
+        common = dict(attenuation_db_per_km=attenuation_db_per_km, raman_coefficient_per_km_nm=beta,
+                      filter_bandwidth_nm=coexistence.filter_bandwidth_nm)
+        p_in = group.launch_power_mw * 1e-3
+        if middle:
+            # The station sits half-way: a channel running through the link scatters forward
+            # into it over one arm and backward over the other, each of half the length.
+            scattered = (np.asarray(raman_noise_power_w(p_in, length_km / 2, counter_propagating=False, **common))
+                         + np.asarray(raman_noise_power_w(p_in, length_km / 2, counter_propagating=True, **common)))
+        else:
+            scattered = np.asarray(raman_noise_power_w(p_in, length_km, counter_propagating=group.direction == "counter",
+                                                       **common))
+        power_w = power_w + group.count * scattered
     return np.asarray(raman_noise_prob_per_gate(
         power_w, quantum_wavelength_m=coexistence.quantum_wavelength_m,
         detector_efficiency=profile.detector_efficiency, gate_width_s=profile.gate_width_s), dtype=float)
