@@ -212,9 +212,16 @@ def assign_profile_key_rates(graph: nx.Graph, default: QKDProfile, profiles: dic
     for name, edges in groups.items():
         profile = default if name is None else profiles[name]
         noise = np.zeros(len(edges))
+        # One vectorised Raman call per distinct classical-traffic spec (usually the fibre default).
+        by_spec: dict[str, tuple[Coexistence | dict, list[int]]] = {}
         for i, (_, _, data) in enumerate(edges):
-            noise[i] = float(raman_noise_prob(profile, _edge_coexistence(graph, data), data["length_km"],
-                                              data["attenuation_db_per_km"]))
+            spec = _edge_coexistence(graph, data)
+            if spec is not None:
+                key = spec.model_dump_json() if isinstance(spec, Coexistence) else repr(sorted(spec.items()))
+                by_spec.setdefault(key, (spec, []))[1].append(i)
+        for spec, index in by_spec.values():
+            noise[index] = raman_noise_prob(profile, spec, [edges[i][2]["length_km"] for i in index],
+                                            np.array([edges[i][2]["attenuation_db_per_km"] for i in index]))
         result: dict[str, LinkKey] = {}
 
         def rate_fn(transmittance, noise=noise, profile=profile, result=result):

@@ -35,3 +35,17 @@ def test_bad_link_model_one_line_exit_2(tmp_path, cli, text, field, words):
     assert len(lines) == 1, stderr
     assert str(path) in lines[0] and field in lines[0] and words in lines[0], lines[0]
     assert "Traceback" not in stderr + stdout
+
+
+def test_protocol_reach_of_a_profile_without_key(tmp_path, cli):
+    """trusted_nodes.reach_km: protocol with hardware that gives no key at all: one line, exit 2, nothing written."""
+    text = _with("qkd", {"protocol": "cv_gg02", "excess_noise": 5.0})
+    text += "trusted_nodes: {reach_km: protocol}\n"
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    code, _, stderr = cli("run", path, "--out", out, "--no-plots")
+    assert code == 2
+    assert len(stderr.strip().splitlines()) == 1
+    assert "trusted_nodes.reach_km" in stderr and "no key" in stderr
+    assert not out.exists()
