@@ -155,6 +155,8 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
             max_time_s=scenario.engine.max_time_s, progress=say,
         )
         timings["repeater_s"] = time.perf_counter() - t0
+    for row in tables["demands"]:
+        row.setdefault("key_model", "asymptotic")  # repeater rows: BBM92 on delivered pairs, asymptotic
     tables["links"] = link_rows(graph)
     tables["sites"] = site_rows(graph)
     tables["inserted_trusted_nodes"] = inserted

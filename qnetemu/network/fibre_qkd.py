@@ -87,7 +87,8 @@ def link_key(profile: QKDProfile, channel_transmittance, noise_prob=0.0) -> Link
         return LinkKey(np.asarray(per_pulse, dtype=float) * profile.repetition_rate_hz, qber,
                        np.asarray(block_time_s, dtype=float), np.asarray(block, dtype=float))
     if profile.protocol in ("tf_pm", "mdi_decoy", "cv_gg02"):
-        return LinkKey(_two_way_or_cv_rate(profile, t, y0) * profile.repetition_rate_hz, qber, nan, nan)
+        # The BB84 signal QBER means nothing here: report none rather than a wrong one.
+        return LinkKey(_two_way_or_cv_rate(profile, t, y0) * profile.repetition_rate_hz, nan, nan, nan)
     if profile.protocol == "decoy_bb84":
         per_pulse = bb84_decoy_ma2005(t, nu=profile.nu, ec_efficiency=profile.ec_efficiency,
                                       sifting=profile.sifting, afterpulse_prob=profile.afterpulse_prob, **common)
