@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from qnetemu.scenario.emulation import Emulation
 from qnetemu.scenario.sweep_spec import SweepSpec
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -83,6 +84,22 @@ class Site(Model):
     ground_station: GroundStationOptics | None = Field(
         None, description="Receiver optics; required for role ground_station."
     )
+    country: str | None = Field(
+        None, description="ISO 3166-1 alpha-2 code of the country the site is in (e.g. FR); looked up from the "
+        "coordinates in the GeoNames gazetteer when omitted (see qnetemu.geodata).",
+    )
+
+    @field_validator("country")
+    @classmethod
+    def _country_code(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from qnetemu.geodata import known_country_codes
+
+        code = value.strip().upper()
+        if code not in known_country_codes():
+            raise ValueError(f"unknown ISO 3166-1 alpha-2 country code {value!r}")
+        return code
 
     @model_validator(mode="after")
     def _coordinates(self) -> Site:
@@ -366,14 +383,72 @@ class TrustedNodePolicy(Model):
         "within reach_km, so not every point of presence is a trusted node.",
     )
     bypass_loss_db: NonNegativeFloat = Field(1.0, description="Insertion loss per site passed through [dB].")
+    bypass_max_nodes: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Most sites one optical-bypass link may pass through (a bound on express paths and on "
+        "the number of bypass links); null: as many as reach_km allows.",
+    )
     route_rate_tolerance: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
         0.2, description="Routes whose bottleneck key rate is within this fraction of the best count as equal, "
         "and the one with the fewest trusted nodes (then the shortest) is used: 0 maximises the key rate "
         "strictly; 0.9 takes the fewest trusted nodes among routes giving at least 10% of the best rate.",
     )
     split_submarine: bool = Field(
-        False, description="Also insert trusted nodes into submarine cables (nodes at sea: off by default)."
+        False, description="Also insert trusted nodes into submarine cables, on islands along the route only "
+        "(off by default: a cable is one span between its landing points).",
     )
+    insert_on_land: bool = Field(
+        True, description="Inserted trusted nodes stand on land (GSHHG shorelines): where evenly spaced points "
+        "would fall in the sea they move to the fewest land points with every span within reach_km, and a link "
+        "crossing more open water than reach_km is left whole. false: anywhere on the route (synthetic networks).",
+    )
+
+
+def _country_list(values: list[str]) -> list[str]:
+    from qnetemu.geodata import expand_countries
+
+    for value in values:
+        try:
+            expand_countries([value])
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
+    return [v.strip().upper() for v in values]
+
+
+class TrustPolicy(Model):
+    """Where key may sit in the clear: which nodes may be trusted nodes (relay key).
+
+    Rules, in order: a node that is not a site (a sea-cable waypoint or
+    junction) never relays; a satellite relays when ``satellites`` is true;
+    ``forbid_nodes`` never relay; ``allow_nodes`` relay whatever their
+    country; any other node relays when its country is in
+    ``allow_countries`` (if given) and not in ``forbid_countries``. Demand
+    endpoints are never relays of their own demand, so any site may still
+    send and receive key.
+    """
+
+    allow_countries: list[str] | None = Field(
+        None, description="Countries where trusted nodes may stand: ISO 3166-1 alpha-2 codes (FR, CH) or regions "
+        "(EU: the 27 member states with their outermost regions and Åland; EEA: EU plus IS, LI, NO). "
+        "Omitted: anywhere. A node whose country is unknown may then not relay.",
+    )
+    forbid_countries: list[str] = Field(
+        default_factory=list, description="Countries or regions where trusted nodes may not stand."
+    )
+    allow_nodes: list[str] = Field(
+        default_factory=list, description="Sites (names) that may relay whatever their country, e.g. a partner's "
+        "landing station.",
+    )
+    forbid_nodes: list[str] = Field(
+        default_factory=list, description="Sites or satellites (names) that never relay key.",
+    )
+    satellites: bool = Field(True, description="Satellites with a BB84 payload relay key as trusted nodes in orbit.")
+
+    _countries = field_validator("forbid_countries")(_country_list)
+
+    @field_validator("allow_countries")
+    @classmethod
+    def _allow(cls, values: list[str] | None) -> list[str] | None:
+        return None if values is None else _country_list(values)
 
 
 # --------------------------------------------------------------------------- repeaters
@@ -594,6 +669,9 @@ class Scenario(Model):
     qkd: QKDProfile = Field(default_factory=QKDProfile, description="Default QKD hardware of fibre links.")
     qkd_profiles: dict[str, QKDProfile] = Field(default_factory=dict)
     trusted_nodes: TrustedNodePolicy = Field(default_factory=TrustedNodePolicy)
+    trust: TrustPolicy = Field(
+        default_factory=TrustPolicy, description="Where trusted nodes may stand (countries, regions, named sites)."
+    )
     architectures: list[Architecture] = Field(
         default_factory=lambda: ["trusted_node"], min_length=1,
         description="Architectures to evaluate on every demand: trusted_node (terrestrial fibre), "
@@ -605,6 +683,9 @@ class Scenario(Model):
     space: SpaceWindow | None = None
     demands: list[Demand] = Field(default_factory=list)
     sweep: SweepSpec | None = None
+    emulation: Emulation | None = Field(
+        None, description="The network in time (qnetemu emulate, qnetemu serve): key stores, failures, applications."
+    )
 
     @model_validator(mode="after")
     def _default_architectures(self) -> Scenario:
