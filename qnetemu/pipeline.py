@@ -16,7 +16,11 @@ import networkx as nx
 
 from qnetemu.errors import UserError
 from qnetemu.network.bypass import add_bypass_links
-from qnetemu.network.fibre_qkd import assign_profile_key_rates, insertion_reach_km
+from qnetemu.network.fibre_qkd import (
+    assign_profile_key_rates,
+    insertion_reach_km,
+    profiles_without_key,
+)
 from qnetemu.network.graph import build_graph
 from qnetemu.network.splitting import split_long_spans
 from qnetemu.network.trust import RelayRules, set_relay_permissions
@@ -74,7 +78,8 @@ def assign_countries(graph: nx.Graph) -> None:
         data.setdefault("country", None)
 
 
-def build_network(scenario: Scenario, resolved: ResolvedScenario) -> tuple[nx.Graph, list[dict]]:
+def build_network(scenario: Scenario, resolved: ResolvedScenario, *,
+                  file: str | None = None) -> tuple[nx.Graph, list[dict]]:
     """The fibre graph with trusted nodes inserted, per-link key rates, and every node's
     ``country`` and ``can_relay`` (:mod:`qnetemu.network.trust`)."""
     try:
@@ -82,10 +87,12 @@ def build_network(scenario: Scenario, resolved: ResolvedScenario) -> tuple[nx.Gr
     except ValueError as exc:
         raise UserError(str(exc)) from None
     inserted: list[dict] = []
+    for where, reason in profiles_without_key(scenario.qkd, scenario.qkd_profiles)[:1]:
+        raise UserError(reason, file=file, field=where)
     reach_km = insertion_reach_km(scenario)
     if not reach_km > 0:
         raise UserError("the default qkd profile gives no key even on a 0 km link, so it has no reach",
-                        field="trusted_nodes.reach_km")
+                        file=file, field="trusted_nodes.reach_km")
     if scenario.trusted_nodes.insert:
         on_land = None
         if scenario.trusted_nodes.insert_on_land:
@@ -172,7 +179,7 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
         skysats = build_satellites(scenario, file=file)  # a bad orbit or TLE fails before any work
     t0 = time.perf_counter()
     if network is None:
-        graph, inserted = build_network(scenario, resolved)
+        graph, inserted = build_network(scenario, resolved, file=file)
     else:
         graph, inserted = network[0].copy(), [dict(r) for r in network[1]]
     timings["network_s"] = time.perf_counter() - t0
@@ -267,7 +274,7 @@ def evaluate_point(scenario_dict: dict, *, engine: str, architecture: str, seed:
     cached = _NETWORK_CACHE.get(key) if key is not None else None
     if cached is None:
         resolved = resolve(scenario, file=source, base_dir=Path(base_dir))
-        network = build_network(scenario, resolved)
+        network = build_network(scenario, resolved, file=source)
         if key is not None:
             while len(_NETWORK_CACHE) >= _NETWORK_CACHE_SIZE:
                 _NETWORK_CACHE.pop(next(iter(_NETWORK_CACHE)))

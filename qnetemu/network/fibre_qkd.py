@@ -257,3 +257,24 @@ def insertion_reach_km(scenario) -> float:
     fibre = scenario.fibre
     return profile_reach_km(scenario.qkd, attenuation_db_per_km=fibre.attenuation_db_per_km,
                             extra_loss_db=fibre.extra_loss_db, coexistence=fibre.coexistence)
+
+
+def profiles_without_key(default: QKDProfile, profiles: dict[str, QKDProfile]) -> list[tuple[str, str]]:
+    """Profiles that give no key even on a lossless, dark link, as (field path, reason) pairs.
+
+    A finite-key block too small to give key is a mistake in the scenario,
+    not a result; so is hardware that cannot make key at all.
+    """
+    bad = []
+    for where, profile in (("qkd", default), *((f"qkd_profiles.{n}", p) for n, p in profiles.items())):
+        if float(link_key(profile, 1.0).key_rate_bps) > 0.0:
+            continue
+        fk = profile.finite_key
+        if profile.key_model == "finite":
+            name, value = (("block_detections", fk.block_detections) if fk.block_detections is not None
+                           else ("block_time_s", fk.block_time_s))
+            bad.append((f"{where}.finite_key.{name}", f"{value:g} is too small to give any key, even on a "
+                        "lossless link"))
+        else:
+            bad.append((where, "this hardware gives no key even on a lossless link"))
+    return bad
