@@ -112,6 +112,16 @@ def build_network(scenario: Scenario, resolved: ResolvedScenario, *,
     return graph, inserted
 
 
+def twin_field_variant(scenario: Scenario) -> Scenario:
+    """The scenario as architecture twin_field sees it: its hardware on every link, trusted nodes at its reach."""
+    tf = scenario.twin_field
+    return scenario.model_copy(update={
+        "qkd": tf,
+        "qkd_profiles": dict.fromkeys(scenario.qkd_profiles, tf),
+        "trusted_nodes": scenario.trusted_nodes.model_copy(update={"reach_km": "protocol"}),
+    })
+
+
 def _key_models(graph: nx.Graph) -> str:
     """The key model(s) behind a graph's link rates: one name, or several joined by '+'."""
     return "+".join(sorted({d.get("key_model") or "asymptotic" for _, _, d in graph.edges(data=True)})) or "asymptotic"
@@ -218,6 +228,16 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
             row["key_model"] = key_models
         tables["demands"] += rows
         timings[f"{arch}_s"] = time.perf_counter() - t0
+    if "twin_field" in archs:
+        t0 = time.perf_counter()
+        tf_graph, _ = build_network(twin_field_variant(scenario), resolved, file=file)
+        rows = evaluate_trusted_node(fibre_only(tf_graph), resolved.demands, architecture="twin_field",
+                                     rate_tolerance=scenario.trusted_nodes.route_rate_tolerance)
+        for row in rows:
+            row["engine"] = "analytic"
+            row["key_model"] = scenario.twin_field.key_model
+        tables["demands"] += rows
+        timings["twin_field_s"] = time.perf_counter() - t0
     if "repeater" in archs:
         from qnetemu.architectures.repeater import evaluate_repeater
 
@@ -402,10 +422,10 @@ def run(scenario, *, overrides: dict | None = None, engine: str = "analytic", ar
     data, source, default_dir = scenario_mapping(scenario, overrides)
     model = validate_scenario_dict(data, source)
     if architectures is not None:
-        unknown = sorted(set(architectures) - {"trusted_node", "repeater", "satellite"})
+        unknown = sorted(set(architectures) - {"trusted_node", "repeater", "satellite", "twin_field"})
         if unknown:
-            raise UserError(f"unknown architecture {unknown[0]!r}; choose trusted_node, repeater or satellite",
-                            field="architectures")
+            raise UserError(f"unknown architecture {unknown[0]!r}; choose trusted_node, repeater, satellite or "
+                            "twin_field", field="architectures")
     where = Path(base_dir) if base_dir is not None else default_dir
     resolved = resolve(model, file=source, base_dir=where)
     out = evaluate(model, resolved, engine=engine, seed=seed, architectures=list(architectures) if architectures else None,

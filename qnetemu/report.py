@@ -20,7 +20,8 @@ from qnetemu.errors import UserError
 from qnetemu.formatting import format_rate
 from qnetemu.results.store import read_manifest, read_sweep_manifest, read_table
 
-ARCH_LABEL = {"trusted_node": "trusted nodes (fibre)", "satellite": "fibre + satellites", "repeater": "repeaters"}
+ARCH_LABEL = {"trusted_node": "trusted nodes (fibre)", "satellite": "fibre + satellites", "repeater": "repeaters",
+              "twin_field": "twin-field links + trusted nodes"}
 
 
 def _key_model_sentence(links) -> str:
@@ -38,7 +39,7 @@ def _rate(bps: float) -> str:
 
 
 #: Simpler architectures first: within TIE of the best rate, the simpler one counts as best.
-SIMPLICITY = ("trusted_node", "satellite", "repeater")
+SIMPLICITY = ("trusted_node", "twin_field", "satellite", "repeater")
 TIE = 0.05
 
 

@@ -648,7 +648,7 @@ class Demand(Model):
         return self
 
 
-Architecture = Literal["trusted_node", "repeater", "satellite"]
+Architecture = Literal["trusted_node", "repeater", "satellite", "twin_field"]
 
 
 class Scenario(Model):
@@ -662,6 +662,11 @@ class Scenario(Model):
     fibre: FibreDefaults = Field(default_factory=FibreDefaults)
     qkd: QKDProfile = Field(default_factory=QKDProfile, description="Default QKD hardware of fibre links.")
     qkd_profiles: dict[str, QKDProfile] = Field(default_factory=dict)
+    twin_field: QKDProfile = Field(
+        default_factory=lambda: QKDProfile(preset="tf_lucamarini2018"),
+        description="QKD hardware of architecture twin_field: every fibre link uses it (an untrusted station in "
+        "the middle of each link), and trusted nodes are inserted at its own reach on the fibre defaults.",
+    )
     trusted_nodes: TrustedNodePolicy = Field(default_factory=TrustedNodePolicy)
     trust: TrustPolicy = Field(
         default_factory=TrustPolicy, description="Where trusted nodes may stand (countries, regions, named sites)."
@@ -669,7 +674,8 @@ class Scenario(Model):
     architectures: list[Architecture] = Field(
         default_factory=lambda: ["trusted_node"], min_length=1,
         description="Architectures to evaluate on every demand: trusted_node (terrestrial fibre), "
-        "repeater (fibre repeater chains), satellite (fibre plus satellite links).",
+        "repeater (fibre repeater chains), satellite (fibre plus satellite links), twin_field (fibre with the "
+        "twin_field hardware on every link and trusted nodes at its reach).",
     )
     repeater: RepeaterProfile = Field(default_factory=RepeaterProfile)
     engine: EngineLimits = Field(default_factory=EngineLimits)

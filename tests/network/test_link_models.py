@@ -138,3 +138,26 @@ def test_protocol_reach_sets_trusted_node_insertion():
 def test_fixed_reach_is_unchanged():
     _, inserted = _inserted({"preset": "tf_lucamarini2018"}, 100.0)
     assert len(inserted) == 5
+
+
+def test_twin_field_architecture_rows():
+    """Architecture twin_field: the same demand over twin-field links, trusted nodes at twin-field reach."""
+    from qnetemu.pipeline import evaluate
+
+    data = {
+        "name": "t",
+        "sites": [{"name": "A", "lat_deg": 44.43, "lon_deg": 26.10}, {"name": "B", "lat_deg": 45.75, "lon_deg": 21.21}],
+        "links": [{"a": "A", "b": "B", "length_km": 600.0}],
+        "qkd": {"preset": "gys2005"},
+        "trusted_nodes": {"reach_km": "protocol", "optical_bypass": False},
+        "architectures": ["trusted_node", "twin_field"],
+        "demands": [{"a": "A", "b": "B"}],
+    }
+    scenario = validate_scenario_dict(data, "t.yaml")
+    out = evaluate(scenario, resolve(scenario, file="t.yaml", base_dir="."))
+    rows = {r["architecture"]: r for r in out.tables["demands"]}
+    assert set(rows) == {"trusted_node", "twin_field"}
+    assert rows["trusted_node"]["trusted_nodes"] >= 4 and rows["twin_field"]["trusted_nodes"] == 1
+    assert rows["twin_field"]["key_rate_bps"] > 0 and rows["twin_field"]["key_model"] == "asymptotic"
+    # The links table stays the trusted_node architecture's network.
+    assert all(r["protocol"] == "decoy_bb84" for r in out.tables["links"])
