@@ -23,6 +23,7 @@ IGNORES = {
     "trusted_node": ("repeater", "engine"),
     "satellite": ("repeater", "engine"),
     "repeater": (),
+    "twin_field": ("repeater", "engine"),
 }
 DETERMINISTIC_ENGINES = frozenset({"analytic"})
 
