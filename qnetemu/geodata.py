@@ -187,6 +187,25 @@ def country_codes(
     lon = np.asarray(lon_deg, dtype=float).reshape(-1)
     if lat.shape != lon.shape:
         raise ValueError(f"lat_deg and lon_deg differ in length ({lat.size} and {lon.size})")
+    if names is not None and len(names) != lat.size:
+        raise ValueError(f"names has {len(names)} entries for {lat.size} points")
+    keys = [(a, b, None if names is None else names[i])
+            for i, (a, b) in enumerate(zip(lat.tolist(), lon.tolist(), strict=True))]
+    todo = [i for i, key in enumerate(keys) if key not in _COUNTRY_CACHE]
+    if todo:
+        found = _country_codes(lat[todo], lon[todo], None if names is None else [names[i] for i in todo])
+        if len(_COUNTRY_CACHE) > _COUNTRY_CACHE_MAX:
+            _COUNTRY_CACHE.clear()
+        _COUNTRY_CACHE.update(zip((keys[i] for i in todo), found, strict=True))
+    return [_COUNTRY_CACHE[key] for key in keys]
+
+
+#: Countries found so far, by (lat_deg, lon_deg, name): sweeps rebuild the same network per point.
+_COUNTRY_CACHE: dict[tuple, str | None] = {}
+_COUNTRY_CACHE_MAX = 200_000
+
+
+def _country_codes(lat: np.ndarray, lon: np.ndarray, names: list | None) -> list[str | None]:
     result: list[str | None] = [None] * lat.size
     ok = np.isfinite(lat) & np.isfinite(lon)
     if not ok.any():
