@@ -105,7 +105,11 @@ def resolve(scenario: Scenario, *, file: str = "<scenario>", base_dir: Path | No
         if site.topology_node is not None:
             node = by_topo_name.get(site.topology_node)
             if node is None:
-                hint = _close(site.topology_node, by_topo_name) if by_topo_name else " (no topology is imported)"
+                from qnetemu.scenario.topology import did_you_mean
+
+                key = getattr(scenario.topology, "key", None)
+                hint = (did_you_mean(site.topology_node, by_topo_name, key) if by_topo_name
+                        else " (no topology is imported)")
                 raise UserError(
                     f"no topology node {site.topology_node!r}{hint}", file=file, field=f"{where}.topology_node"
                 )
@@ -146,6 +150,9 @@ def resolve(scenario: Scenario, *, file: str = "<scenario>", base_dir: Path | No
 
     fibre = scenario.fibre
     links: list[dict] = []
+
+    def _dump(model):
+        return None if model is None else model.model_dump()
     seen_pairs: set[frozenset] = set()
 
     def add_link(a, b, spec, where, origin):
@@ -178,12 +185,14 @@ def resolve(scenario: Scenario, *, file: str = "<scenario>", base_dir: Path | No
                 "qkd_profile": profile,
                 "cable": spec.get("cable") or "terrestrial",
                 "waypoints": spec.get("waypoints"),
+                # Classical WDM traffic (Raman noise): the link's own, else the fibre default, unless dark.
+                "coexistence": None if spec.get("dark_fibre") else _dump(spec.get("coexistence") or fibre.coexistence),
                 "source": origin,
             }
         )
 
     for i, link in enumerate(scenario.links):
-        add_link(link.a, link.b, link.model_dump(), f"links[{i}]", "scenario")
+        add_link(link.a, link.b, {**link.model_dump(), "coexistence": link.coexistence}, f"links[{i}]", "scenario")
     for site_name, node_name, where in attach_links:
         add_link(site_name, node_name, {}, f"{where}.attach", "attach")
     for link in topo_links:

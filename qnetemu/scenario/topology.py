@@ -71,6 +71,38 @@ def topohub_keys() -> list[str]:
     return sorted(keys)
 
 
+def _fold(name: str) -> str:
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
+    return "".join(c for c in text.casefold() if c.isalnum())
+
+
+def closest_names(name: str, names, n: int = 3) -> list[str]:
+    """Known names a mistyped one most likely meant: accents, case and punctuation ignored, prefixes count.
+
+    >>> closest_names("Cluj-Napoca", ["Cluj", "Iasi", "Bucaresti"])
+    ['Cluj']
+    """
+    names = list(dict.fromkeys(names))
+    folded = {}
+    for candidate in names:
+        folded.setdefault(_fold(candidate), candidate)
+    key = _fold(name)
+    hits = [folded[f] for f in difflib.get_close_matches(key, list(folded), n=n, cutoff=0.6)]
+    if len(hits) < n and len(key) >= 3:  # "Cluj-Napoca" for "Cluj", "Bucuresti Nord" for "Bucuresti"
+        hits += [c for f, c in folded.items() if f and (key.startswith(f) or f.startswith(key)) and c not in hits]
+    return hits[:n]
+
+
+def did_you_mean(name: str, names, topology: str | None = None) -> str:
+    """`` (did you mean A, B?)`` for a message, pointing to ``qnetemu topology show`` when nothing is close."""
+    hits = closest_names(name, names)
+    if hits:
+        return f" (did you mean {', '.join(hits)}?)"
+    return f" (list them with `qnetemu topology show {topology}`)" if topology else ""
+
+
 def _coordinate(value, low: float, high: float) -> float | None:
     try:
         number = float(value)
