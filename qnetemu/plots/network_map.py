@@ -85,7 +85,10 @@ def network_map(sites: pd.DataFrame, links: pd.DataFrame, *, title: str = "", sa
     if "bypassed" in fibre:  # optical-bypass links overlay the physical spans they pass through
         fibre = fibre[fibre["bypassed"].fillna(0) == 0]
     fibre = fibre[fibre.a.isin(pos) & fibre.b.isin(pos)]
-    segs = [[pos[a], pos[b]] for a, b in zip(fibre.a, fibre.b, strict=True)]
+    # A cable with bends (merged sea-cable waypoints) is drawn along them, not straight across land.
+    bends = fibre["waypoints"] if "waypoints" in fibre else pd.Series([None] * len(fibre), index=fibre.index)
+    segs = [[pos[a], *((float(p[1]), float(p[0])) for p in (w if w is not None else ())), pos[b]]
+            for a, b, w in zip(fibre.a, fibre.b, bends, strict=True)]
     rates = fibre["key_rate_bps"].to_numpy(dtype=float)
     norm = rate_norm(rates)
     cmap = mpl.colormaps["viridis"]
@@ -107,10 +110,15 @@ def network_map(sites: pd.DataFrame, links: pd.DataFrame, *, title: str = "", sa
     inserted = sites["inserted"].astype(bool) if "inserted" in sites else pd.Series(False, index=sites.index)
     sizes = {"endpoint": 30, "trusted_node": 5 if dense else 18, "ground_station": 44}
     markers = {"endpoint": "o", "trusted_node": "s", "ground_station": "^"}
+    barred = ~sites["can_relay"].fillna(True).astype(bool) if "can_relay" in sites else pd.Series(False, index=sites.index)
+    barred_sites = sites[(sites["role"] == "trusted_node") & ~inserted & barred]
     for role in ("trusted_node", "endpoint", "ground_station"):
-        sel = sites[(sites["role"] == role) & ~inserted]
+        sel = sites[(sites["role"] == role) & ~inserted & ~(barred & (sites["role"] == "trusted_node"))]
         ax.scatter(sel.lon_deg, sel.lat_deg, marker=markers[role], c=palette.ROLE_COLOURS[role], s=sizes[role],
                    zorder=3, edgecolors="white", linewidths=0.5, gid=f"sites_{role}")
+    # Points of presence the trust policy bars from relaying key (e.g. outside the EU).
+    ax.scatter(barred_sites.lon_deg, barred_sites.lat_deg, marker="s", c="0.55", s=sizes["trusted_node"],
+               zorder=3, edgecolors="white", linewidths=0.5, gid="sites_barred")
     ins = sites[inserted]
     if not dense:  # on a continental map they would hide the links they sit on
         ax.scatter(ins.lon_deg, ins.lat_deg, marker="s", facecolors="none", edgecolors=palette.ROLE_COLOURS["trusted_node"],
@@ -169,6 +177,8 @@ def network_map(sites: pd.DataFrame, links: pd.DataFrame, *, title: str = "", sa
         Line2D([], [], marker="o", ls="", color=palette.ROLE_COLOURS["endpoint"], label="endpoint"),
         Line2D([], [], marker="s", ls="", color=palette.ROLE_COLOURS["trusted_node"], label="trusted node (site)"),
     ]
+    if len(barred_sites):
+        handles.append(Line2D([], [], marker="s", ls="", color="0.55", label="site barred from relaying (trust policy)"))
     if len(ins):
         handles.append(Line2D([], [], marker="s", ls="", mfc="none", mec=palette.ROLE_COLOURS["trusted_node"],
                               label="trusted node (inserted)" if not dense else f"{len(ins)} trusted nodes inserted on long spans (not drawn)"))
