@@ -45,6 +45,9 @@ def draw_run(run_dir: str | Path) -> list[Path]:
         written += save(space.ground_tracks(tracks, sites, title=title), fig_dir / "ground_tracks")
     if sat_links is not None and len(sat_links):
         written += save(space.station_pair_key(sat_links, title=title), fig_dir / "station_pair_key_per_day")
+    from qnetemu.plots import resilience
+
+    written += resilience.draw(run_dir, fig_dir, title=title)
     return written
 
 
