@@ -171,12 +171,16 @@ def site_rows(graph: nx.Graph) -> list[dict]:
 
 def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "analytic", seed: int = 0,
              architectures: list[str] | None = None, progress: Progress | None = None,
-             file: str = "<scenario>", network: tuple[nx.Graph, list[dict]] | None = None) -> RunOutput:
+             file: str = "<scenario>", network: tuple[nx.Graph, list[dict]] | None = None,
+             analyses: bool = True) -> RunOutput:
     """Evaluate every demand under every requested architecture.
 
     ``network`` is a ``(graph, inserted)`` pair from :func:`build_network`
     for this scenario, when the caller already has one (sweep points that
     change only repeater hardware); it is copied, never modified.
+    ``analyses``: also the trust analyses the scenario asks for (exposure,
+    multipath, N-1, planning; :mod:`qnetemu.architectures.trust`); sweep
+    points skip them.
     """
     if engine not in ENGINES:
         raise UserError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}", field="--engine")
@@ -238,6 +242,10 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
             row["key_model"] = scenario.twin_field.key_model
         tables["demands"] += rows
         timings["twin_field_s"] = time.perf_counter() - t0
+    if analyses and "trusted_node" in archs:
+        t0 = time.perf_counter()
+        tables.update(_trust_tables(scenario, resolved, graph, tables["demands"], say, file))
+        timings["trust_analyses_s"] = time.perf_counter() - t0
     if "repeater" in archs:
         from qnetemu.architectures.repeater import evaluate_repeater
 
@@ -276,6 +284,29 @@ def network_key(scenario_dict: dict, base_dir: str | Path) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def _trust_tables(scenario: Scenario, resolved: ResolvedScenario, graph: nx.Graph, demand_rows: list[dict],
+                  say: Progress, file: str) -> dict[str, list[dict]]:
+    """Exposure, multipath, N-1 and planning tables on the fibre network (see architectures.trust)."""
+    from qnetemu.architectures import trust
+    from qnetemu.architectures.trusted_node import fibre_only
+
+    policy = scenario.trusted_nodes
+    fibre = fibre_only(graph)
+    rows = [r for r in demand_rows if r["architecture"] == "trusted_node"]
+    out = trust.exposure_tables(rows, policy.compromise_probability)
+    if policy.relay == "multipath":
+        say(f"multipath: {policy.multipath_paths} node-disjoint paths per demand")
+        out.update(trust.multipath_table(fibre, resolved.demands, rows, policy.multipath_paths,
+                                         policy.compromise_probability, policy.route_rate_tolerance))
+    if policy.n_minus_one != "off":
+        out.update(trust.resilience_tables(fibre, resolved.demands, policy.n_minus_one, policy.route_rate_tolerance,
+                                           progress=say))
+    if scenario.planning is not None:
+        say(f"planning: {len(scenario.planning.candidates)} candidate sites")
+        out.update(trust.planning_table(fibre, resolved.demands, scenario.planning, file=file))
+    return out
+
+
 def evaluate_point(scenario_dict: dict, *, engine: str, architecture: str, seed: int,
                    source: str = "<sweep point>", base_dir: str | Path | None = None,
                    reuse_network: bool = True) -> dict[str, list[dict]]:
@@ -302,7 +333,7 @@ def evaluate_point(scenario_dict: dict, *, engine: str, architecture: str, seed:
     else:
         resolved, network = cached
     out = evaluate(scenario, resolved, engine=engine, seed=seed, architectures=[architecture], file=source,
-                   network=network)
+                   network=network, analyses=False)
     return {"demands": out.tables["demands"]}
 
 

@@ -215,6 +215,12 @@ def write_report(directory: str | Path) -> list[Path]:
         for png in sorted((directory / "figures").glob("*.png")):
             figures.append((png.stem.replace("_", " "), png))
 
+    from qnetemu.report_trust import trust_sections
+
+    trust_text, trust_figures = trust_sections(run_dir)
+    sections += trust_text
+    figures += trust_figures
+
     sections.append("\n## Figures\n")
     md = "\n".join(sections)
     md_figs = "\n\n".join(f"![{cap}]({p.relative_to(directory)})\n\n*{cap}*" for cap, p in figures if p.is_file())

@@ -72,6 +72,9 @@ def draw_run(run_dir: str | Path, *, pdf: bool = False) -> list[Path]:
         put(space.ground_tracks(tracks, sites, title=title), "ground_tracks")
     if sat_links is not None and len(sat_links):
         put(space.station_pair_key(sat_links, title=title), "station_pair_key_per_day")
+    from qnetemu.plots import resilience
+
+    written += resilience.draw(run_dir, fig_dir, title=title, pdf=pdf)
     return written
 
 

@@ -395,6 +395,22 @@ class TrustedNodePolicy(Model):
         "would fall in the sea they move to the fewest land points with every span within reach_km, and a link "
         "crossing more open water than reach_km is left whole. false: anywhere on the route (synthetic networks).",
     )
+    relay: Literal["single_path", "multipath"] = Field(
+        "single_path", description="multipath: also split each demand's key over multipath_paths node-disjoint "
+        "paths combined by XOR, so no coalition of fewer than that many trusted nodes learns it; rates by linear "
+        "program (table multipath; the demands table stays single-path).",
+    )
+    multipath_paths: Annotated[int, Field(ge=2, le=8)] = Field(
+        2, description="Node-disjoint paths per demand for relay: multipath (XOR of that many shares)."
+    )
+    compromise_probability: Probability | None = Field(
+        None, description="Independent probability that a relay node is compromised while the key is in use "
+        "(dimensionless, per node); adds exposure_probability to the key_holders and multipath tables.",
+    )
+    n_minus_one: Literal["off", "links", "nodes", "both"] = Field(
+        "off", description="N-1 analysis: take out each used physical fibre link and/or relay node in turn and "
+        "report the demands that lose key (tables n_minus_one, n_minus_one_elements).",
+    )
 
 
 def _country_list(values: list[str]) -> list[str]:
@@ -443,6 +459,23 @@ class TrustPolicy(Model):
     @classmethod
     def _allow(cls, values: list[str] | None) -> list[str] | None:
         return None if values is None else _country_list(values)
+
+
+class PlanningSpec(Model):
+    """Where to build trusted nodes (and ground stations): the least-cost set serving every required rate."""
+
+    candidates: dict[str, NonNegativeFloat] = Field(
+        min_length=1, description="Site name -> cost of building a trusted node (or ground station) there, in "
+        "one currency unit of your choice (e.g. kEUR).",
+    )
+    existing: list[str] = Field(
+        default_factory=list, description="Sites that already relay key, at no cost; sites neither here nor in "
+        "candidates never relay.",
+    )
+    inserted_nodes: Literal["existing", "forbidden"] = Field(
+        "existing", description="Whether the trusted nodes inserted on long spans count as in place or may not relay."
+    )
+    time_limit_s: PositiveFloat = Field(300.0, description="Solver time limit [s] (wall clock).")
 
 
 # --------------------------------------------------------------------------- repeaters
@@ -670,6 +703,9 @@ class Scenario(Model):
     trusted_nodes: TrustedNodePolicy = Field(default_factory=TrustedNodePolicy)
     trust: TrustPolicy = Field(
         default_factory=TrustPolicy, description="Where trusted nodes may stand (countries, regions, named sites)."
+    )
+    planning: PlanningSpec | None = Field(
+        None, description="Least-cost trusted nodes / ground stations for the demands' required rates (table planning)."
     )
     architectures: list[Architecture] = Field(
         default_factory=lambda: ["trusted_node"], min_length=1,
