@@ -19,7 +19,7 @@ from matplotlib.patches import ConnectionPatch
 
 from qnetemu.plots import palette
 from qnetemu.plots.coastlines import draw_basemap
-from qnetemu.plots.style import figure
+from qnetemu.plots.style import decade_label, figure
 
 
 def map_box(sites: pd.DataFrame) -> tuple[float, float, float, float]:
@@ -98,8 +98,10 @@ def network_map(sites: pd.DataFrame, links: pd.DataFrame, *, title: str = "", sa
                                          linestyles=["solid" if k else "dotted" for k in keyed], zorder=1,
                                          gid="fibre_links"))
     if norm is not None:
-        fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="Link secret-key rate [bit/s]",
-                     shrink=0.8)
+        bar = fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="Link secret-key rate [bit/s]",
+                           shrink=0.8)
+        bar.minorticks_off()
+        bar.ax.yaxis.set_major_formatter(mpl.ticker.FuncFormatter(decade_label))
     ax.set_xlim(box[0], box[1])
     ax.set_ylim(box[2], box[3])
 

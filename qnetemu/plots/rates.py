@@ -13,7 +13,7 @@ import pandas as pd
 from qnetemu.physics.bounds import plob_bound
 from qnetemu.physics.fibre import fibre_transmittance
 from qnetemu.plots import palette
-from qnetemu.plots.style import figure
+from qnetemu.plots.style import figure, log_scale
 
 #: Above this many demands a bar per demand does not fit: a histogram and the top demands instead.
 MAX_BARS = 40
@@ -61,7 +61,7 @@ def _rug(ax, x: np.ndarray, colour: str, gid: str) -> None:
 
 def link_rate_vs_distance(links: pd.DataFrame, *, title: str = ""):
     fig, ax = figure()
-    ax.set_yscale("log")
+    log_scale(ax)
     fibre = links[links["segment"] == "fibre"]
     ok = fibre[fibre["key_rate_bps"] > 0]
     colour = palette.architecture_colour("trusted_node")
@@ -87,7 +87,7 @@ def link_rate_vs_distance(links: pd.DataFrame, *, title: str = ""):
 def demand_rate_vs_distance(demands: pd.DataFrame, links: pd.DataFrame | None, *, title: str = ""):
     """End-to-end key rate of each demand against its route length, one colour per architecture."""
     fig, ax = figure()
-    ax.set_yscale("log")
+    log_scale(ax)
     order = [a for a in palette.ARCHITECTURE_COLOURS if a in set(demands.architecture)]
     for arch in order:
         rows = demands[demands.architecture == arch]
@@ -172,7 +172,7 @@ def repeater_vs_trusted(demands: pd.DataFrame, links: pd.DataFrame | None, *, ti
     with plt.rc_context(RC):
         fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 6.0), sharex=True, layout="constrained",
                                           height_ratios=(3, 2))
-    top.set_yscale("log")
+    log_scale(top)
     for arch in ("trusted_node", "repeater"):
         rows = demands[demands.architecture == arch]
         ok = rows[rows.key_rate_bps > 0]

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from qnetemu.plots import palette
-from qnetemu.plots.style import figure
+from qnetemu.plots.style import figure, log_scale
 
 ID = ["a", "b", "rep"]
 DEMAND_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
@@ -109,8 +109,8 @@ def rate_vs_parameter(demands: pd.DataFrame, param: str, params: list[str], *, t
     share_ax.set_ylim(-3, 103)
     share_ax.legend(fontsize=7)
     if _log_axis(wide[param].to_numpy(dtype=float)):
-        ax.set_xscale("log")
-    ax.set_yscale("log")
+        log_scale(ax, "x")
+    log_scale(ax)
     ax.set_ylabel("Secret-key rate [bit/s]")
     if show_f:
         from qnetemu.physics.entanglement import bbm92_fidelity_threshold
