@@ -26,6 +26,11 @@ def demand_rows(n: int, *, seed: int = 1) -> pd.DataFrame:
 
 
 @pytest.fixture
+def make_demands():
+    return demand_rows
+
+
+@pytest.fixture
 def links() -> pd.DataFrame:
     return pd.DataFrame({
         "link_id": ["A–B", "B–C", "C–D", "A–D", "SAT X–OGS 1", "SAT X–OGS 2"],

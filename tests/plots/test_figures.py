@@ -12,7 +12,6 @@ from numpy.testing import assert_allclose
 from qnetemu.physics.bounds import plob_bound
 from qnetemu.physics.fibre import fibre_transmittance
 from qnetemu.plots import network_map, palette, rates, space, sweep
-from tests.plots.conftest import demand_rows
 
 
 def by_gid(fig, gid):
@@ -34,8 +33,8 @@ def _close():
 # --- palette ------------------------------------------------------------------------------------
 
 
-def test_one_colour_per_architecture_in_every_figure(links):
-    demands = demand_rows(12)
+def test_one_colour_per_architecture_in_every_figure(links, make_demands):
+    demands = make_demands(12)
     figs = [rates.demand_rate_vs_distance(demands, links), rates.repeater_vs_trusted(demands, links)]
     for fig in figs:
         for arch in ("trusted_node", "repeater"):
@@ -95,8 +94,8 @@ def test_links_without_key_are_ticks_on_the_axis_not_a_floor(links):
     assert rug.get_transform() is not fig.axes[0].transData  # in axes units: no invented rate
 
 
-def test_demand_figure_counts_demands_without_key(links):
-    demands = demand_rows(15)
+def test_demand_figure_counts_demands_without_key(links, make_demands):
+    demands = make_demands(15)
     fig = rates.demand_rate_vs_distance(demands, links)
     tn = demands[demands.architecture == "trusted_node"]
     assert len(one(fig, "key_trusted_node").get_offsets()) == (tn.key_rate_bps > 0).sum() == 12
@@ -107,8 +106,8 @@ def test_demand_figure_counts_demands_without_key(links):
 
 
 @pytest.mark.parametrize("n", [15, 358])
-def test_trusted_nodes_readable_at_15_and_358_demands(n):
-    demands = demand_rows(n)
+def test_trusted_nodes_readable_at_15_and_358_demands(n, make_demands):
+    demands = make_demands(n)
     ok = demands[(demands.architecture == "trusted_node") & (demands.status == "ok")]
     fig = rates.trusted_nodes_per_demand(demands)
     if n <= rates.MAX_BARS:
@@ -124,8 +123,8 @@ def test_trusted_nodes_readable_at_15_and_358_demands(n):
         assert h < 6 and w < 12
 
 
-def test_plob_is_drawn_at_the_repeaters_channel_uses(links):
-    demands = demand_rows(10)
+def test_plob_is_drawn_at_the_repeaters_channel_uses(links, make_demands):
+    demands = make_demands(10)
     fig = rates.repeater_vs_trusted(demands, links, repeater_channel_uses_hz=4e5)
     line = one(fig, "plob")
     x, y = line.get_xdata(), line.get_ydata()
