@@ -183,3 +183,20 @@ def test_readme_python_api_example_runs(tmp_path, monkeypatch):
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102
     assert isinstance(namespace["res"].demands, pd.DataFrame)
     assert np.isfinite(namespace["res"].demands.key_rate_bps).all()
+
+
+def test_large_runs_print_a_summary_per_architecture():
+    from rich.console import Console
+
+    from qnetemu.cli import MAX_TABLE_ROWS, _summary_table
+
+    rows = [{"a": f"A{i}", "b": "B", "architecture": arch, "key_rate_bps": float(i) if arch == "trusted_node" else 0.0,
+             "trusted_nodes": i % 7, "distance_km": 100.0 * i}
+            for i in range(1, MAX_TABLE_ROWS) for arch in ("trusted_node", "repeater")]
+    console = Console(width=200, record=True)
+    console.print(_summary_table(rows, "t"))
+    text = console.export_text()
+    assert "trusted nodes (fibre)" in text and f"{MAX_TABLE_ROWS - 1} of {MAX_TABLE_ROWS - 1}" in text
+    assert "repeaters" in text and f"0 of {MAX_TABLE_ROWS - 1}" in text
+    assert "20 bit/s" in text  # median of 1..39 bit/s
+    assert len(text.splitlines()) < 10
