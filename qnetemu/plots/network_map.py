@@ -56,7 +56,7 @@ def _place_labels(ax, points: list[tuple[str, float, float]], fontsize: float) -
         best = None
         for dx, dy in offsets:
             text = ax.annotate(name, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
-                               ha="left" if dx >= 0 else "right", zorder=5)
+                               ha="left" if dx >= 0 else "right", zorder=5, in_layout=False)
             box = text.get_window_extent(renderer).expanded(1.05, 1.1)
             if not any(box.overlaps(other) for other in placed):
                 best = (text, box)
@@ -64,7 +64,7 @@ def _place_labels(ax, points: list[tuple[str, float, float]], fontsize: float) -
             text.remove()
         if best is None:  # crowded everywhere: keep the first position
             text = ax.annotate(name, (x, y), xytext=offsets[0], textcoords="offset points", fontsize=fontsize,
-                               zorder=5)
+                               zorder=5, in_layout=False)
             best = (text, text.get_window_extent(renderer))
         placed.append(best[1])
         texts.append(best[0])
@@ -152,7 +152,6 @@ def network_map(sites: pd.DataFrame, links: pd.DataFrame, *, title: str = "", sa
 
     labelled = sites[sites["role"].isin(["endpoint", "ground_station"] if not dense else ["endpoint"]) & ~inserted]
     labelled = labelled[labelled.name.isin(in_box)]
-    _place_labels(ax, [(r.name, r.lon_deg, r.lat_deg) for r in labelled.itertuples()], 6 if dense else 7)
     outside = sites[sites.name.isin(set(pos) - in_box) & sites["role"].isin(["endpoint", "ground_station"])]
     if len(outside):
         note = textwrap.fill("Outside the map: " + ", ".join(outside.name), 100)
@@ -185,4 +184,6 @@ def network_map(sites: pd.DataFrame, links: pd.DataFrame, *, title: str = "", sa
         handles.append(Line2D([], [], ls="--", color=palette.ARCHITECTURE_COLOURS["satellite"],
                               label="entanglement downlink with key"))
     fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False, fontsize=7)
+    fig.get_layout_engine().execute(fig)  # labels are placed on the final layout
+    _place_labels(ax, [(r.name, r.lon_deg, r.lat_deg) for r in labelled.itertuples()], 6 if dense else 7)
     return fig
