@@ -40,8 +40,9 @@ def repeater_channel_uses_hz(run_dir: Path) -> float | None:
 class _Tables:
     """A run directory's tables, each read on first use."""
 
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, title: str):
         self.run_dir = run_dir
+        self.title = title
         self._cache: dict = {}
 
     def __getitem__(self, name: str):
@@ -85,9 +86,7 @@ def _figures(t: _Tables) -> dict:
 def _open(run_dir: Path) -> _Tables:
     from qnetemu.results.store import read_manifest
 
-    tables = _Tables(run_dir)
-    tables.title = read_manifest(run_dir).get("scenario_name", run_dir.name)
-    return tables
+    return _Tables(run_dir, read_manifest(run_dir).get("scenario_name", run_dir.name))
 
 
 def _draw_some(run_dir: str, stems: list[str], pdf: bool) -> list[str]:
