@@ -49,7 +49,7 @@ def test_interactive_page_is_self_contained(hostile_run):
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install -y chromium)")
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install -y chromium; .ci/run does not install it: several minutes)")
 def test_interactive_page_renders_in_headless_chromium(tmp_path, hostile_run):
     """Loads the page offline, checks the DOM the page's scripts leave, and that the screenshot is not blank."""
     import matplotlib.image
