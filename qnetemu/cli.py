@@ -136,14 +136,15 @@ def run(
     """Evaluate every demand of a scenario and write a results directory."""
     from qnetemu.pipeline import evaluate
     from qnetemu.results.manifest import provenance
+    from qnetemu.results.outdir import check_run_target, safe_component
     from qnetemu.results.store import write_run
     from qnetemu.results.tables import to_frames
 
     sc, raw, resolved, digest = _load(scenario)
-    target = out_dir or Path("results") / f"{sc.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
-    if target.exists() and any(target.iterdir()) and not overwrite:
-        raise UserError("results directory exists and is not empty (use --overwrite or another --out)",
-                        file=str(target))
+    # The scenario's name is data, not a path: results stay under results/ whatever it says.
+    stamp = datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')
+    target = out_dir or Path("results") / f"{safe_component(sc.name)}-{stamp}"
+    check_run_target(target, overwrite=overwrite)  # before the work: refusing later would waste it
     say = (lambda _m: None) if quiet else (lambda m: err.print(f"[dim]{m}[/dim]"))
     result = evaluate(sc, resolved, engine=engine, seed=seed, progress=say, file=str(scenario))
     manifest = provenance(scenario_file=str(scenario), scenario_hash=digest, seed=seed, engine=engine)
@@ -153,12 +154,8 @@ def run(
         scenario_text=scenario_yaml(raw, scenario),
         resolved={"sites": resolved.sites, "links": resolved.links, "demands": resolved.demands,
                   "topology_report": resolved.topology_report},
-        overwrite=overwrite,
+        overwrite=overwrite, finish=(lambda directory: _draw(directory, pdf=pdf)) if plots else None,
     )
-    if plots:
-        from qnetemu.plots import draw_run
-
-        draw_run(written, pdf=pdf)
     if quiet:
         out.print(str(written))
         return
@@ -170,6 +167,12 @@ def run(
     else:
         out.print(_demand_table(rows, title))
     out.print(f"results: {written}")
+
+
+def _draw(directory: Path, *, pdf: bool = False) -> None:
+    from qnetemu.plots import draw_run
+
+    draw_run(directory, pdf=pdf)
 
 
 @app.command()
@@ -207,6 +210,10 @@ def sweep(
 
         draw_run(out_dir)
     out.print(f"results: {out_dir}")
+    if summary.failed:  # a sweep with holes is not a success; the errors are in points.csv
+        err.print(f"{summary.failed} of {summary.total} points failed (see the error column of "
+                  f"{Path(out_dir) / 'points.csv'})", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 def _write_baseline(scenario: Path, raw: dict, target: Path) -> None:
@@ -225,6 +232,77 @@ def _write_baseline(scenario: Path, raw: dict, target: Path) -> None:
     manifest.update(scenario_name=sc.name, timings_s=result.timings_s, role="sweep baseline")
     write_run(target, tables=to_frames(result.tables), manifest=manifest, scenario_text=scenario_yaml(raw, scenario),
               overwrite=True)
+
+
+def parse_duration_s(text: str) -> float:
+    """Seconds from "3600", "90s", "30m", "6h" or "2d"."""
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+    raw = text.strip().lower()
+    scale = units.get(raw[-1:], None)
+    number = raw[:-1] if scale is not None else raw
+    try:
+        value = float(number) * (scale or 1.0)
+    except ValueError:
+        raise UserError(f"cannot read {text!r} as a duration (e.g. 3600, 90m, 6h, 2d)", field="--duration") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise UserError(f"duration must be positive and finite, got {text!r}", field="--duration")
+    return value
+
+
+@app.command()
+def emulate(
+    scenario: ScenarioArg,
+    duration: Annotated[str, typer.Option(help="Emulated time: seconds, or with s/m/h/d (e.g. 6h, 2d).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Results directory (tables, figures, journal).")],
+    seed: Annotated[int, typer.Option(help="Master seed (failures, weather).")] = 0,
+    resume: Annotated[bool, typer.Option(help="Finish an interrupted emulation in --out from its checkpoint.")] = False,
+    plots: Annotated[bool, typer.Option(help="Draw the figures into OUT/figures.")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+) -> None:
+    """Run the network in time: key stores, applications drawing key, failures, satellite passes."""
+    from qnetemu.emulate.runner import run_emulation
+
+    duration_s = parse_duration_s(duration)
+    sc, _, resolved, digest = _load(scenario)
+    say = (lambda _m: None) if quiet else (lambda m: err.print(f"[dim]{m}[/dim]"))
+    summary = run_emulation(sc, resolved, scenario_file=str(scenario), scenario_hash=digest, out_dir=out_dir,
+                            duration_s=duration_s, seed=seed, resume=resume, progress=say)
+    if plots:
+        from qnetemu.plots.emulation import draw_emulation
+
+        draw_emulation(summary.out_dir)
+    out.print(f"emulated {summary.duration_s:,.0f} s in {summary.elapsed_s:.1f} s: {summary.requests} requests, "
+              f"{summary.served} served, {summary.missed} missed")
+    out.print(f"results: {summary.out_dir}")
+
+
+@app.command()
+def serve(
+    scenario: ScenarioArg,
+    certs: Annotated[Path, typer.Option("--certs", help="Directory for the test CA, certificates and kmes.json.")],
+    speed: Annotated[float, typer.Option(help="Emulated seconds per wall-clock second.")] = 1.0,
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback unless you name another).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="First KME's port, the others follow (0: free ports).")] = 0,
+    seed: Annotated[int, typer.Option(help="Master seed (failures, weather).")] = 0,
+) -> None:
+    """One ETSI GS QKD 014 KME per site over HTTPS with client certificates, keys at the emulated rates."""
+    from qnetemu.serve import prepare
+
+    sc, _, resolved, _ = _load(scenario)
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        err.print(f"[yellow]warning:[/yellow] listening on {host}, not only on this machine")
+    manager, server, kmes_json = prepare(sc, resolved, scenario_file=str(scenario), certs_dir=certs, speed=speed,
+                                         seed=seed, host=host, port=port)
+    table = Table(title=f"{sc.name}: {len(manager.saes)} KMEs (ETSI GS QKD 014), x{speed:g} time", title_justify="left")
+    for col in ("Site", "KME", "SAE", "URL"):
+        table.add_column(col)
+    for sae in manager.saes:
+        table.add_row(sae.site, sae.kme_id, sae.sae_id, server.urls[sae.kme_id])
+    out.print(table)
+    out.print(f"certificates and {kmes_json.name}: {certs}  (Ctrl-C stops)")
+    sys.stdout.flush()
+    server.run()
+    out.print("stopped")
 
 
 @app.command()
@@ -314,7 +392,7 @@ def info() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning user errors into one line and exit status 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        status = app(args=argv, standalone_mode=False)  # click returns typer.Exit's code here
     except UserError as exc:
         err.print(f"[red]error:[/red] {exc.one_line()}", highlight=False, soft_wrap=True)
         return EXIT_USER_ERROR
@@ -330,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
             exc.show()
             return exc.exit_code
         raise
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

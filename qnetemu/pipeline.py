@@ -19,6 +19,7 @@ from qnetemu.network.bypass import add_bypass_links
 from qnetemu.network.fibre_qkd import assign_profile_key_rates
 from qnetemu.network.graph import build_graph
 from qnetemu.network.splitting import split_long_spans
+from qnetemu.network.trust import RelayRules, set_relay_permissions
 from qnetemu.scenario.load import validate_scenario_dict
 from qnetemu.scenario.resolve import ResolvedScenario, resolve
 from qnetemu.scenario.schema import Scenario
@@ -37,20 +38,73 @@ class RunOutput:
     timings_s: dict[str, float] = field(default_factory=dict)
 
 
+def relay_rules(scenario: Scenario) -> RelayRules:
+    """The scenario's ``trust`` section as the network layer's :class:`RelayRules`."""
+    from qnetemu.architectures.satellite import satellite_node
+    from qnetemu.geodata import expand_countries
+
+    trust = scenario.trust
+    satellites = {sat.name for sat in scenario.satellites}
+
+    def node(name: str) -> str:  # satellites are graph nodes "SAT <name>"
+        return satellite_node(name) if name in satellites else name
+
+    return RelayRules(
+        allow_countries=None if trust.allow_countries is None else expand_countries(trust.allow_countries),
+        forbid_countries=expand_countries(trust.forbid_countries),
+        allow_nodes=frozenset(node(n) for n in trust.allow_nodes),
+        forbid_nodes=frozenset(node(n) for n in trust.forbid_nodes),
+        satellites=trust.satellites,
+    )
+
+
+def assign_countries(graph: nx.Graph) -> None:
+    """Set ``country`` on every site without one (GeoNames, :func:`qnetemu.geodata.country_codes`), in place.
+
+    Junctions (points on a cable at sea) and nodes without coordinates get None.
+    """
+    from qnetemu.geodata import country_codes
+
+    todo = [n for n, d in graph.nodes(data=True) if d.get("country") is None and d.get("is_site", True)]
+    codes = country_codes([graph.nodes[n]["lat_deg"] for n in todo], [graph.nodes[n]["lon_deg"] for n in todo],
+                          [None if graph.nodes[n].get("inserted") else n for n in todo])
+    for name, code in zip(todo, codes, strict=True):
+        graph.nodes[name]["country"] = code
+    for _, data in graph.nodes(data=True):
+        data.setdefault("country", None)
+
+
 def build_network(scenario: Scenario, resolved: ResolvedScenario) -> tuple[nx.Graph, list[dict]]:
-    """The fibre graph with trusted nodes inserted and per-link key rates."""
+    """The fibre graph with trusted nodes inserted, per-link key rates, and every node's
+    ``country`` and ``can_relay`` (:mod:`qnetemu.network.trust`)."""
     try:
         graph = build_graph(resolved.sites, resolved.links)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     inserted: list[dict] = []
     if scenario.trusted_nodes.insert:
+        on_land = None
+        if scenario.trusted_nodes.insert_on_land:
+            from qnetemu.geodata import is_land as on_land
         graph, inserted = split_long_spans(graph, scenario.trusted_nodes.reach_km,
-                                           split_submarine=scenario.trusted_nodes.split_submarine)
+                                           split_submarine=scenario.trusted_nodes.split_submarine,
+                                           on_land=on_land)
     if scenario.trusted_nodes.optical_bypass:
-        add_bypass_links(graph, scenario.trusted_nodes.reach_km, bypass_loss_db=scenario.trusted_nodes.bypass_loss_db)
+        add_bypass_links(graph, scenario.trusted_nodes.reach_km, bypass_loss_db=scenario.trusted_nodes.bypass_loss_db,
+                         max_bypassed_nodes=scenario.trusted_nodes.bypass_max_nodes)
     assign_profile_key_rates(graph, scenario.qkd, scenario.qkd_profiles)
+    assign_countries(graph)
+    set_relay_permissions(graph, relay_rules(scenario))
+    by_name = {r["name"]: r for r in inserted}
+    for name, data in graph.nodes(data=True):
+        if name in by_name:
+            by_name[name]["country"] = data["country"]
     return graph, inserted
+
+
+def _key_models(graph: nx.Graph) -> str:
+    """The key model(s) behind a graph's link rates: one name, or several joined by '+'."""
+    return "+".join(sorted({d.get("key_model") or "asymptotic" for _, _, d in graph.edges(data=True)})) or "asymptotic"
 
 
 def link_rows(graph: nx.Graph) -> list[dict]:
@@ -70,9 +124,17 @@ def link_rows(graph: nx.Graph) -> list[dict]:
             "key_rate_bps": d.get("key_rate_bps", 0.0),
             "latency_s": d.get("latency_s"),
             "repetition_rate_hz": d.get("repetition_rate_hz"),
+            "protocol": d.get("protocol"),
+            "key_model": d.get("key_model"),
+            "block_detections": d.get("block_detections"),
+            "block_time_s": d.get("block_time_s"),
+            "raman_noise_prob": d.get("raman_noise_prob"),
             "split_from": d.get("split_from"),
             "bypassed": len(d["fibre_path"]) - 2 if "fibre_path" in d else 0,
             "cable": d.get("cable", "terrestrial"),
+            # A cable's bends from a to b ([lat_deg, lon_deg] pairs), so maps draw it where it runs.
+            "waypoints": [[float(p[0]), float(p[1])] for p in d["waypoints"]] if d.get("waypoints") else None,
+            "unsplit": d.get("unsplit"),
         })
     return rows
 
@@ -80,7 +142,8 @@ def link_rows(graph: nx.Graph) -> list[dict]:
 def site_rows(graph: nx.Graph) -> list[dict]:
     return [
         {"name": n, "lat_deg": d.get("lat_deg"), "lon_deg": d.get("lon_deg"), "role": d.get("role"),
-         "inserted": bool(d.get("inserted", False)), "degree": graph.degree(n)}
+         "inserted": bool(d.get("inserted", False)), "degree": graph.degree(n), "country": d.get("country"),
+         "can_relay": bool(d.get("can_relay", True))}
         for n, d in graph.nodes(data=True)
     ]
 
@@ -111,6 +174,11 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
     timings["network_s"] = time.perf_counter() - t0
     say(f"network: {graph.number_of_nodes()} sites ({len(inserted)} trusted nodes inserted), "
         f"{graph.number_of_edges()} links")
+    barred = sum(not d["can_relay"] for _, d in graph.nodes(data=True))
+    unsplit = sum(d.get("unsplit") is not None for _, _, d in graph.edges(data=True))
+    if barred or unsplit:
+        say(f"trust: {barred} node(s) may not relay key (trust policy, or not a site)"
+            + (f"; {unsplit} link(s) beyond reach cross open water and stay whole" if unsplit else ""))
 
     tables: dict[str, list[dict]] = {"demands": []}
     archs = architectures or list(scenario.architectures)
@@ -121,6 +189,7 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
 
         t0 = time.perf_counter()
         tables.update(add_satellite_links(graph, scenario, resolved, file=file, progress=say, skysats=skysats))
+        set_relay_permissions(graph, relay_rules(scenario))  # the satellites are new nodes
         timings["satellites_s"] = time.perf_counter() - t0
     from qnetemu.architectures.trusted_node import evaluate_trusted_node, fibre_only
 
@@ -132,8 +201,10 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
         t0 = time.perf_counter()
         rows = evaluate_trusted_node(subgraph, resolved.demands, architecture=arch,
                                      rate_tolerance=scenario.trusted_nodes.route_rate_tolerance)
+        key_models = _key_models(subgraph)
         for row in rows:
             row["engine"] = "analytic"
+            row["key_model"] = key_models
         tables["demands"] += rows
         timings[f"{arch}_s"] = time.perf_counter() - t0
     if "repeater" in archs:

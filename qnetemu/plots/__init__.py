@@ -116,17 +116,11 @@ def figure_stem(path: str) -> str:
 
 def draw_sweep(sweep_dir: str | Path, *, pdf: bool = False) -> list[Path]:
     """Figures of a sweep directory: its baseline run's, and the comparisons across points."""
-    import json
-
-    from qnetemu.errors import UserError
     from qnetemu.plots import sweep
-    from qnetemu.results.store import read_table
+    from qnetemu.results.store import read_sweep_manifest, read_table
 
     sweep_dir = Path(sweep_dir)
-    try:
-        manifest = json.loads((sweep_dir / "sweep.json").read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UserError(f"cannot read sweep.json ({exc})", file=str(sweep_dir)) from None
+    manifest = read_sweep_manifest(sweep_dir)
     written: list[Path] = []
     if (sweep_dir / "baseline" / "manifest.json").is_file():
         written += draw_run(sweep_dir / "baseline", pdf=pdf)

@@ -24,6 +24,8 @@ from pydantic import ValidationError
 
 from qnetemu.errors import UserError
 from qnetemu.results.manifest import git_commit, package_versions
+from qnetemu.results.outdir import SWEEP_MANIFEST, DirLock, check_sweep_target
+from qnetemu.results.store import read_sweep_manifest
 from qnetemu.scenario.load import content_hash
 from qnetemu.scenario.sweep_spec import SweepSpec
 from qnetemu.sweep import sharing
@@ -48,7 +50,6 @@ from qnetemu.sweep.journal import (
     write_tables,
 )
 
-SWEEP_MANIFEST = "sweep.json"
 MANIFEST_FORMAT = 1
 ValidateFn = Callable[[dict[str, Any], str], Any]
 
@@ -79,6 +80,13 @@ def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def _remove_torn_files(out: Path) -> None:
+    """Delete the ``*.tmp`` files of an atomic write a killed sweep left (the real file is intact)."""
+    for tmp in out.glob("*.tmp"):
+        if tmp.is_file() and not tmp.is_symlink():
+            tmp.unlink()
 
 
 def _spec_of(
@@ -296,129 +304,131 @@ def run_sweep(
     point_fn = point_fn or _default_point_fn()
     validate_points(base, points, validate_fn or _default_validate_fn(), name)
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    manifest_path = out / SWEEP_MANIFEST
-    journal_path = out / JOURNAL_NAME
-    digest = scenario_hash(scenario_dict)
-    if resume:
-        if manifest_path.exists():
-            old = json.loads(manifest_path.read_text())
-            if old.get("scenario_hash") != digest:
-                raise UserError(
-                    "cannot resume: the scenario changed since this sweep started "
-                    f"(hash {str(old.get('scenario_hash'))[:12]}… there, {digest[:12]}… now); use another --out",
-                    file=str(manifest_path),
-                )
-    elif journal_path.exists() and read_journal(journal_path)[0]:
-        raise UserError(
-            "holds results of a sweep already; pass --resume to continue it or choose another --out",
-            file=str(out),
-        )
+    out = check_sweep_target(out_dir)  # never write into a directory that is not this sweep's
+    with DirLock(out):  # a second writer of the same directory is refused, not interleaved
+        _remove_torn_files(out)
+        out.mkdir(parents=True, exist_ok=True)
+        manifest_path = out / SWEEP_MANIFEST
+        journal_path = out / JOURNAL_NAME
+        digest = scenario_hash(scenario_dict)
+        if resume:
+            if manifest_path.exists():
+                old = read_sweep_manifest(out)
+                if old.get("scenario_hash") != digest:
+                    raise UserError(
+                        "cannot resume: the scenario changed since this sweep started "
+                        f"(hash {str(old.get('scenario_hash'))[:12]}… there, {digest[:12]}… now); use another --out",
+                        file=str(manifest_path),
+                    )
+        elif journal_path.exists() and read_journal(journal_path)[0]:
+            raise UserError(
+                "holds results of a sweep already; pass --resume to continue it or choose another --out",
+                file=str(out),
+            )
 
-    manifest: dict[str, Any] = {
-        "format": MANIFEST_FORMAT,
-        "scenario_path": name,
-        "scenario_hash": digest,
-        "master_seed": spec.seed,
-        "mode": spec.mode,
-        "axes": [
-            {"where": a.where, "paths": list(a.paths), "values": [list(v) for v in a.values]}
-            for a in expand_axes(spec)
-        ],
-        "counts": {
-            "combinations": len(points)
-            // (len(spec.engines) * len(spec.architectures) * spec.repetitions),
-            "engines": len(spec.engines),
-            "architectures": len(spec.architectures),
-            "repetitions": spec.repetitions,
-            "points": len(points),
-        },
-        "executor": executor,
-        "address": address or os.environ.get("RAY_ADDRESS") or "",
-        "versions": package_versions(),
-        "git_sha": git_commit() or "",
-        "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    if resume and manifest_path.exists():
-        manifest["resumed_utc"] = manifest["started_utc"]
-        manifest["started_utc"] = json.loads(manifest_path.read_text()).get(
-            "started_utc", manifest["started_utc"]
-        )
-    _write_json_atomic(manifest_path, manifest)
-
-    with Journal(journal_path) as journal:
-        done = {
-            pid
-            for pid, r in latest_by_point(journal.records).items()
-            if r.get("status") == STATUS_OK
+        manifest: dict[str, Any] = {
+            "format": MANIFEST_FORMAT,
+            "scenario_path": name,
+            "scenario_hash": digest,
+            "master_seed": spec.seed,
+            "mode": spec.mode,
+            "axes": [
+                {"where": a.where, "paths": list(a.paths), "values": [list(v) for v in a.values]}
+                for a in expand_axes(spec)
+            ],
+            "counts": {
+                "combinations": len(points)
+                // (len(spec.engines) * len(spec.architectures) * spec.repetitions),
+                "engines": len(spec.engines),
+                "architectures": len(spec.architectures),
+                "repetitions": spec.repetitions,
+                "points": len(points),
+            },
+            "executor": executor,
+            "address": address or os.environ.get("RAY_ADDRESS") or "",
+            "versions": package_versions(),
+            "git_sha": git_commit() or "",
+            "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        todo = [p for p in points if p.point_id not in done]
-        skipped = len(points) - len(todo)
-        groups = sharing.plan(points) if share_work else {}
-        followers = {f.point_id for fs in groups.values() for f in fs}
-        pending_ids = {p.point_id for p in todo}
+        if resume and manifest_path.exists():
+            manifest["resumed_utc"] = manifest["started_utc"]
+            manifest["started_utc"] = read_sweep_manifest(out).get(
+                "started_utc", manifest["started_utc"]
+            )
+        _write_json_atomic(manifest_path, manifest)
 
-        def copies(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return [sharing.copy_record(r, f) for r in records for f in groups.get(r["point_id"], [])
-                    if f.point_id in pending_ids]
+        with Journal(journal_path) as journal:
+            done = {
+                pid
+                for pid, r in latest_by_point(journal.records).items()
+                if r.get("status") == STATUS_OK
+            }
+            todo = [p for p in points if p.point_id not in done]
+            skipped = len(points) - len(todo)
+            groups = sharing.plan(points) if share_work else {}
+            followers = {f.point_id for fs in groups.values() for f in fs}
+            pending_ids = {p.point_id for p in todo}
 
-        # Followers whose representative finished in an earlier (resumed) run: copy now.
-        early = copies([r for pid, r in latest_by_point(journal.records).items() if pid in done])
-        if early:
-            journal.extend(early)
-        pending_ids -= {r["point_id"] for r in early}
-        run_now = [p for p in todo if p.point_id not in followers]
-        executor = choose_executor(executor, len(run_now), address)
-        manifest["executor"] = executor
-        bar = _Progress(sys.stderr.isatty() if progress is None else progress, len(points), skipped)
-        ran = len(early)
-        bar.advance(len(early), sum(r["status"] != STATUS_OK for r in early))
-        try:
-            if run_now:
-                with make_executor(
-                    executor,
-                    address=address,
-                    workers=workers,
-                    ship_code=ship_code,
-                    **dict(ray_options or {}),
-                ) as ex:
-                    for records in ex.run(
-                        point_fn,
-                        base,
-                        run_now,
-                        source=name,
-                        points_per_task=spec.points_per_task,
-                        num_cpus=spec.task_num_cpus,
-                        memory_bytes=spec.memory_bytes_per_task(),
-                    ):
-                        records = list(records) + copies(list(records))
-                        journal.extend(records)
-                        ran += len(records)
-                        bar.advance(len(records), sum(r["status"] != STATUS_OK for r in records))
-        finally:
-            bar.close()
-        final = latest_by_point(journal.records)
+            def copies(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+                return [sharing.copy_record(r, f) for r in records for f in groups.get(r["point_id"], [])
+                        if f.point_id in pending_ids]
 
-    tables = write_tables(out, build_tables(points, final))
-    ok = sum(final.get(p.point_id, {}).get("status") == STATUS_OK for p in points)
-    failed = sum(p.point_id in final and final[p.point_id]["status"] != STATUS_OK for p in points)
-    summary = SweepSummary(
-        out_dir=out,
-        total=len(points),
-        skipped=skipped,
-        ran=ran,
-        ok=ok,
-        failed=failed,
-        elapsed_s=time.perf_counter() - t0,
-        tables=tables,
-    )
-    manifest.update(
-        finished_utc=datetime.now(UTC).isoformat(timespec="seconds"),
-        results={"ok": ok, "failed": failed, "tables": sorted(tables)},
-    )
-    _write_json_atomic(manifest_path, manifest)
-    return summary
+            # Followers whose representative finished in an earlier (resumed) run: copy now.
+            early = copies([r for pid, r in latest_by_point(journal.records).items() if pid in done])
+            if early:
+                journal.extend(early)
+            pending_ids -= {r["point_id"] for r in early}
+            run_now = [p for p in todo if p.point_id not in followers]
+            executor = choose_executor(executor, len(run_now), address)
+            manifest["executor"] = executor
+            bar = _Progress(sys.stderr.isatty() if progress is None else progress, len(points), skipped)
+            ran = len(early)
+            bar.advance(len(early), sum(r["status"] != STATUS_OK for r in early))
+            try:
+                if run_now:
+                    with make_executor(
+                        executor,
+                        address=address,
+                        workers=workers,
+                        ship_code=ship_code,
+                        **dict(ray_options or {}),
+                    ) as ex:
+                        for records in ex.run(
+                            point_fn,
+                            base,
+                            run_now,
+                            source=name,
+                            points_per_task=spec.points_per_task,
+                            num_cpus=spec.task_num_cpus,
+                            memory_bytes=spec.memory_bytes_per_task(),
+                        ):
+                            records = list(records) + copies(list(records))
+                            journal.extend(records)
+                            ran += len(records)
+                            bar.advance(len(records), sum(r["status"] != STATUS_OK for r in records))
+            finally:
+                bar.close()
+            final = latest_by_point(journal.records)
+
+        tables = write_tables(out, build_tables(points, final))
+        ok = sum(final.get(p.point_id, {}).get("status") == STATUS_OK for p in points)
+        failed = sum(p.point_id in final and final[p.point_id]["status"] != STATUS_OK for p in points)
+        summary = SweepSummary(
+            out_dir=out,
+            total=len(points),
+            skipped=skipped,
+            ran=ran,
+            ok=ok,
+            failed=failed,
+            elapsed_s=time.perf_counter() - t0,
+            tables=tables,
+        )
+        manifest.update(
+            finished_utc=datetime.now(UTC).isoformat(timespec="seconds"),
+            results={"ok": ok, "failed": failed, "tables": sorted(tables)},
+        )
+        _write_json_atomic(manifest_path, manifest)
+        return summary
 
 
 def check_sweep(scenario_path: str | os.PathLike[str] | None, scenario_dict: Mapping[str, Any],
