@@ -405,11 +405,12 @@ def scenario_mapping(scenario, overrides=None) -> tuple[dict, str, Path]:
                 if full is None:
                     full = validate_scenario_dict(data, source).model_dump(mode="json")
                 data = fill_from_defaults(data, full, key)
-        try:
-            data = apply_overrides(data, dict(overrides))
-        except PathError as exc:
-            raise UserError(f"override names no parameter of the scenario: {exc}", file=source,
-                            field="overrides") from None
+        for key, value in overrides.items():
+            try:
+                data = apply_overrides(data, {key: value})
+            except PathError as exc:
+                raise UserError(f"names no parameter of the scenario: {exc}", file=source,
+                                field=f"overrides[{key!r}]") from None
     return data, source, base_dir
 
 
