@@ -52,10 +52,15 @@ def _load(path: Path):
 @app.command()
 def validate(scenario: ScenarioArg) -> None:
     """Check a scenario file (schema, references, topology) without running it."""
-    sc, _, resolved, digest = _load(scenario)
+    sc, raw, resolved, digest = _load(scenario)
+    sweep_note = ""
+    if sc.sweep is not None:
+        from qnetemu.sweep.runner import check_sweep
+
+        sweep_note = f", sweep of {len(check_sweep(scenario, raw))} points"
     out.print(f"[green]ok[/green] {scenario}: {sc.name!r}, {len(resolved.sites)} sites, "
               f"{len(resolved.links)} links, {len(resolved.demands)} demands, "
-              f"{len(sc.satellites)} satellites (sha256 {digest[:12]})")
+              f"{len(sc.satellites)} satellites{sweep_note} (sha256 {digest[:12]})")
 
 
 def _demand_table(rows: list[dict], title: str) -> Table:
@@ -99,14 +104,15 @@ def run(
     """Evaluate every demand of a scenario and write a results directory."""
     from qnetemu.pipeline import evaluate
     from qnetemu.results.manifest import provenance
+    from qnetemu.results.outdir import check_run_target, safe_component
     from qnetemu.results.store import write_run
     from qnetemu.results.tables import to_frames
 
     sc, raw, resolved, digest = _load(scenario)
-    target = out_dir or Path("results") / f"{sc.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
-    if target.exists() and any(target.iterdir()) and not overwrite:
-        raise UserError("results directory exists and is not empty (use --overwrite or another --out)",
-                        file=str(target))
+    # The scenario's name is data, not a path: results stay under results/ whatever it says.
+    stamp = datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')
+    target = out_dir or Path("results") / f"{safe_component(sc.name)}-{stamp}"
+    check_run_target(target, overwrite=overwrite)  # before the work: refusing later would waste it
     say = (lambda _m: None) if quiet else (lambda m: err.print(f"[dim]{m}[/dim]"))
     result = evaluate(sc, resolved, engine=engine, seed=seed, progress=say, file=str(scenario))
     manifest = provenance(scenario_file=str(scenario), scenario_hash=digest, seed=seed, engine=engine)
@@ -116,12 +122,8 @@ def run(
         scenario_text=scenario_yaml(raw, scenario),
         resolved={"sites": resolved.sites, "links": resolved.links, "demands": resolved.demands,
                   "topology_report": resolved.topology_report},
-        overwrite=overwrite,
+        overwrite=overwrite, finish=_draw if plots else None,
     )
-    if plots:
-        from qnetemu.plots import draw_run
-
-        draw_run(written)
     if quiet:
         out.print(str(written))
         return
@@ -129,12 +131,19 @@ def run(
     out.print(f"results: {written}")
 
 
+def _draw(directory: Path) -> None:
+    from qnetemu.plots import draw_run
+
+    draw_run(directory)
+
+
 @app.command()
 def sweep(
     scenario: ScenarioArg,
     out_dir: Annotated[Path, typer.Option("--out", help="Sweep directory (journal, tables, figures).")],
     address: Annotated[str | None, typer.Option(help="Ray cluster HOST:PORT (default RAY_ADDRESS, else local).")] = None,
-    executor: Annotated[str, typer.Option(help="ray (default; local cores or a cluster) or local (serial).")] = "ray",
+    executor: Annotated[str, typer.Option(
+        help="auto (default: Ray for a cluster or more than 32 points to compute, else serial), ray or local.")] = "auto",
     resume: Annotated[bool, typer.Option(help="Finish an interrupted sweep in --out without redoing points.")] = False,
     workers: Annotated[int | None, typer.Option(help="CPUs of the local Ray (default all).")] = None,
     ship_code: Annotated[bool, typer.Option(help="Send this project to the cluster's workers.")] = False,
@@ -149,8 +158,8 @@ def sweep(
     sc = validate_scenario_dict(raw, str(scenario))
     if sc.sweep is None:
         raise UserError("has no sweep: section (see scenarios/README.md)", file=str(scenario), field="sweep")
-    if executor not in ("ray", "local"):
-        raise UserError(f"unknown executor {executor!r}; choose ray or local", field="--executor")
+    if executor not in ("auto", "ray", "local"):
+        raise UserError(f"unknown executor {executor!r}; choose auto, ray or local", field="--executor")
     summary = run_sweep(scenario, raw, out_dir=out_dir, executor=executor, address=address, resume=resume,
                         workers=workers, ship_code=ship_code, progress=progress)
     out.print(f"sweep: {summary.total} points, {summary.ok} ok, {summary.failed} failed "
@@ -163,6 +172,10 @@ def sweep(
 
         draw_run(out_dir)
     out.print(f"results: {out_dir}")
+    if summary.failed:  # a sweep with holes is not a success; the errors are in points.csv
+        err.print(f"{summary.failed} of {summary.total} points failed (see the error column of "
+                  f"{Path(out_dir) / 'points.csv'})", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 def _write_baseline(scenario: Path, raw: dict, target: Path) -> None:
@@ -272,6 +285,53 @@ def report(directory: Annotated[Path, typer.Argument(help="A results directory f
         out.print(str(path))
 
 
+topology_app = typer.Typer(help="Topologies you can import: list the shipped ones, show one's nodes.",
+                           no_args_is_help=True)
+app.add_typer(topology_app, name="topology")
+
+
+@topology_app.command("list")
+def topology_list(
+    contains: Annotated[str | None, typer.Argument(help="Only keys containing this text (case-insensitive).")] = None,
+) -> None:
+    """List the topohub topology keys a scenario's `topology: {source: topohub, key: ...}` accepts."""
+    from qnetemu.scenario.topology import topohub_keys
+
+    keys = [k for k in topohub_keys() if contains is None or contains.casefold() in k.casefold()]
+    for key in keys:
+        out.print(key, highlight=False)
+    err.print(f"[dim]{len(keys)} topologies[/dim]")
+
+
+@topology_app.command("show")
+def topology_show(
+    key: Annotated[str, typer.Argument(help="A topohub key (see `qnetemu topology list`) or a GraphML file.")],
+) -> None:
+    """The nodes of a topology with their coordinates: the names `topology_node` refers to."""
+    import warnings
+
+    from qnetemu.scenario.topology import TopologyImportWarning, load_graphml, load_topohub
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TopologyImportWarning)
+        try:
+            sites, links = load_graphml(key) if Path(key).is_file() else load_topohub(key)
+        except KeyError as exc:
+            raise UserError(str(exc.args[0]), field="KEY") from None
+    table = Table(title=f"{key}: {len(sites)} nodes, {len(links)} links", title_justify="left")
+    for col, justify in (("topology_node", "left"), ("lat_deg", "right"), ("lon_deg", "right"),
+                         ("kind", "left"), ("links", "right")):
+        table.add_column(col, justify=justify)
+    degree: dict[str, int] = {}
+    for link in links:
+        for end in (link["a"], link["b"]):
+            degree[end] = degree.get(end, 0) + 1
+    for site in sorted(sites, key=lambda s: s["name"]):
+        table.add_row(site["name"], f"{site['lat_deg']:.4f}", f"{site['lon_deg']:.4f}", str(site.get("kind", "")),
+                      str(degree.get(site["name"], 0)))
+    out.print(table)
+
+
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of scenario files."""
@@ -293,7 +353,7 @@ def info() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning user errors into one line and exit status 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        status = app(args=argv, standalone_mode=False)  # click returns typer.Exit's code here
     except UserError as exc:
         err.print(f"[red]error:[/red] {exc.one_line()}", highlight=False, soft_wrap=True)
         return EXIT_USER_ERROR
@@ -309,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
             exc.show()
             return exc.exit_code
         raise
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

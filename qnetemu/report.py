@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pandas as pd
 
 from qnetemu.errors import UserError
 from qnetemu.formatting import format_rate
-from qnetemu.results.store import read_manifest, read_table
+from qnetemu.results.store import read_manifest, read_sweep_manifest, read_table
 
 ARCH_LABEL = {"trusted_node": "trusted nodes (fibre)", "satellite": "fibre + satellites", "repeater": "repeaters"}
 
@@ -179,7 +178,7 @@ def write_report(directory: str | Path) -> list[Path]:
             figures.append((caption, run_dir / "figures" / f"{stem}.png"))
 
     if is_sweep:
-        sweep_manifest = json.loads((directory / "sweep.json").read_text())
+        sweep_manifest = read_sweep_manifest(directory)
         swept = read_table(directory, "demands")
         sections.append("\n## Repeater hardware study\n")
         axes = [p for a in sweep_manifest.get("axes", []) for p in a.get("paths", [])]
