@@ -121,8 +121,8 @@ class Emulation(_Model):
     )
     key_block_bits: PositiveFloat = Field(
         1e5, description="A link delivers key in blocks of this size [bit], one every block / key rate "
-        "seconds (post-processing works on blocks); a link's own key_block_bits, when its key model gives "
-        "one, takes precedence.",
+        "seconds (post-processing works on blocks). A link with a finite-key model (qkd.key_model) delivers "
+        "its own blocks instead: key rate x block_time_s bits every block_time_s.",
     )
     scheduling: Literal["max_min_fair", "fifo"] = Field(
         "max_min_fair", description="Which waiting request goes first: max_min_fair (the application that "

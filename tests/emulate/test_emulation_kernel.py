@@ -174,3 +174,15 @@ def test_same_seed_same_run_other_seed_other_failures():
 
     assert run(1) == run(1)
     assert run(1)[0] != run(2)[0]
+
+
+def test_finite_key_links_deliver_their_own_blocks():
+    """A finite-key link (block_time_s from its key model) delivers rate x block_time_s bits per block."""
+    graph = chain({("A", "B"): 100.0, ("B", "C"): 100.0})
+    graph.edges["A", "B"]["block_time_s"] = 30.0      # finite key: 3000-bit blocks every 30 s
+    graph.edges["B", "C"]["block_time_s"] = float("nan")  # asymptotic: the emulation's block size
+    net = emulated_network(graph, Emulation(key_block_bits=500, store_capacity_bits=1e6))
+    assert [link.block_bits for link in net.links] == [3000.0, 500.0]
+    emu = Emulator.start(net, seed=0)
+    emu.run_until(95.0)
+    assert [emu.level(k) for k in range(2)] == [9000.0, 9500.0]  # 3 blocks of 3000; 19 of 500
