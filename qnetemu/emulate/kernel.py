@@ -131,6 +131,7 @@ class Emulator:
         self._interval_s = [link.block_bits / link.key_rate_bps if link.passes is None and link.key_rate_bps > 0
                             else None for link in net.links]
         self._env: simpy.Environment | None = None
+        self._routing_graph: nx.Graph | None = None
         self.rows = ChunkRows()
 
     # ------------------------------------------------------------------ construction
@@ -193,16 +194,19 @@ class Emulator:
                 self.state.link_down_since[k] = None
 
     def _routing_view(self) -> nx.Graph:
-        graph = nx.Graph()
-        for n in self.net.graph.nodes:
-            if self.node_up(n):
-                graph.add_node(n)
+        """The built graph as it is now: down nodes left out, down links kept at a vanishing rate.
+
+        A copy of the built graph keeps every attribute routing reads (relay
+        rules, lengths); only ``key_rate_bps`` changes.
+        """
+        if self._routing_graph is None:
+            self._routing_graph = self.net.graph.copy()
+        graph = self._routing_graph
         for link in self.net.links:
-            if link.a in graph and link.b in graph:
-                rate = link.key_rate_bps * (1.0 if self.link_up(link.index) else _DOWN_LINK_WEIGHT)
-                graph.add_edge(link.a, link.b, key_rate_bps=rate,
-                               length_km=self.net.graph.edges[link.a, link.b].get("length_km", 0.0))
-        return graph
+            weight = 1.0 if self.link_up(link.index) else _DOWN_LINK_WEIGHT
+            graph.edges[link.a, link.b]["key_rate_bps"] = link.key_rate_bps * weight
+        down = {n for n in graph.nodes if not self.node_up(n)}
+        return nx.subgraph_view(graph, filter_node=lambda n: n not in down) if down else graph
 
     def routes(self, pairs: list[tuple[str, str]]) -> list[tuple[list[str], list[int]]]:
         """Current route of each pair: its nodes and its link indices (empty when none)."""

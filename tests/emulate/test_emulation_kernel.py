@@ -186,3 +186,14 @@ def test_finite_key_links_deliver_their_own_blocks():
     emu = Emulator.start(net, seed=0)
     emu.run_until(95.0)
     assert [emu.level(k) for k in range(2)] == [9000.0, 9500.0]  # 3 blocks of 3000; 19 of 500
+
+
+def test_routes_keep_the_relay_rules_of_the_built_graph():
+    """A node that may not relay (can_relay False) is never a relay, even when it is the wide way round."""
+    graph = chain({("A", "B"): 5000.0, ("B", "C"): 5000.0, ("A", "D"): 1000.0, ("D", "C"): 1000.0},
+                  {"B": "trusted_node", "D": "trusted_node"})
+    graph.nodes["B"]["can_relay"] = False
+    spec = Emulation(key_block_bits=100, applications=[dict(name="app", a="A", b="C", request_bits=100)])
+    emu = Emulator.start(emulated_network(graph, spec), seed=0)
+    served = [r for r in emu.run_until(60.0).requests if r["outcome"] == "served"]
+    assert served and all(r["route"] == "A > D > C" for r in served)
