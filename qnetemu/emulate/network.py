@@ -10,6 +10,7 @@ scenario's space window when the emulation is longer than the window.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -230,6 +231,13 @@ def emulated_network(graph: nx.Graph, spec: Emulation, *, demands: list[dict] | 
         ))
         link_index[key] = links[-1].index
 
+    for i, store in enumerate(spec.link_stores):
+        found = _links_named(graph, link_index, store.a, store.b)
+        if not found:
+            raise UserError(f"no link between {store.a!r} and {store.b!r}", file=file,
+                            field=f"emulation.link_stores[{i}].a")
+        for k in found:
+            links[k] = dataclasses.replace(links[k], capacity_bits=float(store.capacity_bits))
     apps = _applications(spec, demands or [], graph, file)
     link_rel: dict[int, Reliability] = {}
     node_rel: dict[str, Reliability] = {}

@@ -197,3 +197,18 @@ def test_routes_keep_the_relay_rules_of_the_built_graph():
     emu = Emulator.start(emulated_network(graph, spec), seed=0)
     served = [r for r in emu.run_until(60.0).requests if r["outcome"] == "served"]
     assert served and all(r["route"] == "A > D > C" for r in served)
+
+
+def test_a_deeper_store_on_one_link_rides_out_the_outage():
+    """The 150 s cut of the two-link example starves a 10,000-bit store (depth 100 s); with 20,000
+    bit on A–B (depth 200 s, full at the cut) it misses nothing."""
+    graph = chain({("A", "B"): 1000.0, ("B", "C"): 1000.0}, {"B": "trusted_node"})
+    spec = Emulation(key_block_bits=100, store_capacity_bits=10_000,
+                     link_stores=[dict(a="A", b="B", capacity_bits=20_000)],
+                     applications=[dict(name="rekey", a="A", b="C", request_bits=1000, period_s=10.0, start_s=5.0)],
+                     outages=[dict(a="A", b="B", start_s=200.0, duration_s=150.0)])
+    net = emulated_network(graph, spec)
+    assert [link.capacity_bits for link in net.links] == [20_000.0, 10_000.0]
+    emu = Emulator.start(net, seed=0)
+    rows = emu.run_until(600.0).requests + emu.finish().requests
+    assert rows and all(r["outcome"] == "served" for r in rows)
