@@ -30,17 +30,25 @@ def outcomes(rows, app_name):
     return [r for r in rows if r["application"] == app_name]
 
 
-def test_constant_rates_converge_to_the_static_max_min_allocation():
-    """Three greedy applications on A–B (10 kbit/s) and B–C (2 kbit/s).
+GREEDY = dict(request_bits=1000, period_s=0.05)  # 20 kbit/s: more than any link gives
 
-    Max-min by hand: B–C is shared by A–C and B–C, 1 kbit/s each; A–B keeps
-    10 - 1 = 9 kbit/s for A–B. Served bits come in requests of 1000 bits and
-    links deliver blocks of 100 bits, so over T = 500 s a rate is off by at
-    most about (request + block) / T = 2.2 bit/s, plus the start-up fill.
+
+@pytest.mark.parametrize(("ac", "expected"), [
+    (GREEDY, [9000.0, 1000.0, 1000.0]),
+    # A–C asks for 500 bit/s only: it gets that, and B–C takes the rest of B–C.
+    (dict(request_bits=500, period_s=1.0), [9500.0, 500.0, 1500.0]),
+])
+def test_constant_rates_converge_to_the_static_max_min_allocation(ac, expected):
+    """Applications A–B, A–C and B–C on A–B (10 kbit/s) and B–C (2 kbit/s), A–B and B–C greedy.
+
+    Max-min by hand: B–C is shared by A–C and B–C, 1 kbit/s each (or 0.5 and
+    1.5 when A–C asks for 0.5); A–B keeps the rest of its 10 kbit/s. Served
+    bits come in requests of at most 1000 bits and links deliver blocks of
+    100 bits, so over T = 500 s a rate is off by about (request + block) / T
+    = 2.2 bit/s, plus the start-up fill.
     """
     graph = chain({("A", "B"): 10_000.0, ("B", "C"): 2_000.0}, {"B": "trusted_node"})
-    apps = [dict(a="A", b="B", request_bits=1000, period_s=0.05), dict(a="A", b="C", request_bits=1000, period_s=0.05),
-            dict(a="B", b="C", request_bits=1000, period_s=0.05)]
+    apps = [dict(a="A", b="B", **GREEDY), dict(a="A", b="C", **ac), dict(a="B", b="C", **GREEDY)]
     net = emulated_network(graph, Emulation(key_block_bits=100, store_capacity_bits=1e5, applications=apps))
     emu = Emulator.start(net, seed=0)
     duration_s = 500.0
@@ -48,7 +56,7 @@ def test_constant_rates_converge_to_the_static_max_min_allocation():
     served_bps = np.array(emu.state.served_bits) / duration_s
     static = allocate_max_min_fair([["A", "B"], ["A", "B", "C"], ["B", "C"]],
                                    {("A", "B"): 10_000.0, ("B", "C"): 2_000.0}, [a.rate_bps for a in net.applications])
-    np.testing.assert_allclose(static, [9000.0, 1000.0, 1000.0])
+    np.testing.assert_allclose(static, expected)
     np.testing.assert_allclose(served_bps, static, atol=3 * (1000 + 100) / duration_s)
 
 
