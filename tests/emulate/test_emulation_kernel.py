@@ -220,3 +220,16 @@ def test_a_deeper_store_on_one_link_rides_out_the_outage():
     emu = Emulator.start(net, seed=0)
     rows = emu.run_until(600.0).requests + emu.finish().requests
     assert rows and all(r["outcome"] == "served" for r in rows)
+
+
+def test_link_failure_reroutes_when_another_route_exists():
+    """A–B cut from 100 to 200 s: the key goes round through D meanwhile (A–B's stored key is not needed)."""
+    graph = chain({("A", "B"): 5000.0, ("B", "C"): 5000.0, ("A", "D"): 1000.0, ("D", "C"): 1000.0},
+                  {"B": "trusted_node", "D": "trusted_node"})
+    spec = Emulation(key_block_bits=100, store_capacity_bits=1e5, applications=[
+        dict(name="app", a="A", b="C", request_bits=100, period_s=1.0)],
+        outages=[dict(a="A", b="B", start_s=100.0, duration_s=100.0)])
+    emu = Emulator.start(emulated_network(graph, spec), seed=0)
+    rows = outcomes(emu.run_until(300.0).requests, "app")
+    assert {r["route"] for r in rows if 100.0 <= r["arrival_s"] < 200.0} == {"A > D > C"}
+    assert {r["route"] for r in rows if r["arrival_s"] >= 200.0} == {"A > B > C"}
