@@ -21,7 +21,8 @@ import networkx as nx
 import numpy as np
 
 from qnetemu.engines import chain_engine
-from qnetemu.engines.chain import ChainResult, ChainSpec, RepeaterHardware
+from qnetemu.engines.chain import ChainResult, ChainSpec, RepeaterHardware, RepeaterProtocol
+from qnetemu.errors import UserError
 from qnetemu.physics.entanglement import bbm92_key_fraction
 from qnetemu.scenario.schema import RepeaterProfile
 
@@ -31,6 +32,7 @@ def repeater_hardware(profile: RepeaterProfile) -> RepeaterHardware:
     return RepeaterHardware(
         memory_efficiency=profile.memory.efficiency,
         coherence_time_s=profile.memory.coherence_time_s,
+        decoherence=profile.memory.decoherence,
         memories_per_node=profile.memory.memories_per_node,
         link_fidelity=profile.link_fidelity,
         attempt_rate_hz=profile.memory.attempt_rate_hz,
@@ -41,6 +43,12 @@ def repeater_hardware(profile: RepeaterProfile) -> RepeaterHardware:
         purification_rounds=profile.purification.rounds,
         cutoff_time_s=profile.cutoff_time_s,
     )
+
+
+def repeater_protocol(profile: RepeaterProfile) -> RepeaterProtocol:
+    """Scenario ``repeater.protocol`` -> the engines' protocol record."""
+    p = profile.protocol
+    return RepeaterProtocol(p.swap_order, p.link_generation, p.swap_messaging, p.multiplexing)
 
 
 def physical_path(graph: nx.Graph, path: list[str]) -> list[str]:
@@ -106,7 +114,7 @@ def chain_for_route(graph: nx.Graph, path: list[str], profile: RepeaterProfile) 
         segment_lengths_km=segment_lengths_km(spans, profile.placement.spacing_km, profile.placement.at_sites),
         hardware=repeater_hardware(profile),
         attenuation_db_per_km=attenuation,
-        scheme=profile.scheme,
+        protocol=repeater_protocol(profile),
     )
 
 
@@ -126,7 +134,7 @@ def _tenths(say: Callable[[str], None], label: str) -> Callable[[float], None]:
 def evaluate_repeater(
     graph: nx.Graph,
     demands: list[dict],
-    trusted_rows: list[dict] | None,
+    trusted_rows: list[dict],
     profile: RepeaterProfile,
     *,
     engine: str,
@@ -134,24 +142,31 @@ def evaluate_repeater(
     max_pairs: int,
     max_time_s: float,
     progress: Callable[[str], None] | None = None,
+    file: str | None = None,
 ) -> list[dict]:
     """One row per demand for the repeater architecture.
 
-    ``trusted_rows`` (the trusted-node rows of the same demands) supply the
-    routes, so both architectures are compared on the same fibre.
-    """
-    from qnetemu.network.routing import route_all
+    ``trusted_rows`` (the trusted-node rows of the same demands, as
+    :func:`qnetemu.architectures.trusted_node.evaluate_trusted_node` gives
+    them whether or not the trusted-node architecture is asked for) supply
+    the routes, so both architectures are compared on the same fibre and a
+    sweep point routes every demand as ``qnetemu run`` does.
 
-    if trusted_rows is None:
-        paths = route_all(graph, [(d["a"], d["b"]) for d in demands])
-    else:
-        paths = [r["path"].split(" > ") if r.get("path") else [] for r in trusted_rows]
+    Raises
+    ------
+    UserError
+        When the engine cannot run ``repeater.protocol`` (or the hardware) as
+        the scenario asks: one line naming ``file`` and the field.
+    """
+    paths = [r["path"].split(" > ") if r.get("path") else [] for r in trusted_rows]
     run = chain_engine(engine)
+    protocol_label = repeater_protocol(profile).label()
     rows = []
     for i, (demand, path, seed) in enumerate(zip(demands, paths, seeds, strict=True)):
         row = {"a": demand["a"], "b": demand["b"], "architecture": "repeater", "engine": engine,
                "required_key_rate_bps": demand.get("required_key_rate_bps"), "trusted_nodes": 0,
-               "trusted_node_names": "", "seed": seed}
+               "trusted_node_names": "", "seed": seed, "protocol": protocol_label,
+               "decoherence": profile.memory.decoherence}
         route = fibre_route(graph, path, demand["a"], demand["b"])
         if not route:
             row.update(status="no_path", key_rate_bps=0.0, path="", route_sites="")
@@ -164,7 +179,10 @@ def evaluate_repeater(
         kwargs = {}
         if progress and engine == "sequence":
             kwargs["progress"] = _tenths(progress, f"  SeQUeNCe {demand['a']} ↔ {demand['b']}")
-        result: ChainResult = run(chain, seed=seed, max_pairs=max_pairs, max_time_s=max_time_s, **kwargs)
+        try:
+            result: ChainResult = run(chain, seed=seed, max_pairs=max_pairs, max_time_s=max_time_s, **kwargs)
+        except UserError as exc:  # the engine refuses the protocol: say where in the scenario
+            raise UserError(exc.message, file=file, field=exc.field) from None
         fraction = float(bbm92_key_fraction(result.mean_fidelity, ec_efficiency=profile.ec_efficiency)) \
             if result.pair_rate_hz > 0 and np.isfinite(result.mean_fidelity) else 0.0
         if result.status == "ok" and not result.latency_s <= max_time_s:
