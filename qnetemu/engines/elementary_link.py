@@ -291,14 +291,13 @@ def nested_swap_partners(n_segments: int) -> list[tuple[int, int]]:
     """
     if n_segments < 1:
         raise ValueError(f"n_segments must be >= 1, got {n_segments}")
-    path = list(range(n_segments + 1))
     partners = [(-1, -1)] * (n_segments + 1)
-    for j in range(1, n_segments):
-        reduced = path[:]
-        while reduced.index(j) % 2 == 0:
-            reduced = [v for i, v in enumerate(reduced) if i % 2 == 0 or i == len(reduced) - 1]
-        k = reduced.index(j)
-        partners[j] = (reduced[k - 1], reduced[k + 1])
+    reduced = list(range(n_segments + 1))
+    # level by level: inner nodes at odd positions swap; keep even positions and the last node
+    while len(reduced) > 2:
+        for k in range(1, len(reduced) - 1, 2):
+            partners[reduced[k]] = (reduced[k - 1], reduced[k + 1])
+        reduced = reduced[::2] if len(reduced) % 2 == 1 else reduced[::2] + [reduced[-1]]
     return partners
 
 

@@ -271,6 +271,7 @@ class _NestedTree:
         self.restart = restart_steps
         self.split = {(lo, hi): j for j, (lo, hi) in enumerate(partners) if lo >= 0}
         self.ids: dict = {}
+        self.key_of: dict = {}
         self.memo: dict = {}
 
     def to(self, lo: int, hi: int, node: int) -> float:
@@ -282,13 +283,17 @@ class _NestedTree:
 
     def _key(self, lo: int, hi: int) -> int:
         """Small integer naming the sub-tree's law (identical sub-trees share one)."""
+        known = self.key_of.get((lo, hi))
+        if known is not None:
+            return known
         if hi - lo == 1:
             key = ("leaf", self.leaf_id[lo])
         else:
             j = self.split[(lo, hi)]
             key = (self._key(lo, j), self._key(j, hi), round(self.to(lo, j, j), 6),
                    round(self.to(j, hi, j), 6), round(self.pairing[j], 6))
-        return self.ids.setdefault(key, len(self.ids))
+        self.key_of[(lo, hi)] = out = self.ids.setdefault(key, len(self.ids))
+        return out
 
     def law(self, lo: int, hi: int) -> _Law:
         """Law of the pair lo..hi at the time its swap (or herald) makes it."""
@@ -388,8 +393,11 @@ def _nested_law(chain: ChainSpec, p_link: np.ndarray, pump: list[float], w0: flo
     floor = STORAGE_FLOOR[hw.decoherence]
     a = hw.swap_success_prob
     depth = max(1, math.ceil(math.log2(n))) if n > 1 else 0
-    guess = (1.5 ** depth) * (1.0 + 2 * len(pump)) / (float(np.min(p_link)) * a ** depth)
-    size = 1 << max(10, math.ceil(math.log2(k * (40.0 * guess + 16) + 16)))
+    # first grid: a few times a rough mean (max of n geometrics, swap failures, pumping,
+    # classical waits); the tail check below doubles it until the lost mass is < 1e-13
+    guess = (math.log(n) + 1.0) * (1.0 + 2 * len(pump)) / (float(np.min(p_link)) * a ** depth)
+    waits = (float(np.sum(pairing_s)) / max(1, n - 1) * depth + final_s * depth) / step_s
+    size = 1 << max(10, math.ceil(math.log2(8.0 * (k * guess + waits) + 64)))
     while True:
         leaves, leaf_id = [], []
         cache: dict = {}
