@@ -10,6 +10,21 @@ with a repeater at every real intermediate site when ``placement.at_sites``
 montecarlo or sequence) gives the end-to-end pair rate and fidelity, and
 BBM92 on the delivered pairs gives secret bits per second, the same unit as
 the trusted-node rows, with zero trusted nodes.
+
+Shared hardware. Demands whose routes cross the same fibre span share the
+repeaters, memories and attempt slots along it, as trusted-node demands share
+a link's key. The chain engine gives each demand's rate with the whole
+hardware (``bottleneck_key_rate_bps``, what it would get alone); the demands
+then share every span by time division: demand ``d`` holds the hardware of
+each span it crosses for a fraction ``x_d`` of the time (with independent
+lanes, ``x_d m`` of the ``m`` lanes), the fractions on a span summing to at
+most 1, and its rates scale by ``x_d`` (its fidelity is unchanged: while it
+holds the hardware its chain runs as if alone). The fractions are the
+max-min fair allocation (:func:`qnetemu.network.allocation.allocate_max_min_fair`
+with capacity 1 per span, capped at the share that meets the demand's
+required key rate), so no demand can get more without taking from one that
+has no more. ``hardware_share`` records ``x_d``; ``key_rate_bps`` is the
+shared rate.
 """
 
 from __future__ import annotations
@@ -23,6 +38,7 @@ import numpy as np
 from qnetemu.engines import chain_engine
 from qnetemu.engines.chain import ChainResult, ChainSpec, RepeaterHardware, RepeaterProtocol
 from qnetemu.errors import UserError
+from qnetemu.network.allocation import allocate_max_min_fair
 from qnetemu.physics.entanglement import bbm92_key_fraction
 from qnetemu.scenario.schema import RepeaterProfile
 
@@ -213,7 +229,31 @@ def evaluate_repeater(
             wall_s=result.wall_s,
             segments="fibre",
         )
-        req = row["required_key_rate_bps"]
-        row["requirement_met"] = None if req is None else bool(row["key_rate_bps"] >= req)
         rows.append(row)
+    share_hardware(rows)
     return rows
+
+
+def share_hardware(rows: list[dict]) -> None:
+    """Share each fibre span's repeater hardware max-min fairly among the demands crossing it.
+
+    ``rows`` are repeater rows with ``path`` (physical fibre route, " > "
+    joined), ``status`` and ``bottleneck_key_rate_bps`` (rate alone); each
+    gets ``hardware_share`` and its shared ``key_rate_bps`` and
+    ``requirement_met``, in place (see the module docstring).
+    """
+    paths, caps = [], []
+    for row in rows:
+        alone = row.get("bottleneck_key_rate_bps", 0.0)
+        usable = row.get("status") == "ok" and row.get("path") and alone > 0
+        paths.append(row["path"].split(" > ") if usable else [])
+        req = row.get("required_key_rate_bps")
+        caps.append(None if not usable or req is None else min(1.0, req / alone))
+    spans = {frozenset(e) for p in paths for e in zip(p, p[1:], strict=False)}
+    shares = allocate_max_min_fair(paths, dict.fromkeys(spans, 1.0), caps) if spans else [0.0] * len(rows)
+    for row, share in zip(rows, shares, strict=True):
+        row["hardware_share"] = float(share)
+        if "bottleneck_key_rate_bps" in row:
+            row["key_rate_bps"] = float(share) * row["bottleneck_key_rate_bps"]
+        req = row.get("required_key_rate_bps")
+        row["requirement_met"] = None if req is None else bool(row["key_rate_bps"] >= req * (1 - 1e-12))
