@@ -21,8 +21,9 @@ What is computed, and how exactly
   waits are shifts on that grid. Exact (up to a tail below 1e-13 of the
   probability) when every delay is a whole number of grid steps, which the
   engine checks for ``K`` up to 64 (equal segments always pass); otherwise
-  delays are split between the two nearest grid points and
-  ``extra["approximation"]`` says so. Identical sub-trees are computed once
+  delays are split between the two nearest attempt-grid points (``K = 1``)
+  and ``extra["approximation"]`` says so, with its measured error (1.5e-4
+  relative in rate, 1.2e-5 in fidelity, on 78 unequal segments). Identical sub-trees are computed once
   (a 1,000-segment chain has about 20 distinct sub-trees).
 * **Pumping**: the pumped link's attempt count from its exact generating
   function ``G_k = P_k G_{k-1} G_0 / (1 - (1 - P_k) G_{k-1} G_0)``,
@@ -353,7 +354,10 @@ def _grid_step(tau_s: float, constants_s: np.ndarray) -> tuple[int, bool]:
         c = np.asarray(constants_s, dtype=float) / step
         if np.all(np.abs(c - np.round(c)) < 1e-6):
             return k, True
-    return 16, False
+    # Unequal segments: delays split between attempt-grid points. Measured on 78 segments of
+    # 35-50 km (nested, negotiated, classical, 10 lanes): rate 1.5e-4 and fidelity 1.2e-5
+    # (relative) from a grid 16 times finer, for a 40th of the time.
+    return 1, False
 
 
 def _nested_law(chain: ChainSpec, p_link: np.ndarray, pump: list[float], w0: float,
@@ -752,7 +756,8 @@ class AnalyticChainEngine:
             latency = float(np.sum(surv ** lanes) * step_s) if lanes > 1 else mean_t
             extra.update(grid_step_s=step_s, distinct_subtrees=distinct)
             if not exact:
-                notes.append("classical delays split between grid points of tau/16")
+                notes.append("classical delays split between attempt-grid points (measured: "
+                             "1.5e-4 relative in rate against a 16x finer grid)")
         else:
             if hw.swap_success_prob >= 1.0:
                 attempts = expected_max_geometric(p_link)
