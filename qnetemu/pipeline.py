@@ -250,11 +250,16 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
         from qnetemu.architectures.repeater import evaluate_repeater
 
         t0 = time.perf_counter()
-        trusted = [r for r in tables["demands"] if r["architecture"] == "trusted_node"] or None
+        trusted = [r for r in tables["demands"] if r["architecture"] == "trusted_node"]
+        if not trusted:
+            # A repeater-only point (a sweep) routes exactly as `qnetemu run` does: on the
+            # trusted-node routes, with the scenario's tolerance (issue 12, item 5).
+            trusted = evaluate_trusted_node(fibre_only(graph), resolved.demands, architecture="trusted_node",
+                                            rate_tolerance=scenario.trusted_nodes.route_rate_tolerance)
         tables["demands"] += evaluate_repeater(
             graph, resolved.demands, trusted, scenario.repeater, engine=engine,
             seeds=point_seeds(seed, len(resolved.demands)), max_pairs=scenario.engine.max_pairs,
-            max_time_s=scenario.engine.max_time_s, progress=say,
+            max_time_s=scenario.engine.max_time_s, progress=say, file=file,
         )
         timings["repeater_s"] = time.perf_counter() - t0
     for row in tables["demands"]:

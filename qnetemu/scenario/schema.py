@@ -483,7 +483,21 @@ class PlanningSpec(Model):
 
 class MemoryHardware(Model):
     efficiency: Efficiency = Field(0.9, description="Memory emission/retrieval efficiency.")
-    coherence_time_s: PositiveFloat = Field(1.0, description="Memory coherence time T2 [s].")
+    coherence_time_s: PositiveFloat = Field(
+        1.0,
+        description=(
+            "Per-memory coherence time T2 [s]: a stored qubit's coherence decays as exp(-t/T2), so a "
+            "stored pair's Werner parameter falls as w*exp(-2t/T2) under depolarising memories. "
+            "Storage counts from the photon's emission."
+        ),
+    )
+    decoherence: Literal["depolarising", "dephasing"] = Field(
+        "depolarising",
+        description=(
+            "Memory noise: depolarising (uniform Pauli channel) or dephasing (Z errors only; a "
+            "twirled pair keeps w*(1+2exp(-2t/T2))/3)."
+        ),
+    )
     memories_per_node: Annotated[int, Field(ge=1, le=1000)] = Field(
         4, description="Memories per node per neighbouring link (multiplexing)."
     )
@@ -495,6 +509,44 @@ class MemoryHardware(Model):
 class Purification(Model):
     protocol: Literal["none", "bbpssw", "dejmps"] = "none"
     rounds: Annotated[int, Field(ge=0, le=5)] = 0
+
+
+class RepeaterProtocol(Model):
+    """How a repeater chain generates, stores and swaps pairs.
+
+    The default is what all three engines run: negotiated attempts, nested
+    swaps with classical messages, independent memory lanes.
+    """
+
+    swap_order: Literal["swap_asap", "nested"] = Field(
+        "nested",
+        description=(
+            "swap_asap: a node swaps as soon as it holds two pairs; nested: SeQUeNCe's order (the "
+            "doubling scheme for 2**k segments). Equal for one and two segments."
+        ),
+    )
+    link_generation: Literal["continuous", "negotiated"] = Field(
+        "negotiated",
+        description=(
+            "continuous: attempts every max(1/attempt_rate_hz, L/c); negotiated: every attempt "
+            "negotiated between the two routers as SeQUeNCe does, max(1/attempt_rate_hz, 4 L/c)."
+        ),
+    )
+    swap_messaging: Literal["instant", "classical"] = Field(
+        "classical",
+        description=(
+            "instant: swap outcomes known at once; classical: a swap waits a round trip to its "
+            "farther partner, and its outcome travels at the fibre's speed before the pair is used."
+        ),
+    )
+    multiplexing: Literal["single", "independent_lanes", "shared_pool"] = Field(
+        "independent_lanes",
+        description=(
+            "With m memories per link side: single (m parallel attempts, one pair kept, "
+            "p -> 1-(1-p)^m); independent_lanes (m chains side by side); shared_pool (any left pair "
+            "may be swapped with any right pair; SeQUeNCe only)."
+        ),
+    )
 
 
 class RepeaterPlacement(Model):
@@ -519,8 +571,10 @@ class RepeaterProfile(Model):
     swap_success_prob: Efficiency = Field(1.0, description="Entanglement-swap success probability.")
     swap_fidelity: Efficiency = Field(1.0, description="Fidelity factor per swap (gate noise).")
     purification: Purification = Field(default_factory=Purification)
-    cutoff_time_s: PositiveFloat | None = Field(None, description="Discard stored pairs older than this [s].")
-    scheme: Literal["swap_asap", "nested"] = "swap_asap"
+    cutoff_time_s: PositiveFloat | None = Field(
+        None, description="Discard a stored pair this long after its emission [s]; null keeps pairs."
+    )
+    protocol: RepeaterProtocol = Field(default_factory=RepeaterProtocol)
     placement: RepeaterPlacement = Field(default_factory=RepeaterPlacement)
     ec_efficiency: Annotated[float, Field(ge=1.0, le=3.0)] = Field(
         1.16, description="Error-correction inefficiency for BBM92 on delivered pairs."
