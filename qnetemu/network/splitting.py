@@ -94,7 +94,8 @@ def _route(graph: nx.Graph, a, b, data: dict) -> tuple[np.ndarray, np.ndarray]:
 
 def _land_mask(on_land, routes: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> list[np.ndarray]:
     """``on_land`` at ``fractions`` of each ``(lats, lons, fractions)`` route, in one call (cached by geometry)."""
-    keys = [(tuple(la.tolist()), tuple(lo.tolist()), tuple(f.tolist()), id(on_land)) for la, lo, f in routes]
+    # The function itself (not its id, which a new function may reuse) is part of the key.
+    keys = [(tuple(la.tolist()), tuple(lo.tolist()), tuple(f.tolist()), on_land) for la, lo, f in routes]
     todo = [i for i, k in enumerate(keys) if k not in _LAND_CACHE]
     if todo:
         points = [points_along(*routes[i]) for i in todo]

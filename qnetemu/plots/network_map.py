@@ -19,7 +19,7 @@ from matplotlib.patches import ConnectionPatch
 
 from qnetemu.plots import palette
 from qnetemu.plots.coastlines import draw_basemap
-from qnetemu.plots.style import figure
+from qnetemu.plots.style import decade_label, figure
 
 
 def map_box(sites: pd.DataFrame) -> tuple[float, float, float, float]:
@@ -56,7 +56,7 @@ def _place_labels(ax, points: list[tuple[str, float, float]], fontsize: float) -
         best = None
         for dx, dy in offsets:
             text = ax.annotate(name, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
-                               ha="left" if dx >= 0 else "right", zorder=5)
+                               ha="left" if dx >= 0 else "right", zorder=5, in_layout=False)
             box = text.get_window_extent(renderer).expanded(1.05, 1.1)
             if not any(box.overlaps(other) for other in placed):
                 best = (text, box)
@@ -64,7 +64,7 @@ def _place_labels(ax, points: list[tuple[str, float, float]], fontsize: float) -
             text.remove()
         if best is None:  # crowded everywhere: keep the first position
             text = ax.annotate(name, (x, y), xytext=offsets[0], textcoords="offset points", fontsize=fontsize,
-                               zorder=5)
+                               zorder=5, in_layout=False)
             best = (text, text.get_window_extent(renderer))
         placed.append(best[1])
         texts.append(best[0])
@@ -85,7 +85,10 @@ def network_map(sites: pd.DataFrame, links: pd.DataFrame, *, title: str = "", sa
     if "bypassed" in fibre:  # optical-bypass links overlay the physical spans they pass through
         fibre = fibre[fibre["bypassed"].fillna(0) == 0]
     fibre = fibre[fibre.a.isin(pos) & fibre.b.isin(pos)]
-    segs = [[pos[a], pos[b]] for a, b in zip(fibre.a, fibre.b, strict=True)]
+    # A cable with bends (merged sea-cable waypoints) is drawn along them, not straight across land.
+    bends = fibre["waypoints"] if "waypoints" in fibre else pd.Series([None] * len(fibre), index=fibre.index)
+    segs = [[pos[a], *((float(p[1]), float(p[0])) for p in (w if w is not None else ())), pos[b]]
+            for a, b, w in zip(fibre.a, fibre.b, bends, strict=True)]
     rates = fibre["key_rate_bps"].to_numpy(dtype=float)
     norm = rate_norm(rates)
     cmap = mpl.colormaps["viridis"]
@@ -98,8 +101,10 @@ def network_map(sites: pd.DataFrame, links: pd.DataFrame, *, title: str = "", sa
                                          linestyles=["solid" if k else "dotted" for k in keyed], zorder=1,
                                          gid="fibre_links"))
     if norm is not None:
-        fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="Link secret-key rate [bit/s]",
-                     shrink=0.8)
+        bar = fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="Link secret-key rate [bit/s]",
+                           shrink=0.8)
+        bar.minorticks_off()
+        bar.ax.yaxis.set_major_formatter(mpl.ticker.FuncFormatter(decade_label))
     ax.set_xlim(box[0], box[1])
     ax.set_ylim(box[2], box[3])
 
@@ -107,10 +112,15 @@ def network_map(sites: pd.DataFrame, links: pd.DataFrame, *, title: str = "", sa
     inserted = sites["inserted"].astype(bool) if "inserted" in sites else pd.Series(False, index=sites.index)
     sizes = {"endpoint": 30, "trusted_node": 5 if dense else 18, "ground_station": 44}
     markers = {"endpoint": "o", "trusted_node": "s", "ground_station": "^"}
+    barred = ~sites["can_relay"].fillna(True).astype(bool) if "can_relay" in sites else pd.Series(False, index=sites.index)
+    barred_sites = sites[(sites["role"] == "trusted_node") & ~inserted & barred]
     for role in ("trusted_node", "endpoint", "ground_station"):
-        sel = sites[(sites["role"] == role) & ~inserted]
+        sel = sites[(sites["role"] == role) & ~inserted & ~(barred & (sites["role"] == "trusted_node"))]
         ax.scatter(sel.lon_deg, sel.lat_deg, marker=markers[role], c=palette.ROLE_COLOURS[role], s=sizes[role],
                    zorder=3, edgecolors="white", linewidths=0.5, gid=f"sites_{role}")
+    # Points of presence the trust policy bars from relaying key (e.g. outside the EU).
+    ax.scatter(barred_sites.lon_deg, barred_sites.lat_deg, marker="s", c="0.55", s=sizes["trusted_node"],
+               zorder=3, edgecolors="white", linewidths=0.5, gid="sites_barred")
     ins = sites[inserted]
     if not dense:  # on a continental map they would hide the links they sit on
         ax.scatter(ins.lon_deg, ins.lat_deg, marker="s", facecolors="none", edgecolors=palette.ROLE_COLOURS["trusted_node"],
@@ -150,7 +160,6 @@ def network_map(sites: pd.DataFrame, links: pd.DataFrame, *, title: str = "", sa
 
     labelled = sites[sites["role"].isin(["endpoint", "ground_station"] if not dense else ["endpoint"]) & ~inserted]
     labelled = labelled[labelled.name.isin(in_box)]
-    _place_labels(ax, [(r.name, r.lon_deg, r.lat_deg) for r in labelled.itertuples()], 6 if dense else 7)
     outside = sites[sites.name.isin(set(pos) - in_box) & sites["role"].isin(["endpoint", "ground_station"])]
     if len(outside):
         note = textwrap.fill("Outside the map: " + ", ".join(outside.name), 100)
@@ -169,6 +178,8 @@ def network_map(sites: pd.DataFrame, links: pd.DataFrame, *, title: str = "", sa
         Line2D([], [], marker="o", ls="", color=palette.ROLE_COLOURS["endpoint"], label="endpoint"),
         Line2D([], [], marker="s", ls="", color=palette.ROLE_COLOURS["trusted_node"], label="trusted node (site)"),
     ]
+    if len(barred_sites):
+        handles.append(Line2D([], [], marker="s", ls="", color="0.55", label="site barred from relaying (trust policy)"))
     if len(ins):
         handles.append(Line2D([], [], marker="s", ls="", mfc="none", mec=palette.ROLE_COLOURS["trusted_node"],
                               label="trusted node (inserted)" if not dense else f"{len(ins)} trusted nodes inserted on long spans (not drawn)"))
@@ -183,4 +194,6 @@ def network_map(sites: pd.DataFrame, links: pd.DataFrame, *, title: str = "", sa
         handles.append(Line2D([], [], ls="--", color=palette.ARCHITECTURE_COLOURS["satellite"],
                               label="entanglement downlink with key"))
     fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False, fontsize=7)
+    fig.get_layout_engine().execute(fig)  # labels are placed on the final layout
+    _place_labels(ax, [(r.name, r.lon_deg, r.lat_deg) for r in labelled.itertuples()], 6 if dense else 7)
     return fig

@@ -36,7 +36,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Engine = Literal["analytic", "montecarlo", "sequence"]
-Architecture = Literal["trusted_node", "repeater", "satellite"]
+Architecture = Literal["trusted_node", "repeater", "satellite", "twin_field"]
 ScalarValue = float | int | str | bool
 
 #: Memory a SeQUeNCe task reserves on a Ray node when the sweep does not say. [GiB]

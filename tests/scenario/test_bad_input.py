@@ -78,7 +78,7 @@ CASES = [
     ("number-as-date", _with("space", {"start_utc": 0}), "space.start_utc", "must be a date and time"),
     ("year-9999", _with("space", {"start_utc": "9999-03-20T00:00:00Z"}), "space", "ephemeris (JPL DE421"),
     ("sweep-architecture", _with("sweep", {"seed": 1, "architectures": ["trusted_node", "tusted_node"]}),
-     "sweep.architectures[1]", "Input should be 'trusted_node', 'repeater' or 'satellite'"),
+     "sweep.architectures[1]", "Input should be 'trusted_node', 'repeater', 'satellite' or 'twin_field'"),
     ("satellite-architecture", _with("architectures", ["satellite"]), "architectures",
      "architecture satellite needs satellites"),
     ("preset-not-string", _with("qkd.preset", []), "qkd.preset", "valid string"),
