@@ -282,7 +282,7 @@ def emulate(
     scenario: ScenarioArg,
     duration: Annotated[str, typer.Option(help="Emulated time: seconds, or with s/m/h/d (e.g. 6h, 2d).")],
     out_dir: Annotated[Path, typer.Option("--out", help="Results directory (tables, figures, journal).")],
-    seed: Annotated[int, typer.Option(help="Master seed (failures, weather).")] = 0,
+    seed: Annotated[int, typer.Option(help="Master seed (failures, weather; 0 to 2^64-1).", min=0, max=MAX_SEED)] = 0,
     resume: Annotated[bool, typer.Option(help="Finish an interrupted emulation in --out from its checkpoint.")] = False,
     plots: Annotated[bool, typer.Option(help="Draw the figures into OUT/figures.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
@@ -310,8 +310,9 @@ def serve(
     certs: Annotated[Path, typer.Option("--certs", help="Directory for the test CA, certificates and kmes.json.")],
     speed: Annotated[float, typer.Option(help="Emulated seconds per wall-clock second.")] = 1.0,
     host: Annotated[str, typer.Option(help="Address to listen on (loopback unless you name another).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="First KME's port, the others follow (0: free ports).")] = 0,
-    seed: Annotated[int, typer.Option(help="Master seed (failures, weather).")] = 0,
+    port: Annotated[int, typer.Option(help="First KME's port, the others follow (0: free ports).",
+                                      min=0, max=65535)] = 0,
+    seed: Annotated[int, typer.Option(help="Master seed (failures, weather; 0 to 2^64-1).", min=0, max=MAX_SEED)] = 0,
 ) -> None:
     """One ETSI GS QKD 014 KME per site over HTTPS with client certificates, keys at the emulated rates."""
     from qnetemu.serve import prepare

@@ -33,6 +33,8 @@ def _one_line(code, stdout, stderr, *words):
     (["run", "scenarios/two_sites.yaml", "--seed", "-1"], ["'--seed'", "greater than or equal to 0"]),
     (["run", "scenarios/two_sites.yaml", "--seed", str(2**64)], ["'--seed'", "18446744073709551615"]),
     (["sweep", "scenarios/two_sites.yaml", "--out", "x", "--workers", "0"], ["'--workers'"]),
+    (["emulate", "scenarios/two_sites.yaml", "--out", "x", "--seed", "-1"], ["'--seed'"]),
+    (["serve", "scenarios/two_sites.yaml", "--certs", "x", "--port", "70000"], ["'--port'", "65535"]),
 ])
 def test_usage_errors_are_one_line_exit_2(cli, args, words):
     _one_line(*cli(*args), *words)
