@@ -57,7 +57,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import comb
 
 from qnetemu.constants import SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
 from qnetemu.engines.chain import ChainResult, ChainSpec, ProtocolNotSupported
@@ -120,7 +119,8 @@ def expected_max_geometric(p) -> float:
     if np.all(ps == ps[0]) and n <= 20:
         k = np.arange(1, n + 1)
         denom = -np.expm1(k * np.log1p(-ps[0])) if ps[0] < 1 else np.ones(n)
-        return float(np.sum(comb(n, k) * (-1.0) ** (k + 1) / denom))
+        binom = np.array([math.comb(n, int(j)) for j in k], dtype=float)
+        return float(np.sum(binom * (-1.0) ** (k + 1) / denom))
     if np.all(ps == 1.0):
         return 1.0
     log_q = np.log1p(-np.minimum(ps, 1.0 - 1e-300))
