@@ -78,7 +78,9 @@ __all__ = [
     "swap_asap_markov",
 ]
 
-#: Largest chain for which swap-ASAP is solved as an exact Markov chain.
+#: Largest chain for which swap-ASAP with probabilistic swaps is solved as an exact Markov
+#: chain (the chain is enumerated in Python: at 8 links the rate takes ~0.7 s and the
+#: fidelity's marked chain ~6 s on one loaded core; 10 links would take ~15 s for the rate).
 MARKOV_EXACT_MAX = 8
 _TAIL = 1e-13
 _MAX_GRID = 1 << 23
