@@ -159,8 +159,12 @@ def evaluate_repeater(
     max_time_s: float,
     progress: Callable[[str], None] | None = None,
     file: str | None = None,
+    workers: int = 1,
 ) -> list[dict]:
     """One row per demand for the repeater architecture.
+
+    ``workers``: SeQUeNCe chains run at once on this many warm local worker
+    processes (:func:`qnetemu.engines.run_chains`); the numbers do not depend on it.
 
     ``trusted_rows`` (the trusted-node rows of the same demands, as
     :func:`qnetemu.architectures.trusted_node.evaluate_trusted_node` gives
@@ -198,7 +202,8 @@ def evaluate_repeater(
         callbacks = [_tenths(progress, f"  SeQUeNCe {row['a']} ↔ {row['b']}") for row, _, _ in planned]
     try:  # SeQUeNCe chains run at once on warm workers, the others one by one
         results = run_chains(engine, [(chain, row["seed"]) for row, _, chain in planned],
-                             max_pairs=max_pairs, max_time_s=max_time_s, progress=callbacks)
+                             max_pairs=max_pairs, max_time_s=max_time_s, progress=callbacks,
+                             workers=workers)
     except UserError as exc:  # the engine refuses the protocol: say where in the scenario
         raise UserError(exc.message, file=file, field=exc.field) from None
     for (row, route, chain), result in zip(planned, results, strict=True):
