@@ -296,9 +296,19 @@ def raylet_fatal_error(temp_dir: str) -> str:
 
 
 def _proc_table() -> dict[int, tuple[int, str, str]]:
-    """pid -> (parent pid, state, command line) of every process, from /proc (empty elsewhere)."""
+    """pid -> (parent pid, state, command line) of every process, from /proc (from ``ps`` elsewhere)."""
     table: dict[int, tuple[int, str, str]] = {}
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+    if not os.path.isdir("/proc/self"):
+        import subprocess
+
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            ps = subprocess.run(["ps", "-axo", "pid=,ppid=,stat=,command="], capture_output=True,
+                                text=True, timeout=30).stdout
+            for line in ps.splitlines():
+                pid, ppid, stat, *cmd = line.split(None, 3)
+                table[int(pid)] = (int(ppid), stat[:1], " ".join(cmd))
+        return table
+    for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
