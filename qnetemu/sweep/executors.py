@@ -325,8 +325,11 @@ def _proc_table() -> dict[int, tuple[int, str, str]]:
 
 def ray_processes(temp_dir: str) -> list[int]:
     """The processes of the private Ray: those that name its (unique) temp dir, and their descendants."""
+    import re
+
+    names_it = re.compile(re.escape(temp_dir.rstrip("/")) + r"(?=/|\s|$)")  # not /tmp/qr-12 for /tmp/qr-1
     table = _proc_table()
-    found = [pid for pid, (_, _, cmd) in table.items() if pid != os.getpid() and temp_dir in cmd]
+    found = [pid for pid, (_, _, cmd) in table.items() if pid != os.getpid() and names_it.search(cmd)]
     i = 0
     while i < len(found):
         found += [pid for pid, (ppid, _, _) in table.items() if ppid == found[i] and pid not in found]
