@@ -1,0 +1,155 @@
+"""Figures of an emulation directory (``qnetemu emulate``), from its stored tables only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from qnetemu.plots.style import figure, save  # noqa: E402
+
+#: Most links drawn in the store-level figure (the busiest ones); more is unreadable.
+MAX_LINES = 8
+
+
+def _time_scale(seconds: np.ndarray) -> tuple[float, str]:
+    span = float(np.nanmax(seconds)) if len(seconds) else 0.0
+    for scale, unit in ((86400.0, "d"), (3600.0, "h"), (60.0, "min")):
+        if span >= 3 * scale:
+            return scale, unit
+    return 1.0, "s"
+
+
+def _bits_scale(values: np.ndarray) -> tuple[float, str]:
+    top = float(np.nanmax(values)) if len(values) else 0.0
+    for scale, unit in ((1e9, "Gbit"), (1e6, "Mbit"), (1e3, "kbit")):
+        if top >= scale:
+            return scale, unit
+    return 1.0, "bit"
+
+
+def _max_drawdown_bits(levels: pd.DataFrame) -> pd.Series:
+    """Per link, the deepest fall of its store below an earlier level [bit] (0 while it only fills)."""
+    ordered = levels.sort_values("time_s")
+    peak = ordered.groupby("link_id")["level_bits"].cummax()
+    return (peak - ordered["level_bits"]).groupby(ordered["link_id"]).max()
+
+
+def store_levels(levels: pd.DataFrame, links: pd.DataFrame, events: pd.DataFrame, *, title: str):
+    """Key in the stores that drained most (then the busiest) over time; their outages shaded."""
+    fig, ax = figure(6.5, 4.4)
+    ranked = links.assign(drawdown=links["link_id"].map(_max_drawdown_bits(levels)).fillna(0.0))
+    ranked = ranked.sort_values(["drawdown", "consumed_bits"], ascending=False, kind="stable")
+    used = ranked[ranked["consumed_bits"] > 0]
+    # Pieces of one span (and links on the same routes) often hold the same key: one line for them.
+    series = {name: tuple(g.sort_values("time_s")["level_bits"]) for name, g in levels.groupby("link_id")}
+    groups: dict[tuple, list[str]] = {}
+    for link_id in (used if len(used) else ranked)["link_id"]:
+        key = series.get(link_id, ())
+        if key in groups:
+            groups[key].append(link_id)
+        elif len(groups) < MAX_LINES:
+            groups[key] = [link_id]
+    chosen = [names[0] for names in groups.values()]
+    data = levels[levels["link_id"].isin(chosen)]
+    xscale, unit = _time_scale(data["time_s"].to_numpy(dtype=float))
+    scale, bits_unit = _bits_scale(data["level_bits"].to_numpy(dtype=float))
+    colour = {}
+    for names in groups.values():
+        rows = data[data["link_id"] == names[0]].sort_values("time_s")
+        label = names[0] if len(names) == 1 else f"{names[0]} (+{len(names) - 1} alike)"
+        (line,) = ax.step(rows["time_s"] / xscale, rows["level_bits"] / scale, where="post", lw=1.2, label=label)
+        colour[names[0]] = line.get_color()
+    downs = events[(events["element"] == "link") & events["name"].isin(chosen)].sort_values("time_s")
+    end_s = float(levels["time_s"].max()) if len(levels) else 0.0
+    open_since: dict[str, float] = {}
+    for t, name, event in zip(downs["time_s"], downs["name"], downs["event"], strict=True):
+        if event == "down":
+            open_since.setdefault(name, float(t))
+        elif name in open_since:
+            ax.axvspan(open_since.pop(name) / xscale, float(t) / xscale, color=colour[name], alpha=0.12, lw=0)
+    for name, start in open_since.items():
+        ax.axvspan(start / xscale, end_s / xscale, color=colour[name], alpha=0.12, lw=0)
+    ax.set_xlabel(f"time [{unit}]")
+    ax.set_ylabel(f"key in store [{bits_unit}]")
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"{title}: the {len(chosen)} stores that drained most (shaded: that link down)")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2, frameon=False)
+    return fig
+
+
+def availability(avail: pd.DataFrame, *, title: str):
+    """Per application: share of requests served in time, and served against requested and static rates."""
+    fig, _ = figure(7.0, max(2.8, 1.2 + 0.3 * len(avail)))
+    fig.clf()
+    ax1, ax2 = fig.subplots(1, 2, sharey=True)
+    y = np.arange(len(avail))
+    ax1.barh(y, 100 * avail["availability"].fillna(0), color="tab:blue")
+    ax1.set_yticks(y, avail["application"])
+    ax1.invert_yaxis()
+    ax1.set_xlim(0, 100)
+    ax1.set_xlabel("requests served in time [%]")
+    # Markers, not bars: a bar's length means nothing on a log axis.
+    for col, marker, label, colour, size in (("requested_rate_bps", "|", "requested", "0.3", 14),
+                                             ("static_key_rate_bps", "o", "static max-min share", "tab:green", 7),
+                                             ("served_rate_bps", "x", "served (emulated)", "tab:blue", 7)):
+        ax2.plot(avail[col].clip(lower=1e-3), y, marker, ls="none", color=colour, label=label, ms=size, mew=1.6)
+    ax2.set_xscale("log")
+    ax2.set_xlabel("key rate [bit/s]")
+    fig.legend(*ax2.get_legend_handles_labels(), loc="outside lower center", ncols=3, frameon=False)
+    fig.suptitle(f"{title}: applications")
+    return fig
+
+
+def request_timeline(requests: pd.DataFrame, avail: pd.DataFrame, *, title: str):
+    """When requests were missed, per application, and the latency of the served ones."""
+    fig, _ = figure(7.0, max(2.8, 1.2 + 0.3 * len(avail)))
+    fig.clf()
+    ax1, ax2 = fig.subplots(1, 2, width_ratios=(2.2, 1.0), sharey=True)
+    names = list(avail["application"])
+    xscale, unit = _time_scale(requests["arrival_s"].to_numpy(dtype=float))
+    for i, name in enumerate(names):
+        missed = requests[(requests["application"] == name) & (requests["outcome"] == "missed")]
+        ax1.plot(missed["arrival_s"] / xscale, np.full(len(missed), i), "|", color="tab:red", ms=8)
+    ax1.set_yticks(range(len(names)), names)
+    ax1.set_ylim(len(names) - 0.5, -0.5)
+    ax1.set_xlim(0, float(requests["arrival_s"].max()) / xscale if len(requests) else 1.0)
+    ax1.set_xlabel(f"request time [{unit}]")
+    ax1.set_title("missed requests")
+    y = np.arange(len(names))
+    for col, marker, label in (("mean_latency_s", "o", "mean"), ("p99_latency_s", "x", "99th percentile"),
+                               ("max_latency_s", "|", "maximum")):
+        ax2.plot(avail[col].clip(lower=1e-6), y, marker, ls="none", label=label, ms=6)
+    ax2.set_xscale("log")
+    ax2.set_xlabel("latency [s]")
+    ax2.set_title("latency (wait + relay)")
+    fig.legend(*ax2.get_legend_handles_labels(), loc="outside lower right", ncols=3, frameon=False)
+    fig.suptitle(title)
+    return fig
+
+
+def draw_emulation(run_dir: str | Path) -> list[Path]:
+    """Draw the emulation figures into ``RUN/figures``; return the files written."""
+    from qnetemu.results.store import read_manifest, read_table
+
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    title = manifest.get("scenario_name") or run_dir.name
+    tables = {n: read_table(run_dir, n) for n in ("store_levels", "links", "link_events", "availability", "requests")}
+    fig_dir = run_dir / "figures"
+    fig_dir.mkdir(exist_ok=True)
+    written: list[Path] = []
+    if tables["store_levels"] is not None and len(tables["store_levels"]):
+        written += save(store_levels(tables["store_levels"], tables["links"], tables["link_events"], title=title),
+                        fig_dir / "store_levels")
+    if tables["availability"] is not None and len(tables["availability"]):
+        written += save(availability(tables["availability"], title=title), fig_dir / "availability")
+        if tables["requests"] is not None and len(tables["requests"]):
+            written += save(request_timeline(tables["requests"], tables["availability"], title=title),
+                            fig_dir / "requests")
+    return written
