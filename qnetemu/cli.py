@@ -11,6 +11,7 @@ as rich markup, and control characters shown as escapes
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -155,6 +156,8 @@ def run(
     engine: Annotated[str, typer.Option(help="Repeater-chain engine: analytic, montecarlo or sequence.")] = "analytic",
     seed: Annotated[int, typer.Option(help="Master seed for the simulating engines (0 to 2^64-1).",
                                       min=0, max=MAX_SEED)] = 0,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="SeQUeNCe chains simulated at once (default: this machine's cores).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing results directory.")] = False,
     plots: Annotated[bool, typer.Option(help="Draw the figures into OUT/figures.")] = True,
     pdf: Annotated[bool, typer.Option(help="Also write each figure as PDF (for print).")] = False,
@@ -175,7 +178,8 @@ def run(
     target = out_dir or Path("results") / f"{safe_component(sc.name)}-{stamp}"
     check_run_target(target, overwrite=overwrite)  # before the work: refusing later would waste it
     say = (lambda _m: None) if quiet else (lambda m: err.print(plain(m, "dim"), soft_wrap=True))
-    result = evaluate(sc, resolved, engine=engine, seed=seed, progress=say, file=str(scenario))
+    result = evaluate(sc, resolved, engine=engine, seed=seed, progress=say, file=str(scenario),
+                      chain_workers=workers or os.cpu_count() or 1)
     manifest = provenance(scenario_file=str(scenario), scenario_hash=digest, seed=seed, engine=engine)
     manifest.update(scenario_name=sc.name, timings_s=result.timings_s)
     written = write_run(

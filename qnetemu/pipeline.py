@@ -230,8 +230,11 @@ def site_rows(graph: nx.Graph) -> list[dict]:
 def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "analytic", seed: int = 0,
              architectures: list[str] | None = None, progress: Progress | None = None,
              file: str = "<scenario>", network: tuple[nx.Graph, list[dict]] | None = None,
-             analyses: bool = True) -> RunOutput:
+             analyses: bool = True, chain_workers: int = 1) -> RunOutput:
     """Evaluate every demand under every requested architecture.
+
+    ``chain_workers``: SeQUeNCe chains run at once on this many local worker
+    processes (``qnetemu run`` uses the machine's cores; a sweep point, one).
 
     ``network`` is a ``(graph, inserted)`` pair from :func:`build_network`
     for this scenario, when the caller already has one (sweep points that
@@ -318,7 +321,7 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
         tables["demands"] += evaluate_repeater(
             graph, resolved.demands, trusted, scenario.repeater, engine=engine,
             seeds=point_seeds(seed, len(resolved.demands)), max_pairs=scenario.engine.max_pairs,
-            max_time_s=scenario.engine.max_time_s, progress=say, file=file,
+            max_time_s=scenario.engine.max_time_s, progress=say, file=file, workers=chain_workers,
         )
         timings["repeater_s"] = time.perf_counter() - t0
     for row in tables["demands"]:

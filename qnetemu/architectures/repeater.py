@@ -35,8 +35,8 @@ from collections.abc import Callable
 import networkx as nx
 import numpy as np
 
-from qnetemu.engines import chain_engine
-from qnetemu.engines.chain import ChainResult, ChainSpec, RepeaterHardware, RepeaterProtocol
+from qnetemu.engines import run_chains
+from qnetemu.engines.chain import ChainSpec, RepeaterHardware, RepeaterProtocol
 from qnetemu.errors import UserError
 from qnetemu.network.allocation import allocate_max_min_fair
 from qnetemu.physics.entanglement import bbm92_key_fraction
@@ -165,8 +165,12 @@ def evaluate_repeater(
     max_time_s: float,
     progress: Callable[[str], None] | None = None,
     file: str | None = None,
+    workers: int = 1,
 ) -> list[dict]:
     """One row per demand for the repeater architecture.
+
+    ``workers``: SeQUeNCe chains run at once on this many warm local worker
+    processes (:func:`qnetemu.engines.run_chains`); the numbers do not depend on it.
 
     ``trusted_rows`` (the trusted-node rows of the same demands, as
     :func:`qnetemu.architectures.trusted_node.evaluate_trusted_node` gives
@@ -181,30 +185,34 @@ def evaluate_repeater(
         the scenario asks: one line naming ``file`` and the field.
     """
     paths = [r["path"].split(" > ") if r.get("path") else [] for r in trusted_rows]
-    run = chain_engine(engine)
     protocol_label = repeater_protocol(profile).label()
     rows = []
+    planned = []  # (row, route, chain) of each demand with a route, in demand order
     for i, (demand, path, seed) in enumerate(zip(demands, paths, seeds, strict=True)):
         row = {"a": demand["a"], "b": demand["b"], "architecture": "repeater", "engine": engine,
                "required_key_rate_bps": demand.get("required_key_rate_bps"), "trusted_nodes": 0,
                "trusted_node_names": "", "seed": seed, "protocol": protocol_label,
                "decoherence": profile.memory.decoherence}
+        rows.append(row)
         route = fibre_route(graph, path, demand["a"], demand["b"])
         if not route:
             row.update(status="no_path", key_rate_bps=0.0, path="", route_sites="")
-            rows.append(row)
             continue
         chain = chain_for_route(graph, route, profile)
         if progress:
             progress(f"repeater [{i + 1}/{len(demands)}] {demand['a']} ↔ {demand['b']}: "
                      f"{chain.n_segments} links, {chain.total_length_km:,.0f} km ({engine})")
-        kwargs = {}
-        if progress and engine == "sequence":
-            kwargs["progress"] = _tenths(progress, f"  SeQUeNCe {demand['a']} ↔ {demand['b']}")
-        try:
-            result: ChainResult = run(chain, seed=seed, max_pairs=max_pairs, max_time_s=max_time_s, **kwargs)
-        except UserError as exc:  # the engine refuses the protocol: say where in the scenario
-            raise UserError(exc.message, file=file, field=exc.field) from None
+        planned.append((row, route, chain))
+    callbacks = None
+    if progress and engine == "sequence":
+        callbacks = [_tenths(progress, f"  SeQUeNCe {row['a']} ↔ {row['b']}") for row, _, _ in planned]
+    try:  # SeQUeNCe chains run at once on warm workers, the others one by one
+        results = run_chains(engine, [(chain, row["seed"]) for row, _, chain in planned],
+                             max_pairs=max_pairs, max_time_s=max_time_s, progress=callbacks,
+                             workers=workers)
+    except UserError as exc:  # the engine refuses the protocol: say where in the scenario
+        raise UserError(exc.message, file=file, field=exc.field) from None
+    for (row, route, chain), result in zip(planned, results, strict=True):
         fraction = float(bbm92_key_fraction(result.mean_fidelity, ec_efficiency=profile.ec_efficiency)) \
             if result.pair_rate_hz > 0 and np.isfinite(result.mean_fidelity) else 0.0
         if result.status == "ok" and not result.latency_s <= max_time_s:
@@ -235,7 +243,6 @@ def evaluate_repeater(
             wall_s=result.wall_s,
             segments="fibre",
         )
-        rows.append(row)
     share_hardware(rows)
     return rows
 

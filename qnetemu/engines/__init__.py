@@ -2,8 +2,9 @@
 
 ``analytic``: exact distributions where it says so, refusing the rest.
 ``montecarlo``: vectorised numpy simulation of the same chain, seeded.
-``sequence``: SeQUeNCe 1.3 event simulation, one child process per chain
-(SeQUeNCe keeps process-wide protocol state).
+``sequence``: SeQUeNCe 1.3 event simulation, one fresh process per chain
+(SeQUeNCe keeps process-wide protocol state), forked from warm workers that
+imported SeQUeNCe once; :func:`run_chains` fans a run's chains out over them.
 
 Every engine runs the chain's :class:`~qnetemu.engines.chain.RepeaterProtocol`
 or refuses it with :class:`~qnetemu.engines.chain.ProtocolNotSupported`
@@ -12,7 +13,8 @@ or refuses it with :class:`~qnetemu.engines.chain.ProtocolNotSupported`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 
 from qnetemu.engines.chain import ChainResult, ChainSpec
 
@@ -61,3 +63,37 @@ def chain_engine(name: str) -> RunChain:
         return engine.simulate(chain, seed=seed, max_pairs=max_pairs, max_time_s=max_time_s)
 
     return run
+
+
+def run_chains(
+    name: str,
+    jobs: Sequence[tuple[ChainSpec, int]],
+    *,
+    max_pairs: int,
+    max_time_s: float,
+    workers: int | None = None,
+    progress: Sequence[Callable[[float], None] | None] | None = None,
+) -> list[ChainResult]:
+    """Results of ``(chain, seed)`` jobs, in job order.
+
+    Every chain's protocol is checked first (``ProtocolNotSupported`` before
+    any work). SeQUeNCe chains run at once on ``workers`` warm workers
+    (default: this machine's cores, at most one per chain), each chain in a
+    fresh fork, so the numbers equal a serial run's; the other engines run
+    one after the other in this process. ``progress``: one callback per job
+    (SeQUeNCe only).
+    """
+    engine = engine_object(name)
+    for chain, _ in jobs:
+        engine.check_protocol(chain)
+    if name != "sequence":
+        return [engine.simulate(chain, seed=seed, max_pairs=max_pairs, max_time_s=max_time_s)
+                for chain, seed in jobs]
+    if not jobs:
+        return []
+    from qnetemu.engines.isolated import WarmWorkers
+
+    count = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    with WarmWorkers(count) as pool:
+        return pool.map(engine, jobs, max_pairs=max_pairs, max_time_s=max_time_s,
+                        progress=progress)

@@ -7,8 +7,13 @@ delta-method standard error, and the fidelity's mean and standard error come
 from the per-trial fidelities. All trials of a batch advance together through
 an event loop (numpy arrays of shape ``(trials, nodes)``); the events are
 link heralds, pair expiries, swaps and (sequence mode) classical messages,
-so the loop runs a few times per segment, not once per attempt. Randomness
-comes only from ``np.random.default_rng(seed)``.
+so the loop runs a few times per segment, not once per attempt. Where swaps
+always succeed and there is no cutoff (the defaults), no link ever restarts
+and every swap time follows from the herald times, so the same model is
+computed directly with array operations over trials x segments
+(:func:`_run_batch_direct`, about 10,000 deliveries per wall second at 1,000
+segments). Batches are sized to a memory budget. Randomness comes only from
+``np.random.default_rng(seed)``.
 
 Physics per trial (the chain's :class:`~qnetemu.engines.chain.RepeaterProtocol`)
 ----------------------------------------------------------------------------------
@@ -76,6 +81,8 @@ from qnetemu.physics.entanglement import STORAGE_FLOOR
 __all__ = ["MonteCarloChainEngine"]
 
 _BATCH = 1 << 16
+#: Working memory one batch may use; the batch shrinks for long chains. [bytes]
+_BATCH_MEMORY_BYTES = 256 * 2**20
 _M_PER_KM = 1e3
 
 
@@ -104,17 +111,37 @@ def _storage(prm: _Params, dt_s: np.ndarray) -> np.ndarray:
     return prm.floor + (1.0 - prm.floor) * np.exp(-prm.rate * dt_s)
 
 
-def _link_attempts(rng: np.random.Generator, p: np.ndarray, pump: tuple[float, ...]) -> np.ndarray:
-    """Attempts until each requested link holds a (pumped) pair; ``p`` per request."""
-    total = rng.geometric(p).astype(float)
+def _geometric(rng: np.random.Generator, p: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Attempts until the first success, success probability ``p`` (broadcast to ``shape``).
+
+    Inversion (Devroye 1986, *Non-Uniform Random Variate Generation*, X.2):
+    ``1 + floor(ln(1 - U) / ln(1 - p))`` with ``U`` uniform on [0, 1) is
+    geometric; one uniform and one logarithm per draw, about twice as fast as
+    ``Generator.geometric`` with an array of probabilities. Floats, exact
+    integers.
+    """
+    u = rng.random(shape)
+    np.log1p(-u, out=u)
+    with np.errstate(divide="ignore"):  # p = 1: ln(0) = -inf gives one attempt
+        u /= np.log1p(-np.asarray(p, dtype=float))
+    np.floor(u, out=u)
+    u += 1.0
+    return u
+
+
+def _link_attempts(
+    rng: np.random.Generator, p: np.ndarray, pump: tuple[float, ...], shape: tuple[int, ...]
+) -> np.ndarray:
+    """Attempts until each requested link holds a (pumped) pair; ``p`` broadcast to ``shape``."""
+    total = _geometric(rng, p, shape)
     if not pump:
         return total
-    shape = total.shape
-    p, total = p.ravel(), total.ravel()
+    p = np.broadcast_to(p, shape).ravel()
+    total = total.ravel()
     level = np.zeros(p.shape, dtype=int)
     todo = np.flatnonzero(level < len(pump))
     while todo.size:
-        total[todo] += rng.geometric(p[todo])
+        total[todo] += _geometric(rng, p[todo], todo.shape)
         lv = level[todo]
         fresh = lv < 0
         ok = rng.random(todo.size) < np.asarray(pump)[np.maximum(lv, 0)]
@@ -124,8 +151,15 @@ def _link_attempts(rng: np.random.Generator, p: np.ndarray, pump: tuple[float, .
     return total.reshape(shape)
 
 
-def _run_batch(rng: np.random.Generator, prm: _Params, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Delivery times [s] and fidelities of ``size`` independent trials."""
+def _run_batch_events(
+    rng: np.random.Generator, prm: _Params, size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Delivery times [s] and fidelities of ``size`` trials, by the event loop.
+
+    The general path: failed swaps, cutoffs and swap-ASAP with classical
+    messages restart links and change partners, so the trials advance event
+    by event (a few loop passes per segment, each over all nodes).
+    """
     n, tau = prm.n, prm.tau_s
     eps = 1e-9 * tau
     out_t = np.empty(size)
@@ -142,8 +176,7 @@ def _run_batch(rng: np.random.Generator, prm: _Params, size: int) -> tuple[np.nd
     use_r = np.zeros(shape)  # time the right end knows the pair
     swap_at = np.full(shape, np.inf)  # time node j's pending swap happens
     now = np.zeros(size)
-    p_rows = np.broadcast_to(prm.p, (size, n))
-    ready = _link_attempts(rng, p_rows.copy(), prm.pump_probs) * tau
+    ready = _link_attempts(rng, prm.p, prm.pump_probs, (size, n)) * tau
     covered = np.zeros((size, n), dtype=bool)
     order = range(1, n)
     if prm.partners is not None:
@@ -246,7 +279,7 @@ def _run_batch(rng: np.random.Generator, prm: _Params, size: int) -> tuple[np.nd
             # attempts run on the global period grid, so a link freed between
             # slots (by an expiry) starts at the next slot and links stay in step
             start = np.ceil(now[rr] / tau - 1e-9) * tau
-            ready[rr, ii] = start + _link_attempts(rng, prm.p[ii], prm.pump_probs) * tau
+            ready[rr, ii] = start + _link_attempts(rng, prm.p[ii], prm.pump_probs, ii.shape) * tau
         covered = cov_new
         # 4. delivery
         done = (r_of[:, 0] == n) & (np.maximum(use_l[:, 0], use_r[:, 0]) <= now + eps)
@@ -265,21 +298,178 @@ def _run_batch(rng: np.random.Generator, prm: _Params, size: int) -> tuple[np.nd
     return out_t, out_f
 
 
+def _fast_path(prm: _Params) -> bool:
+    """True when no link ever restarts and partners follow from herald times alone.
+
+    With certain swaps and no cutoff a stored pair is never lost, so each link
+    is heralded exactly once and every swap time is a function of the herald
+    times. Left to the event loop: swap-ASAP with classical messages (its
+    partners change while a pairing round trip is under way), and nested
+    classical chains where a swapping node is not half way between its
+    partners (the event loop then notices a pair's arrival only at its next
+    event, which the direct path would not reproduce).
+    """
+    if prm.a < 1.0 or math.isfinite(prm.cutoff_s):
+        return False
+    if not prm.delay_s.any():
+        return True
+    if prm.partners is None:
+        return False
+    root = prm.partners.index((0, prm.n)) if (0, prm.n) in prm.partners else -1
+    tol_s = 1e-9 * prm.tau_s
+    return all(
+        abs(prm.delay_s[j, lo] - prm.delay_s[j, hi]) <= tol_s
+        for j, (lo, hi) in enumerate(prm.partners)
+        if lo >= 0 and j != root
+    )
+
+
+def _run_batch_direct(
+    rng: np.random.Generator, prm: _Params, size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Delivery times [s] and fidelities of ``size`` trials, from the herald times.
+
+    The same model as :func:`_run_batch_events` where :func:`_fast_path`
+    holds, computed with array operations over trials x segments: link ``i``
+    is heralded once, at ``t_i`` (its pair emitted ``herald_s`` earlier);
+    swap-ASAP node ``j`` swaps at ``max(t_{j-1}, t_j)``; a nested node swaps
+    once its two partner pairs are known to it, plus its pairing round trip.
+    The draws are the event loop's first draws, so one batch of either path
+    from one generator state gives the same delivery times and fidelities.
+    """
+    n = prm.n
+    herald = _link_attempts(rng, prm.p, prm.pump_probs, (size, n))  # (trials, segments)
+    herald *= prm.tau_s
+    if prm.partners is not None:
+        # one contiguous row per link keeps the per-node steps of the fixed tree cheap
+        herald = np.ascontiguousarray(herald.T)
+        return _nested_direct(prm, herald, herald - prm.herald_s[:, None])
+    t_deliver = herald.max(axis=1)
+    if n == 1:
+        w_end = prm.w0 * _storage(prm, np.full(size, prm.herald_s[0]))
+        return t_deliver, (1.0 + 3.0 * w_end) / 4.0
+    swap_t = np.maximum(herald[:, :-1], herald[:, 1:])  # (trials, n-1): node j = column j-1
+    if prm.floor == 0.0 and prm.swap_fidelity == 1.0:
+        # Werner parameters multiply and storage is exp(-rate dt), so the final
+        # parameter is w0**n exp(-rate * integral of the number of stored pairs):
+        # each herald adds a pair from its emission on, each swap removes one, so
+        # the integral is sum(T - emitted) - sum(T - swap) = T + sum(swap) - sum(emitted).
+        stored_s = t_deliver + swap_t.sum(axis=1) - herald.sum(axis=1) + prm.herald_s.sum()
+        w = np.exp(n * math.log(prm.w0) - prm.rate * stored_s)
+        return t_deliver, (1.0 + 3.0 * w) / 4.0
+    return t_deliver, _asap_ranked(prm, herald - prm.herald_s, swap_t, t_deliver)
+
+
+def _asap_ranked(
+    prm: _Params, emitted: np.ndarray, swap_t: np.ndarray, t_deliver: np.ndarray
+) -> np.ndarray:
+    """Swap-ASAP fidelities for gate noise or dephasing: the k-th swap of every trial at once.
+
+    Swaps run in time order, ties left to right (as in the event loop), since
+    the affine swap map of a noisy gate does not commute.
+    """
+    n = prm.n
+    size = t_deliver.size
+    rows = np.arange(size)
+    order = np.argsort(swap_t, axis=1, kind="stable") + 1  # (trials, n-1) nodes
+    s_sorted = np.take_along_axis(swap_t, order - 1, axis=1)
+    l_of = np.broadcast_to(np.arange(-1, n), (size, n + 1)).copy()
+    r_of = np.broadcast_to(np.arange(1, n + 2), (size, n + 1)).copy()
+    w = np.full((size, n + 1), prm.w0)
+    tw = np.zeros((size, n + 1))
+    tw[:, :n] = emitted
+    for k in range(n - 1):
+        j = order[:, k]
+        t = s_sorted[:, k]
+        lo = l_of[rows, j]
+        hi = r_of[rows, j]
+        wl = w[rows, lo] * _storage(prm, t - tw[rows, lo])
+        wr = w[rows, j] * _storage(prm, t - tw[rows, j])
+        f = prm.swap_fidelity * (1.0 + 3.0 * wl * wr) / 4.0
+        w[rows, lo] = (4.0 * f - 1.0) / 3.0
+        tw[rows, lo] = t
+        r_of[rows, lo] = hi
+        l_of[rows, hi] = lo
+    return (1.0 + 3.0 * w[:, 0] * _storage(prm, t_deliver - tw[:, 0])) / 4.0
+
+
+def _nested_direct(
+    prm: _Params, herald: np.ndarray, emitted: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nested order: the swap tree is fixed, so one vectorised step per node, inner spans first."""
+    n = prm.n
+    partners = prm.partners
+    # pair sources: link i is row i, the pair made by node j's swap is row n + j
+    source = {(i, i + 1): i for i in range(n)}
+    source.update({span: n + j for j, span in enumerate(partners) if span[0] >= 0})
+    size = herald.shape[1]
+    known = np.empty((2 * n + 1, size))  # when the pair's creator knows it [s] (herald or swap)
+    w = np.empty((2 * n + 1, size))
+    tw = np.empty((2 * n + 1, size))
+    known[:n] = herald
+    w[:n] = prm.w0
+    tw[:n] = emitted
+    creator = np.arange(2 * n + 1) - n  # node that made each pair row (links: none)
+    order = sorted(range(1, n), key=lambda j: partners[j][1] - partners[j][0])
+    for j in order:
+        lo, hi = partners[j]
+        a, b = source[(lo, j)], source[(j, hi)]
+        # a swapped pair reaches node j one classical delay after its creator's swap
+        ta = known[a] + (prm.delay_s[creator[a], j] if a >= n else 0.0)
+        tb = known[b] + (prm.delay_s[creator[b], j] if b >= n else 0.0)
+        t = np.maximum(ta, tb) + prm.pairing_s[j]
+        wl = w[a] * _storage(prm, t - tw[a])
+        wr = w[b] * _storage(prm, t - tw[b])
+        f = prm.swap_fidelity * (1.0 + 3.0 * wl * wr) / 4.0
+        w[n + j] = (4.0 * f - 1.0) / 3.0
+        tw[n + j] = known[n + j] = t
+    root = source[(0, n)]
+    t_deliver = known[root]
+    if root >= n:  # delivered once both end nodes know the outcome
+        t_deliver = t_deliver + max(prm.delay_s[root - n, 0], prm.delay_s[root - n, n])
+    w_end = w[root] * _storage(prm, t_deliver - tw[root])
+    return t_deliver, (1.0 + 3.0 * w_end) / 4.0
+
+
+def _run_batch(rng: np.random.Generator, prm: _Params, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Delivery times [s] and fidelities of ``size`` independent trials."""
+    if _fast_path(prm):
+        return _run_batch_direct(rng, prm, size)
+    return _run_batch_events(rng, prm, size)
+
+
+def batch_rows(n_segments: int, direct: bool, memory_bytes: int) -> int:
+    """Trials per batch so that one batch's arrays stay within ``memory_bytes``.
+
+    The event loop holds about 14 float arrays of (trials, segments + 1) plus
+    temporaries; the direct path about 8.
+    """
+    per_trial = (8 if direct else 24) * 8 * (n_segments + 1)
+    return max(2, memory_bytes // per_trial)
+
+
 class MonteCarloChainEngine:
     """Vectorised Monte Carlo engine (see the module docstring).
 
     Parameters
     ----------
     batch_size : int
-        Trials advanced together; larger is faster until memory runs short.
+        Most trials advanced together; larger is faster until memory runs short.
+    memory_bytes : int
+        Working memory of one batch [bytes]; long chains get fewer trials per
+        batch (:func:`batch_rows`) so that a 1,000-segment chain stays well
+        under 1 GB.
     """
 
     name = "montecarlo"
 
-    def __init__(self, batch_size: int = _BATCH):
+    def __init__(self, batch_size: int = _BATCH, memory_bytes: int = _BATCH_MEMORY_BYTES):
         if batch_size < 2:
             raise ValueError(f"batch_size must be >= 2, got {batch_size}")
+        if memory_bytes <= 0:
+            raise ValueError(f"memory_bytes must be > 0, got {memory_bytes}")
         self.batch_size = int(batch_size)
+        self.memory_bytes = int(memory_bytes)
 
     def check_protocol(self, chain: ChainSpec) -> None:
         """Refuse the shared memory pool (swaps across lanes are not modelled)."""
@@ -381,8 +571,9 @@ class MonteCarloChainEngine:
         rng = np.random.default_rng(seed)
         times, fids = [], []
         done, sim_s = 0, 0.0
+        rows = min(self.batch_size, batch_rows(prm.n, _fast_path(prm), self.memory_bytes))
         while done < max_pairs and sim_s < max_time_s:
-            size = min(self.batch_size, max_pairs - done)
+            size = min(rows, max_pairs - done)
             t, f = _run_batch(rng, prm, size)
             times.append(t)
             fids.append(f)

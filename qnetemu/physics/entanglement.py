@@ -17,7 +17,6 @@ bell_diagonal formalism orders them ``(Phi+, Phi-, Psi+, Psi-)``, i.e.
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import brentq
 
 __all__ = [
     "werner_parameter_from_fidelity",
@@ -385,5 +384,7 @@ def bbm92_fidelity_threshold(ec_efficiency=1.0):
         return 1.0 - (1.0 + ec_efficiency) * float(_h2(np.asarray(q)))
 
     # g(0) = 1 > 0 and g(0.5) < 0; h is increasing on [0, 1/2].
+    from scipy.optimize import brentq  # here, not at import: scipy.optimize costs ~1 s
+
     q_star = brentq(g, 1e-15, 0.5, xtol=1e-15, rtol=1e-14)
     return 1.0 - 1.5 * q_star
