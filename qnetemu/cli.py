@@ -52,10 +52,15 @@ def _load(path: Path):
 @app.command()
 def validate(scenario: ScenarioArg) -> None:
     """Check a scenario file (schema, references, topology) without running it."""
-    sc, _, resolved, digest = _load(scenario)
+    sc, raw, resolved, digest = _load(scenario)
+    sweep_note = ""
+    if sc.sweep is not None:
+        from qnetemu.sweep.runner import check_sweep
+
+        sweep_note = f", sweep of {len(check_sweep(scenario, raw))} points"
     out.print(f"[green]ok[/green] {scenario}: {sc.name!r}, {len(resolved.sites)} sites, "
               f"{len(resolved.links)} links, {len(resolved.demands)} demands, "
-              f"{len(sc.satellites)} satellites (sha256 {digest[:12]})")
+              f"{len(sc.satellites)} satellites{sweep_note} (sha256 {digest[:12]})")
 
 
 def _demand_table(rows: list[dict], title: str) -> Table:
@@ -99,14 +104,15 @@ def run(
     """Evaluate every demand of a scenario and write a results directory."""
     from qnetemu.pipeline import evaluate
     from qnetemu.results.manifest import provenance
+    from qnetemu.results.outdir import check_run_target, safe_component
     from qnetemu.results.store import write_run
     from qnetemu.results.tables import to_frames
 
     sc, raw, resolved, digest = _load(scenario)
-    target = out_dir or Path("results") / f"{sc.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
-    if target.exists() and any(target.iterdir()) and not overwrite:
-        raise UserError("results directory exists and is not empty (use --overwrite or another --out)",
-                        file=str(target))
+    # The scenario's name is data, not a path: results stay under results/ whatever it says.
+    stamp = datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')
+    target = out_dir or Path("results") / f"{safe_component(sc.name)}-{stamp}"
+    check_run_target(target, overwrite=overwrite)  # before the work: refusing later would waste it
     say = (lambda _m: None) if quiet else (lambda m: err.print(f"[dim]{m}[/dim]"))
     result = evaluate(sc, resolved, engine=engine, seed=seed, progress=say, file=str(scenario))
     manifest = provenance(scenario_file=str(scenario), scenario_hash=digest, seed=seed, engine=engine)
@@ -116,12 +122,8 @@ def run(
         scenario_text=scenario_yaml(raw, scenario),
         resolved={"sites": resolved.sites, "links": resolved.links, "demands": resolved.demands,
                   "topology_report": resolved.topology_report},
-        overwrite=overwrite,
+        overwrite=overwrite, finish=_draw if plots else None,
     )
-    if plots:
-        from qnetemu.plots import draw_run
-
-        draw_run(written)
     if quiet:
         out.print(str(written))
         return
@@ -129,12 +131,19 @@ def run(
     out.print(f"results: {written}")
 
 
+def _draw(directory: Path) -> None:
+    from qnetemu.plots import draw_run
+
+    draw_run(directory)
+
+
 @app.command()
 def sweep(
     scenario: ScenarioArg,
     out_dir: Annotated[Path, typer.Option("--out", help="Sweep directory (journal, tables, figures).")],
     address: Annotated[str | None, typer.Option(help="Ray cluster HOST:PORT (default RAY_ADDRESS, else local).")] = None,
-    executor: Annotated[str, typer.Option(help="ray (default; local cores or a cluster) or local (serial).")] = "ray",
+    executor: Annotated[str, typer.Option(
+        help="auto (default: Ray for a cluster or more than 32 points to compute, else serial), ray or local.")] = "auto",
     resume: Annotated[bool, typer.Option(help="Finish an interrupted sweep in --out without redoing points.")] = False,
     workers: Annotated[int | None, typer.Option(help="CPUs of the local Ray (default all).")] = None,
     ship_code: Annotated[bool, typer.Option(help="Send this project to the cluster's workers.")] = False,
@@ -149,8 +158,8 @@ def sweep(
     sc = validate_scenario_dict(raw, str(scenario))
     if sc.sweep is None:
         raise UserError("has no sweep: section (see scenarios/README.md)", file=str(scenario), field="sweep")
-    if executor not in ("ray", "local"):
-        raise UserError(f"unknown executor {executor!r}; choose ray or local", field="--executor")
+    if executor not in ("auto", "ray", "local"):
+        raise UserError(f"unknown executor {executor!r}; choose auto, ray or local", field="--executor")
     summary = run_sweep(scenario, raw, out_dir=out_dir, executor=executor, address=address, resume=resume,
                         workers=workers, ship_code=ship_code, progress=progress)
     out.print(f"sweep: {summary.total} points, {summary.ok} ok, {summary.failed} failed "
@@ -163,6 +172,10 @@ def sweep(
 
         draw_run(out_dir)
     out.print(f"results: {out_dir}")
+    if summary.failed:  # a sweep with holes is not a success; the errors are in points.csv
+        err.print(f"{summary.failed} of {summary.total} points failed (see the error column of "
+                  f"{Path(out_dir) / 'points.csv'})", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 def _write_baseline(scenario: Path, raw: dict, target: Path) -> None:
@@ -183,6 +196,77 @@ def _write_baseline(scenario: Path, raw: dict, target: Path) -> None:
               overwrite=True)
 
 
+def parse_duration_s(text: str) -> float:
+    """Seconds from "3600", "90s", "30m", "6h" or "2d"."""
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+    raw = text.strip().lower()
+    scale = units.get(raw[-1:], None)
+    number = raw[:-1] if scale is not None else raw
+    try:
+        value = float(number) * (scale or 1.0)
+    except ValueError:
+        raise UserError(f"cannot read {text!r} as a duration (e.g. 3600, 90m, 6h, 2d)", field="--duration") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise UserError(f"duration must be positive and finite, got {text!r}", field="--duration")
+    return value
+
+
+@app.command()
+def emulate(
+    scenario: ScenarioArg,
+    duration: Annotated[str, typer.Option(help="Emulated time: seconds, or with s/m/h/d (e.g. 6h, 2d).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Results directory (tables, figures, journal).")],
+    seed: Annotated[int, typer.Option(help="Master seed (failures, weather).")] = 0,
+    resume: Annotated[bool, typer.Option(help="Finish an interrupted emulation in --out from its checkpoint.")] = False,
+    plots: Annotated[bool, typer.Option(help="Draw the figures into OUT/figures.")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+) -> None:
+    """Run the network in time: key stores, applications drawing key, failures, satellite passes."""
+    from qnetemu.emulate.runner import run_emulation
+
+    duration_s = parse_duration_s(duration)
+    sc, _, resolved, digest = _load(scenario)
+    say = (lambda _m: None) if quiet else (lambda m: err.print(f"[dim]{m}[/dim]"))
+    summary = run_emulation(sc, resolved, scenario_file=str(scenario), scenario_hash=digest, out_dir=out_dir,
+                            duration_s=duration_s, seed=seed, resume=resume, progress=say)
+    if plots:
+        from qnetemu.plots.emulation import draw_emulation
+
+        draw_emulation(summary.out_dir)
+    out.print(f"emulated {summary.duration_s:,.0f} s in {summary.elapsed_s:.1f} s: {summary.requests} requests, "
+              f"{summary.served} served, {summary.missed} missed")
+    out.print(f"results: {summary.out_dir}")
+
+
+@app.command()
+def serve(
+    scenario: ScenarioArg,
+    certs: Annotated[Path, typer.Option("--certs", help="Directory for the test CA, certificates and kmes.json.")],
+    speed: Annotated[float, typer.Option(help="Emulated seconds per wall-clock second.")] = 1.0,
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback unless you name another).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="First KME's port, the others follow (0: free ports).")] = 0,
+    seed: Annotated[int, typer.Option(help="Master seed (failures, weather).")] = 0,
+) -> None:
+    """One ETSI GS QKD 014 KME per site over HTTPS with client certificates, keys at the emulated rates."""
+    from qnetemu.serve import prepare
+
+    sc, _, resolved, _ = _load(scenario)
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        err.print(f"[yellow]warning:[/yellow] listening on {host}, not only on this machine")
+    manager, server, kmes_json = prepare(sc, resolved, scenario_file=str(scenario), certs_dir=certs, speed=speed,
+                                         seed=seed, host=host, port=port)
+    table = Table(title=f"{sc.name}: {len(manager.saes)} KMEs (ETSI GS QKD 014), x{speed:g} time", title_justify="left")
+    for col in ("Site", "KME", "SAE", "URL"):
+        table.add_column(col)
+    for sae in manager.saes:
+        table.add_row(sae.site, sae.kme_id, sae.sae_id, server.urls[sae.kme_id])
+    out.print(table)
+    out.print(f"certificates and {kmes_json.name}: {certs}  (Ctrl-C stops)")
+    sys.stdout.flush()
+    server.run()
+    out.print("stopped")
+
+
 @app.command()
 def plot(run_dir: Annotated[Path, typer.Argument(help="A results directory from qnetemu run or sweep.")]) -> None:
     """Redraw the figures of a results directory from its stored tables."""
@@ -199,6 +283,53 @@ def report(directory: Annotated[Path, typer.Argument(help="A results directory f
 
     for path in write_report(directory):
         out.print(str(path))
+
+
+topology_app = typer.Typer(help="Topologies you can import: list the shipped ones, show one's nodes.",
+                           no_args_is_help=True)
+app.add_typer(topology_app, name="topology")
+
+
+@topology_app.command("list")
+def topology_list(
+    contains: Annotated[str | None, typer.Argument(help="Only keys containing this text (case-insensitive).")] = None,
+) -> None:
+    """List the topohub topology keys a scenario's `topology: {source: topohub, key: ...}` accepts."""
+    from qnetemu.scenario.topology import topohub_keys
+
+    keys = [k for k in topohub_keys() if contains is None or contains.casefold() in k.casefold()]
+    for key in keys:
+        out.print(key, highlight=False)
+    err.print(f"[dim]{len(keys)} topologies[/dim]")
+
+
+@topology_app.command("show")
+def topology_show(
+    key: Annotated[str, typer.Argument(help="A topohub key (see `qnetemu topology list`) or a GraphML file.")],
+) -> None:
+    """The nodes of a topology with their coordinates: the names `topology_node` refers to."""
+    import warnings
+
+    from qnetemu.scenario.topology import TopologyImportWarning, load_graphml, load_topohub
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TopologyImportWarning)
+        try:
+            sites, links = load_graphml(key) if Path(key).is_file() else load_topohub(key)
+        except KeyError as exc:
+            raise UserError(str(exc.args[0]), field="KEY") from None
+    table = Table(title=f"{key}: {len(sites)} nodes, {len(links)} links", title_justify="left")
+    for col, justify in (("topology_node", "left"), ("lat_deg", "right"), ("lon_deg", "right"),
+                         ("kind", "left"), ("links", "right")):
+        table.add_column(col, justify=justify)
+    degree: dict[str, int] = {}
+    for link in links:
+        for end in (link["a"], link["b"]):
+            degree[end] = degree.get(end, 0) + 1
+    for site in sorted(sites, key=lambda s: s["name"]):
+        table.add_row(site["name"], f"{site['lat_deg']:.4f}", f"{site['lon_deg']:.4f}", str(site.get("kind", "")),
+                      str(degree.get(site["name"], 0)))
+    out.print(table)
 
 
 @app.command()
@@ -222,7 +353,7 @@ def info() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning user errors into one line and exit status 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        status = app(args=argv, standalone_mode=False)  # click returns typer.Exit's code here
     except UserError as exc:
         err.print(f"[red]error:[/red] {exc.one_line()}", highlight=False, soft_wrap=True)
         return EXIT_USER_ERROR
@@ -238,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
             exc.show()
             return exc.exit_code
         raise
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

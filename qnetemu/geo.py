@@ -14,7 +14,7 @@ import numpy as np
 from qnetemu.constants import EARTH_RADIUS_M
 from qnetemu.physics.fibre import _checked, _out
 
-__all__ = ["great_circle_distance_km", "intermediate_points"]
+__all__ = ["great_circle_distance_km", "intermediate_points", "points_along", "polyline_length_km"]
 
 _EARTH_RADIUS_KM = EARTH_RADIUS_M / 1e3
 
@@ -120,4 +120,68 @@ def intermediate_points(lat1_deg, lon1_deg, lat2_deg, lon2_deg, n):
     p = wa * a + wb * b
     lats = np.degrees(np.arctan2(p[..., 2], np.hypot(p[..., 0], p[..., 1])))
     lons = np.degrees(np.arctan2(p[..., 1], p[..., 0]))
+    return lats, lons
+
+
+def polyline_length_km(lat_deg, lon_deg) -> float:
+    """Length of a polyline of great-circle arcs through the given vertices. [km]
+
+    Examples
+    --------
+    >>> round(polyline_length_km([0.0, 0.0, 1.0], [0.0, 1.0, 1.0]), 1)   # two 1-degree arcs
+    222.4
+    """
+    lat = np.asarray(lat_deg, dtype=float).reshape(-1)
+    lon = np.asarray(lon_deg, dtype=float).reshape(-1)
+    if lat.size < 2 or lat.shape != lon.shape:
+        raise ValueError("a polyline needs at least two vertices with a latitude and longitude each")
+    return float(np.sum(great_circle_distance_km(lat[:-1], lon[:-1], lat[1:], lon[1:])))
+
+
+def points_along(lat_deg, lon_deg, fractions):
+    """Points at given fractions of the length of a polyline of great-circle arcs.
+
+    Parameters
+    ----------
+    lat_deg, lon_deg : array_like
+        The polyline's vertices, at least two, from its start. [deg]
+    fractions : array_like
+        Where, as fractions of the total length in [0, 1].
+
+    Returns
+    -------
+    lats_deg, lons_deg : numpy.ndarray
+        One point per fraction, on the arc that holds it, placed by the
+        spherical linear interpolation of :func:`intermediate_points`. [deg]
+
+    Examples
+    --------
+    >>> lats, lons = points_along([0.0, 0.0, 1.0], [0.0, 1.0, 1.0], [0.25, 0.75])
+    >>> [round(float(x), 6) for x in (*lats, *lons)]
+    [0.0, 0.5, 0.5, 1.0]
+    """
+    lat = np.asarray(lat_deg, dtype=float).reshape(-1)
+    lon = np.asarray(lon_deg, dtype=float).reshape(-1)
+    frac = np.asarray(fractions, dtype=float).reshape(-1)
+    if lat.size < 2 or lat.shape != lon.shape:
+        raise ValueError("a polyline needs at least two vertices with a latitude and longitude each")
+    if np.any(~np.isfinite(frac)) or np.any((frac < 0.0) | (frac > 1.0)):
+        raise ValueError("fractions must lie in [0, 1]")
+    rlat, rlon = _lat_lon(lat, lon, "")
+    arc = np.atleast_1d(_central_angle_rad(rlat[:-1], rlon[:-1], rlat[1:], rlon[1:]))
+    cum = np.concatenate([[0.0], np.cumsum(arc)])
+    target = frac * cum[-1]
+    k = np.clip(np.searchsorted(cum, target, side="right") - 1, 0, arc.size - 1)
+    delta = arc[k]
+    local = np.where(delta > 0.0, (target - cum[k]) / np.where(delta > 0.0, delta, 1.0), 0.0)
+    a = _unit_vector(rlat[k], rlon[k])
+    b = _unit_vector(rlat[k + 1], rlon[k + 1])
+    sd = np.sin(delta)
+    small = sd < 1e-12
+    safe = np.where(small, 1.0, sd)
+    wa = np.where(small, 1.0 - local, np.sin((1.0 - local) * delta) / safe)[:, np.newaxis]
+    wb = np.where(small, local, np.sin(local * delta) / safe)[:, np.newaxis]
+    p = wa * a + wb * b
+    lats = np.degrees(np.arctan2(p[:, 2], np.hypot(p[:, 0], p[:, 1])))
+    lons = np.degrees(np.arctan2(p[:, 1], p[:, 0]))
     return lats, lons

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,9 +18,20 @@ import pandas as pd
 
 from qnetemu.errors import UserError
 from qnetemu.formatting import format_rate
-from qnetemu.results.store import read_manifest, read_table
+from qnetemu.results.store import read_manifest, read_sweep_manifest, read_table
 
-ARCH_LABEL = {"trusted_node": "trusted nodes (fibre)", "satellite": "fibre + satellites", "repeater": "repeaters"}
+ARCH_LABEL = {"trusted_node": "trusted nodes (fibre)", "satellite": "fibre + satellites", "repeater": "repeaters",
+              "twin_field": "twin-field links + trusted nodes"}
+
+
+def _key_model_sentence(links) -> str:
+    """Which key models produced the link rates (the links table's ``key_model`` column)."""
+    models = set(links["key_model"].dropna()) if links is not None and "key_model" in links else set()
+    if not models or models == {"asymptotic"}:
+        return "Key rates are asymptotic (no finite-size effects)."
+    if models == {"finite"}:
+        return "Key rates are finite-key rates (Lim et al., PRA 89, 022307 (2014))."
+    return "Key rates are finite-key (Lim et al. 2014) on some links and asymptotic on others."
 
 
 def _rate(bps: float) -> str:
@@ -29,7 +39,7 @@ def _rate(bps: float) -> str:
 
 
 #: Simpler architectures first: within TIE of the best rate, the simpler one counts as best.
-SIMPLICITY = ("trusted_node", "satellite", "repeater")
+SIMPLICITY = ("trusted_node", "twin_field", "satellite", "repeater")
 TIE = 0.05
 
 
@@ -121,7 +131,7 @@ def write_report(directory: str | Path) -> list[Path]:
         f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from `{directory}`; scenario "
         f"`{manifest.get('scenario_file')}` (SHA-256 `{str(manifest.get('scenario_sha256'))[:16]}…`), "
         f"qnetemu {manifest['versions'].get('qnetemu')}, SeQUeNCe {manifest['versions'].get('sequence')}, "
-        f"git {manifest.get('git_commit') or '-'}. Key rates are asymptotic (no finite-size effects)."
+        f"git {manifest.get('git_commit') or '-'}. {_key_model_sentence(links)}"
     )
 
     n_inserted = int(sites["inserted"].sum()) if sites is not None else 0
@@ -179,7 +189,7 @@ def write_report(directory: str | Path) -> list[Path]:
             figures.append((caption, run_dir / "figures" / f"{stem}.png"))
 
     if is_sweep:
-        sweep_manifest = json.loads((directory / "sweep.json").read_text())
+        sweep_manifest = read_sweep_manifest(directory)
         swept = read_table(directory, "demands")
         sections.append("\n## Repeater hardware study\n")
         axes = [p for a in sweep_manifest.get("axes", []) for p in a.get("paths", [])]

@@ -109,6 +109,17 @@ def _bb84_payload(sat: Satellite):
     )
 
 
+def _finite_protocol(sat: Satellite):
+    """The payload's finite-key protocol, or None for asymptotic keys."""
+    from qnetemu.physics.finite_key import FiniteKeyProtocol
+
+    if sat.bb84.key_model != "finite":
+        return None
+    fk = sat.bb84.finite_key
+    return FiniteKeyProtocol(eps_sec=fk.eps_sec, eps_cor=fk.eps_cor, p_x=fk.p_x, p_mu=fk.p_mu, p_nu=fk.p_nu,
+                             omega=fk.omega)
+
+
 def _pair_source(sat: Satellite):
     from qnetemu.space.services import EntangledPairSource
 
@@ -153,7 +164,7 @@ def add_satellite_links(graph: nx.Graph, scenario: Scenario, resolved: ResolvedS
                         skysats: list | None = None) -> dict[str, list[dict]]:
     """Add satellite nodes and edges to ``graph`` in place; return the space result tables."""
     from qnetemu.orbits.visibility import common_windows_by_pair, passes_by_station
-    from qnetemu.space.services import entanglement_key_over_windows, key_per_pass
+    from qnetemu.space.services import entanglement_key_over_windows, key_over_passes
 
     say = progress or (lambda _m: None)
     window = scenario.space
@@ -177,8 +188,9 @@ def add_satellite_links(graph: nx.Graph, scenario: Scenario, resolved: ResolvedS
                                            max_sun_altitude_deg=window.max_sun_altitude_deg)
             for (name, (station, optics)), passes in zip(stations.items(), all_passes, strict=True):
                 seen_by_any[name] |= bool(passes)
-                keys = [key_per_pass(p, payload=payload, station=station, ec_efficiency=sat.bb84.ec_efficiency)
-                        for p in passes]
+                keys = key_over_passes(passes, payload=payload, station=station,
+                                       ec_efficiency=sat.bb84.ec_efficiency, finite_key=_finite_protocol(sat),
+                                       passes_per_block=sat.bb84.finite_key.passes_per_block)
                 key_bits = sum(k["key_bits"] for k in keys)
                 ends = [(p.set_utc - window.start_utc).total_seconds()
                         for p, k in zip(passes, keys, strict=True) if k["key_bits"] > 0]
@@ -201,12 +213,13 @@ def add_satellite_links(graph: nx.Graph, scenario: Scenario, resolved: ResolvedS
                        "passes": len(passes), "keyed_passes": len(ends), "key_bits_per_day": per_day,
                        "key_rate_bps": per_day / SECONDS_PER_DAY, "latency_s": mean_wait_s(ends, window.duration_s),
                        "mean_loss_db": float(np.mean([k["mean_loss_db"] for k in keys])) if keys else float("nan"),
-                       "weather_availability": optics["weather_availability"]}
+                       "weather_availability": optics["weather_availability"], "key_model": sat.bb84.key_model}
                 tables["satellite_links"].append(row)
                 if per_day > 0:
                     graph.add_edge(node, name, segment="satellite", key_rate_bps=row["key_rate_bps"],
                                    latency_s=row["latency_s"], loss_db=row["mean_loss_db"], length_km=0.0,
-                                   link_id=f"{node}–{name}", ends=(node, name))
+                                   link_id=f"{node}–{name}", ends=(node, name), key_model=sat.bb84.key_model,
+                                   protocol="decoy_bb84")
             say(f"satellite {sat.name}: trusted relay to {sum(r['keyed_passes'] > 0 for r in tables['satellite_links'] if r['satellite'] == sat.name)} "
                 f"of {len(stations)} ground stations")
         if sat.pair_source is not None:
@@ -226,12 +239,14 @@ def add_satellite_links(graph: nx.Graph, scenario: Scenario, resolved: ResolvedS
                        "key_bits_per_day": per_day, "key_rate_bps": per_day / SECONDS_PER_DAY,
                        "latency_s": mean_wait_s([(w.end_utc - w.window_start_utc).total_seconds() for w in pair_windows], window.duration_s),
                        "min_loss_db": res.get("min_loss_db", float("nan")), "mean_qber": res.get("mean_qber"),
-                       "weather_availability": oa["weather_availability"] * ob["weather_availability"]}
+                       "weather_availability": oa["weather_availability"] * ob["weather_availability"],
+                       "key_model": "asymptotic"}
                 tables["satellite_links"].append(row)
                 if per_day > 0 and not graph.has_edge(a, b):
                     graph.add_edge(a, b, segment="satellite", key_rate_bps=row["key_rate_bps"],
                                    latency_s=row["latency_s"], loss_db=row["min_loss_db"], length_km=0.0,
-                                   link_id=f"{sat.name} entanglement {a}–{b}", ends=(a, b))
+                                   link_id=f"{sat.name} entanglement {a}–{b}", ends=(a, b), key_model="asymptotic",
+                                   protocol="bbm92")
             say(f"satellite {sat.name}: entanglement downlinks between {len(names)} ground stations")
     blind = [n for n, seen in seen_by_any.items() if not seen]
     if blind and any(s.bb84 is not None for s in scenario.satellites):

@@ -1,15 +1,20 @@
 """The trusted-node network as a :class:`networkx.Graph`.
 
 Nodes are sites, named by their ``name``, with attributes ``lat_deg``,
-``lon_deg``, ``role`` (``"endpoint"``, ``"trusted_node"`` or
-``"ground_station"``) and ``inserted`` (True only for trusted nodes that
-:func:`qnetemu.network.splitting.split_long_spans` created).
+``lon_deg``, ``role`` (``"endpoint"``, ``"trusted_node"``,
+``"ground_station"``, or ``"junction"`` for a point a cable passes where no
+equipment stands), ``inserted`` (True only for trusted nodes that
+:func:`qnetemu.network.splitting.split_long_spans` created) and ``is_site``
+(False for junctions: sea-cable branching units and the like).
+:func:`qnetemu.network.trust.set_relay_permissions` adds ``country`` and
+``can_relay`` (whether key may be relayed there).
 
 Edges are links, with attributes ``length_km``, ``attenuation_db_per_km``,
 ``extra_loss_db``, ``segment`` (``"fibre"`` or ``"satellite"``),
-``loss_db``, ``latency_s``, ``link_id`` (a stable string) and ``ends`` (the
+``loss_db``, ``latency_s``, ``link_id`` (a stable string), ``ends`` (the
 link's declared ``(a, b)`` orientation, which a :class:`networkx.Graph` does
-not keep). :func:`assign_fibre_key_rates` adds ``key_rate_bps`` (secret-key
+not keep) and optionally ``waypoints`` (``[[lat_deg, lon_deg], ...]``, the
+bends of a cable from ``a`` to ``b``). :func:`assign_fibre_key_rates` adds ``key_rate_bps`` (secret-key
 bits per second the link produces) and ``qber``. Satellite edges are added by
 other layers with their own ``key_rate_bps`` and ``latency_s``; routing and
 allocation look only at ``key_rate_bps``.
@@ -26,10 +31,10 @@ from collections.abc import Callable, Iterable
 import networkx as nx
 import numpy as np
 
-from qnetemu.geo import great_circle_distance_km
+from qnetemu.geo import great_circle_distance_km, polyline_length_km
 from qnetemu.physics.fibre import db_to_transmittance, fibre_delay_s, fibre_loss_db
 
-ROLES = ("endpoint", "trusted_node", "ground_station")
+ROLES = ("endpoint", "trusted_node", "ground_station", "junction")
 SEGMENTS = ("fibre", "satellite")
 
 #: Attenuation of standard single-mode fibre at 1550 nm used when a link does
@@ -92,8 +97,9 @@ def build_graph(sites: list[dict], links: list[dict]) -> nx.Graph:
     ----------
     sites : list of dict
         Each with ``name`` (unique), ``lat_deg`` [deg, -90..90], ``lon_deg``
-        [deg, -180..180] and optionally ``role`` (default ``"endpoint"``).
-        Other keys are kept as node attributes.
+        [deg, -180..180] and optionally ``role`` (default ``"endpoint"``),
+        ``inserted`` and ``is_site`` (default False and True). Other keys
+        are kept as node attributes.
     links : list of dict
         Each with ``a`` and ``b`` (site names) and optionally ``length_km``
         [km] (``None`` or absent: derived from the coordinates),
@@ -101,7 +107,9 @@ def build_graph(sites: list[dict], links: list[dict]) -> nx.Graph:
         default :data:`DEFAULT_ROUTE_FACTOR`), ``attenuation_db_per_km``
         [dB/km] (default :data:`DEFAULT_ATTENUATION_DB_PER_KM`),
         ``extra_loss_db`` [dB] (default 0) and ``link_id`` (default
-        ``"a–b"``). Other keys are kept as edge attributes.
+        ``"a–b"``) and ``waypoints`` (``[[lat_deg, lon_deg], ...]``: the
+        cable bends there on its way from ``a`` to ``b``). Other keys are
+        kept as edge attributes.
 
     Returns
     -------
@@ -119,7 +127,9 @@ def build_graph(sites: list[dict], links: list[dict]) -> nx.Graph:
     -----
     A missing length is ``great_circle_distance_km * route_factor``: the
     route factor accounts for fibre following roads and rails rather than the
-    great circle (typical values 1.2-1.6 for terrestrial backbones).
+    great circle (typical values 1.2-1.6 for terrestrial backbones). A link
+    with waypoints is measured along them (great-circle arcs from ``a``
+    through each waypoint to ``b``), times the route factor.
     """
     graph = nx.Graph()
     for index, site in enumerate(sites):
@@ -138,7 +148,8 @@ def build_graph(sites: list[dict], links: list[dict]) -> nx.Graph:
         role = site.get("role", "endpoint")
         if role not in ROLES:
             raise ValueError(f"{where}.role must be one of {ROLES}, got {role!r}")
-        extra = {k: v for k, v in site.items() if k not in {"name", "lat_deg", "lon_deg", "role"}}
+        extra = {k: v for k, v in site.items()
+                 if k not in {"name", "lat_deg", "lon_deg", "role", "inserted", "is_site"}}
         graph.add_node(
             name,
             **extra,
@@ -146,6 +157,7 @@ def build_graph(sites: list[dict], links: list[dict]) -> nx.Graph:
             lon_deg=lon_deg,
             role=role,
             inserted=bool(site.get("inserted", False)),
+            is_site=bool(site.get("is_site", True)),
         )
 
     link_ids: set[str] = set()
@@ -217,6 +229,13 @@ def build_graph(sites: list[dict], links: list[dict]) -> nx.Graph:
             )
         )
         for i, distance in zip(derive, distance_km.tolist(), strict=True):
+            waypoints = records[i][2].get("waypoints")
+            if waypoints:  # a cable with bends: along them (few links, so not vectorised)
+                a, b = nodes[records[i][0]], nodes[records[i][1]]
+                distance = polyline_length_km(
+                    [a["lat_deg"], *(float(p[0]) for p in waypoints), b["lat_deg"]],
+                    [a["lon_deg"], *(float(p[1]) for p in waypoints), b["lon_deg"]],
+                )
             records[i][2]["length_km"] = records[i][2]["route_factor"] * distance
     for index, (_, _, data) in enumerate(records):
         if not data["length_km"] > 0.0:

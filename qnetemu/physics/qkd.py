@@ -95,12 +95,18 @@ def _check_rate_args(ec_efficiency, sifting):
     )
 
 
-def _gain_qber(eta, mu, y0, e_d):
-    """Q_mu and E_mu (Ma et al. 2005, Eqs. 7 and 9) for validated arrays."""
+def _gain_qber(eta, mu, y0, e_d, p_ap=0.0):
+    """Q_mu and E_mu (Ma et al. 2005, Eqs. 7 and 9) for validated arrays.
+
+    Afterpulses (probability ``p_ap`` per click, each a random bit; Lim et
+    al., PRA 89, 022307 (2014), Sec. IV) scale every yield by ``1 + p_ap``,
+    which keeps the decoy equations linear in the yields.
+    """
     # 1 - exp(-eta mu) loses all digits for eta ~ 1e-10 without expm1.
     detected = -np.expm1(-eta * mu)
-    gain = y0 + detected
-    errors = _E0 * y0 + e_d * detected
+    clicks = y0 + detected
+    gain = clicks * (1.0 + p_ap)
+    errors = _E0 * y0 + e_d * detected + _E0 * p_ap * clicks
     # No click at all (no light, no dark counts): nothing to err on; report
     # the uninformative 1/2 rather than 0/0.
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -109,7 +115,7 @@ def _gain_qber(eta, mu, y0, e_d):
 
 
 def bb84_gain_and_qber(channel_transmittance, *, mu, detector_efficiency, dark_count_prob,
-                       misalignment_error):
+                       misalignment_error, afterpulse_prob=0.0):
     """Gain and quantum bit error rate of weak coherent pulses.
 
     Parameters
@@ -125,6 +131,9 @@ def bb84_gain_and_qber(channel_transmittance, *, mu, detector_efficiency, dark_c
     misalignment_error : array_like
         Probability :math:`e_d` that a photon hits the wrong detector,
         in [0, 0.5]. [-]
+    afterpulse_prob : array_like, optional
+        Afterpulse probability per click, in [0, 1): yields scale by
+        :math:`1 + p_{ap}` and every afterpulse is a random bit. [-]
 
     Returns
     -------
@@ -145,7 +154,8 @@ def bb84_gain_and_qber(channel_transmittance, *, mu, detector_efficiency, dark_c
     """
     t, mu_, eta_d, y0, e_d = _check_common(channel_transmittance, mu, detector_efficiency,
                                            dark_count_prob, misalignment_error)
-    gain, qber = _gain_qber(t * eta_d, mu_, y0, e_d)
+    p_ap = _checked(afterpulse_prob, "afterpulse_prob", lower=0.0, upper=1.0, upper_open=True)
+    gain, qber = _gain_qber(t * eta_d, mu_, y0, e_d, p_ap)
     return _out(np.asarray(gain)), _out(np.asarray(qber))
 
 
@@ -204,7 +214,7 @@ def bb84_infinite_decoy(channel_transmittance, *, mu, detector_efficiency, dark_
 
 
 def bb84_decoy_ma2005(channel_transmittance, *, mu, nu, detector_efficiency, dark_count_prob,
-                      misalignment_error, ec_efficiency=1.22, sifting=0.5):
+                      misalignment_error, ec_efficiency=1.22, sifting=0.5, afterpulse_prob=0.0):
     """BB84 key rate with the vacuum + one weak decoy state of Ma et al. (2005).
 
     Parameters
@@ -221,6 +231,8 @@ def bb84_decoy_ma2005(channel_transmittance, *, mu, nu, detector_efficiency, dar
         Error-correction inefficiency :math:`f \\ge 1`. [-]
     sifting : array_like, optional
         Sifting factor :math:`q`. [-]
+    afterpulse_prob : array_like, optional
+        Afterpulse probability per click, as in :func:`bb84_gain_and_qber`. [-]
 
     Returns
     -------
@@ -256,16 +268,19 @@ def bb84_decoy_ma2005(channel_transmittance, *, mu, nu, detector_efficiency, dar
     if np.any(np.broadcast_to(nu_ >= mu_, np.broadcast_shapes(nu_.shape, mu_.shape))):
         raise ValueError("nu (decoy intensity) must be smaller than mu (signal intensity)")
     f, q = _check_rate_args(ec_efficiency, sifting)
+    p_ap = _checked(afterpulse_prob, "afterpulse_prob", lower=0.0, upper=1.0, upper_open=True)
     eta = t * eta_d
-    gain_mu, qber_mu = _gain_qber(eta, mu_, y0, e_d)
-    gain_nu, qber_nu = _gain_qber(eta, nu_, y0, e_d)
+    gain_mu, qber_mu = _gain_qber(eta, mu_, y0, e_d, p_ap)
+    gain_nu, qber_nu = _gain_qber(eta, nu_, y0, e_d, p_ap)
+    # The vacuum decoy measures the vacuum yield and its error rate, afterpulses included.
+    vac_gain, vac_qber = _gain_qber(eta, 0.0, y0, e_d, p_ap)
     ratio2 = (nu_ / mu_) ** 2
     y1_low = (mu_ / (mu_ * nu_ - nu_**2)) * (
-        gain_nu * np.exp(nu_) - gain_mu * np.exp(mu_) * ratio2 - (1.0 - ratio2) * y0
+        gain_nu * np.exp(nu_) - gain_mu * np.exp(mu_) * ratio2 - (1.0 - ratio2) * vac_gain
     )
     certified = y1_low > 0
     safe_y1 = np.where(certified, y1_low, 1.0)
-    e1_up = np.where(certified, (qber_nu * gain_nu * np.exp(nu_) - _E0 * y0) / (safe_y1 * nu_),
+    e1_up = np.where(certified, (qber_nu * gain_nu * np.exp(nu_) - vac_qber * vac_gain) / (safe_y1 * nu_),
                      _E0)
     q1_low = np.where(certified, y1_low, 0.0) * mu_ * np.exp(-mu_)
     return _out(np.asarray(_gllp_rate(q1_low, e1_up, gain_mu, qber_mu, f, q)))

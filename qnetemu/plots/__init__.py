@@ -1,7 +1,8 @@
 """Figures drawn from stored result tables only (never recomputing the network).
 
 :func:`draw_run` draws every figure a results directory has data for into
-``RUN/figures/`` as PNG (screen) and PDF (print).
+``RUN/figures/`` as PNG (and PDF for print when asked). Colours, markers and
+names of architectures come from :mod:`qnetemu.plots.palette`, one place.
 """
 
 from __future__ import annotations
@@ -15,58 +16,83 @@ matplotlib.use("Agg")  # headless: files only
 from qnetemu.plots.style import save  # noqa: E402
 
 
-def draw_run(run_dir: str | Path) -> list[Path]:
+def repeater_channel_uses_hz(run_dir: Path) -> float | None:
+    """Channel uses per second of the run's repeater hardware: attempt rate × memories per link.
+
+    Read from the run's stored ``scenario.yaml`` (the schema fills the
+    defaults), so the PLOB comparison uses the repeater's own rate.
+    """
+    import yaml
+
+    from qnetemu.scenario.load import validate_scenario_dict
+
+    path = run_dir / "scenario.yaml"
+    if not path.is_file():
+        return None
+    try:
+        scenario = validate_scenario_dict(yaml.safe_load(path.read_text()), str(path))
+    except Exception:  # an old or hand-edited file: the bound is left out, the figure is not
+        return None
+    memory = scenario.repeater.memory
+    return float(memory.attempt_rate_hz * memory.memories_per_node)
+
+
+def draw_run(run_dir: str | Path, *, pdf: bool = False) -> list[Path]:
     """Draw all figures for a run or sweep directory; return the files written."""
     from qnetemu.plots import network_map, rates, space
     from qnetemu.results.store import read_manifest, read_table
 
     run_dir = Path(run_dir)
     if (run_dir / "sweep.json").is_file():
-        return draw_sweep(run_dir)
+        return draw_sweep(run_dir, pdf=pdf)
     manifest = read_manifest(run_dir)
     fig_dir = run_dir / "figures"
     fig_dir.mkdir(exist_ok=True)
     written: list[Path] = []
     sites, links, demands = (read_table(run_dir, n) for n in ("sites", "links", "demands"))
-    title = manifest.get("scenario_name", run_dir.name)
-    if sites is not None and links is not None:
-        written += save(network_map.network_map(sites, links, title=title), fig_dir / "network_map")
-        written += save(rates.link_rate_vs_distance(links, title=title), fig_dir / "link_rate_vs_distance")
-    if demands is not None and len(demands):
-        written += save(rates.demand_rate_vs_distance(demands, links, title=title),
-                        fig_dir / "demand_rate_vs_distance")
-        written += save(rates.trusted_nodes_per_demand(demands, title=title), fig_dir / "trusted_nodes_per_demand")
-        if {"repeater", "trusted_node"} <= set(demands["architecture"]):
-            written += save(rates.repeater_vs_trusted(demands, links, title=title), fig_dir / "repeater_vs_trusted_node")
     samples, tracks, sat_links = (read_table(run_dir, n) for n in ("pass_samples", "ground_tracks", "satellite_links"))
+    title = manifest.get("scenario_name", run_dir.name)
+
+    def put(fig, stem: str) -> None:
+        written.extend(save(fig, fig_dir / stem, pdf=pdf))
+
+    if sites is not None and links is not None:
+        put(network_map.network_map(sites, links, title=title, satellite_links=sat_links), "network_map")
+        put(rates.link_rate_vs_distance(links, title=title), "link_rate_vs_distance")
+    if demands is not None and len(demands):
+        put(rates.demand_rate_vs_distance(demands, links, title=title), "demand_rate_vs_distance")
+        put(rates.trusted_nodes_per_demand(demands, title=title), "trusted_nodes_per_demand")
+        if {"repeater", "trusted_node"} <= set(demands["architecture"]):
+            put(rates.repeater_vs_trusted(demands, links, title=title,
+                                          repeater_channel_uses_hz=repeater_channel_uses_hz(run_dir)),
+                "repeater_vs_trusted_node")
     if samples is not None and len(samples):
-        written += save(space.pass_timelines(samples, title=title), fig_dir / "pass_timelines")
+        put(space.pass_timelines(samples, title=title), "pass_timelines")
     if tracks is not None and len(tracks) and sites is not None:
-        written += save(space.ground_tracks(tracks, sites, title=title), fig_dir / "ground_tracks")
+        put(space.ground_tracks(tracks, sites, title=title), "ground_tracks")
     if sat_links is not None and len(sat_links):
-        written += save(space.station_pair_key(sat_links, title=title), fig_dir / "station_pair_key_per_day")
+        put(space.station_pair_key(sat_links, title=title), "station_pair_key_per_day")
     from qnetemu.plots import resilience
 
-    written += resilience.draw(run_dir, fig_dir, title=title)
+    written += resilience.draw(run_dir, fig_dir, title=title, pdf=pdf)
     return written
 
 
-def draw_sweep(sweep_dir: str | Path) -> list[Path]:
-    """Figures of a sweep directory: its baseline run's, and the comparisons across points."""
-    import json
+def figure_stem(path: str) -> str:
+    """A file-name-safe stem for a parameter path."""
+    return "".join(c if c.isalnum() else "_" for c in path).strip("_")
 
-    from qnetemu.errors import UserError
+
+def draw_sweep(sweep_dir: str | Path, *, pdf: bool = False) -> list[Path]:
+    """Figures of a sweep directory: its baseline run's, and the comparisons across points."""
     from qnetemu.plots import sweep
-    from qnetemu.results.store import read_table
+    from qnetemu.results.store import read_sweep_manifest, read_table
 
     sweep_dir = Path(sweep_dir)
-    try:
-        manifest = json.loads((sweep_dir / "sweep.json").read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UserError(f"cannot read sweep.json ({exc})", file=str(sweep_dir)) from None
+    manifest = read_sweep_manifest(sweep_dir)
     written: list[Path] = []
     if (sweep_dir / "baseline" / "manifest.json").is_file():
-        written += draw_run(sweep_dir / "baseline")
+        written += draw_run(sweep_dir / "baseline", pdf=pdf)
     demands = read_table(sweep_dir, "demands")
     if demands is None or not len(demands):
         return written
@@ -78,12 +104,13 @@ def draw_sweep(sweep_dir: str | Path) -> list[Path]:
     if "repeater" in archs:
         for param in params:
             written += save(sweep.rate_vs_parameter(demands, param, params, title=title),
-                            fig_dir / f"rate_vs_{param.replace('.', '_').replace('[', '_').replace(']', '_')}")
+                            fig_dir / f"rate_vs_{figure_stem(param)}", pdf=pdf)
     if {"repeater", "trusted_node"} <= archs and len(params) >= 2:
         for k in range(len(params) - 1):
             x, y = params[k], params[k + 1]
             written += save(sweep.crossover_map(demands, x, y, params, title=title),
-                            fig_dir / f"crossover_{x.split('.')[-1]}_{y.split('.')[-1]}")
+                            fig_dir / f"crossover_{figure_stem(x.split('.')[-1])}_{figure_stem(y.split('.')[-1])}",
+                            pdf=pdf)
     return written
 
 

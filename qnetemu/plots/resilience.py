@@ -67,7 +67,7 @@ def exposure(key_holders: pd.DataFrame, multipath: pd.DataFrame | None, *, title
     return fig
 
 
-def draw(run_dir: str | Path, fig_dir: Path, *, title: str = "") -> list[Path]:
+def draw(run_dir: str | Path, fig_dir: Path, *, title: str = "", pdf: bool = False) -> list[Path]:
     """The trust figures a run has tables for."""
     from qnetemu.results.store import read_table
 
@@ -75,8 +75,8 @@ def draw(run_dir: str | Path, fig_dir: Path, *, title: str = "") -> list[Path]:
     written: list[Path] = []
     elements = read_table(run_dir, "n_minus_one_elements")
     if elements is not None and len(elements):
-        written += save(n_minus_one_impact(elements, title=title), fig_dir / "n_minus_one")
+        written += save(n_minus_one_impact(elements, title=title), fig_dir / "n_minus_one", pdf=pdf)
     holders = read_table(run_dir, "key_holders")
     if holders is not None and "exposure_probability" in holders and holders.exposure_probability.notna().any():
-        written += save(exposure(holders, read_table(run_dir, "multipath"), title=title), fig_dir / "key_exposure")
+        written += save(exposure(holders, read_table(run_dir, "multipath"), title=title), fig_dir / "key_exposure", pdf=pdf)
     return written

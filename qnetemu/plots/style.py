@@ -25,11 +25,11 @@ def figure(width_in: float = 6.5, height_in: float = 4.0):
         return plt.subplots(figsize=(width_in, height_in), layout="constrained")
 
 
-def save(fig, stem: Path) -> list[Path]:
-    """Write ``stem.png`` and ``stem.pdf`` and close the figure."""
+def save(fig, stem: Path, *, pdf: bool = False) -> list[Path]:
+    """Write ``stem.png`` (and ``stem.pdf`` for print when asked) and close the figure."""
     paths = []
     with plt.rc_context(RC):
-        for ext in ("png", "pdf"):
+        for ext in ("png", "pdf") if pdf else ("png",):
             path = stem.with_suffix(f".{ext}")
             fig.savefig(path, bbox_inches="tight", metadata={"Creator": "qnetemu"} if ext == "pdf" else None)
             paths.append(path)

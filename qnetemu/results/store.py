@@ -9,24 +9,25 @@ Layout of a run directory::
     <table>.csv          the same table for people without pandas/pyarrow
     figures/             plots drawn from the tables (qnetemu plot)
 
-A run is written into a temporary sibling directory and renamed into place at
-the end, so an interrupted run leaves nothing half-written, and an existing
-directory is never overwritten unless asked.
+A run is written into a temporary sibling directory and swapped in for the
+old one only when complete, under a lock, so an interrupted run leaves the
+old result or the new one, never half of either; an existing directory is
+replaced only with ``overwrite`` and only if qnetemu wrote it (see
+:mod:`qnetemu.results.outdir`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from qnetemu.errors import UserError
-
-MANIFEST = "manifest.json"
+from qnetemu.results import outdir
+from qnetemu.results.outdir import MANIFEST, SWEEP_MANIFEST, WRITTEN_BY
 
 
 def write_table(directory: Path, name: str, frame: pd.DataFrame) -> None:
@@ -36,42 +37,61 @@ def write_table(directory: Path, name: str, frame: pd.DataFrame) -> None:
 
 def write_run(out_dir: str | Path, *, tables: dict[str, pd.DataFrame], manifest: dict,
               scenario_text: str | None = None, resolved: dict | None = None,
-              overwrite: bool = False) -> Path:
-    """Write a complete run directory atomically; refuse to replace an existing one."""
-    out = Path(out_dir)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise UserError("results directory exists and is not empty (use --overwrite or another --out)",
-                        file=str(out))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        for name, frame in tables.items():
-            write_table(tmp, name, frame)
-        manifest = {**manifest, "tables": {n: int(len(f)) for n, f in tables.items()}}
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
-        if scenario_text is not None:
-            (tmp / "scenario.yaml").write_text(scenario_text)
-        if resolved is not None:
-            (tmp / "resolved.json").write_text(json.dumps(resolved, indent=1, default=str) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+              overwrite: bool = False, finish: Callable[[Path], object] | None = None) -> Path:
+    """Write a complete run directory atomically; return its path.
+
+    Refuses (UserError) a target that exists and is not empty unless
+    ``overwrite``, and with ``overwrite`` anything but a run directory qnetemu
+    wrote. ``finish(tmp_dir)`` (e.g. drawing the figures) runs on the new
+    directory before it is swapped in, so the figures are part of the swap.
+    """
+    with outdir.DirLock(out_dir) as lock:
+        outdir.recover(lock.target, lock)
+        out = outdir.check_run_target(lock.target, overwrite=overwrite)
+        tmp = outdir.make_temp_dir(out)
+        try:
+            for name, frame in tables.items():
+                write_table(tmp, name, frame)
+            manifest = {**manifest, "written_by": WRITTEN_BY, "tables": {n: int(len(f)) for n, f in tables.items()}}
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+            if scenario_text is not None:
+                (tmp / "scenario.yaml").write_text(scenario_text)
+            if resolved is not None:
+                (tmp / "resolved.json").write_text(json.dumps(resolved, indent=1, default=str) + "\n")
+            if finish is not None:
+                finish(tmp)
+            outdir.fsync_tree(tmp)
+            outdir.checkpoint("written")
+            outdir.replace_dir(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     return out
 
 
 def read_manifest(run_dir: str | Path) -> dict:
+    """The manifest of a run directory; a missing or damaged one is a one-line UserError."""
     path = Path(run_dir) / MANIFEST
     if not path.is_file():
         raise UserError("not a qnetemu results directory (no manifest.json)", file=str(run_dir))
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise UserError(f"manifest.json is not valid JSON ({exc.msg})", file=str(path)) from None
+    return outdir.read_json(path, MANIFEST)
+
+
+def read_sweep_manifest(sweep_dir: str | Path) -> dict:
+    """The ``sweep.json`` of a sweep directory; a missing or damaged one is a one-line UserError."""
+    return outdir.read_json(Path(sweep_dir) / SWEEP_MANIFEST, SWEEP_MANIFEST)
 
 
 def read_table(run_dir: str | Path, name: str) -> pd.DataFrame | None:
+    """A stored table, or None if the directory has none; a damaged file is a one-line UserError."""
+    import pyarrow as pa
+
     path = Path(run_dir) / f"{name}.parquet"
-    return pd.read_parquet(path) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        reason = " ".join(str(exc).split())[:120] or type(exc).__name__
+        raise UserError(f"is damaged or not a Parquet file ({reason}); run again to rewrite it",
+                        file=str(path)) from None

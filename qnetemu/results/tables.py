@@ -10,7 +10,7 @@ COLUMN_ORDER = {
                 "required_key_rate_bps", "requirement_met", "trusted_nodes", "trusted_node_names", "hops",
                 "distance_km", "latency_s", "route_sites", "path", "segments"],
     "links": ["link_id", "a", "b", "segment", "length_km", "loss_db", "transmittance", "qber", "key_rate_bps"],
-    "sites": ["name", "lat_deg", "lon_deg", "role", "inserted", "degree"],
+    "sites": ["name", "lat_deg", "lon_deg", "role", "inserted", "degree", "country", "can_relay"],
 }
 
 

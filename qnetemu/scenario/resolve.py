@@ -58,7 +58,8 @@ def _import_topology(scenario: Scenario, file: str, base_dir: Path) -> tuple[lis
         field_name = "topology.key" if topo.source == "topohub" else "topology.path"
         raise UserError(str(message), file=file, field=field_name) from None
     for site in sites:
-        site["role"] = topo.role
+        # A point a cable passes at sea is a junction, never a trusted node.
+        site["role"] = topo.role if site.get("is_site", True) else "junction"
     return sites, links, report
 
 
@@ -74,7 +75,7 @@ def _check_attach_has_topology(scenario: Scenario, file: str, topo_sites: list[d
 
 def _nearest_free(site, topo_sites: list[dict], taken: dict[str, str]) -> tuple[dict | None, float]:
     """The nearest topology node not yet bound to a scenario site, and its distance [km]."""
-    free = [n for n in topo_sites if n["name"] not in taken]
+    free = [n for n in topo_sites if n["name"] not in taken and n.get("is_site", True)]
     if not free:
         return None, float("inf")
     lat = np.array([n["lat_deg"] for n in free])
@@ -99,17 +100,27 @@ def resolve(scenario: Scenario, *, file: str = "<scenario>", base_dir: Path | No
         where = f"sites[{i}]"
         if site.name in sites:
             raise UserError(f"duplicate site name {site.name!r}", file=file, field=f"{where}.name")
-        entry = {"name": site.name, "role": site.role, "lat_deg": site.lat_deg, "lon_deg": site.lon_deg}
+        entry = {"name": site.name, "role": site.role, "lat_deg": site.lat_deg, "lon_deg": site.lon_deg,
+                 "country": site.country}
         if site.topology_node is not None:
             node = by_topo_name.get(site.topology_node)
             if node is None:
-                hint = _close(site.topology_node, by_topo_name) if by_topo_name else " (no topology is imported)"
+                from qnetemu.scenario.topology import did_you_mean
+
+                key = getattr(scenario.topology, "key", None)
+                hint = (did_you_mean(site.topology_node, by_topo_name, key) if by_topo_name
+                        else " (no topology is imported)")
                 raise UserError(
                     f"no topology node {site.topology_node!r}{hint}", file=file, field=f"{where}.topology_node"
                 )
             if site.topology_node in renamed:
                 raise UserError(
                     f"topology node {site.topology_node!r} is already bound to site {renamed[site.topology_node]!r}",
+                    file=file, field=f"{where}.topology_node",
+                )
+            if not node.get("is_site", True):
+                raise UserError(
+                    f"topology node {site.topology_node!r} is a point on a cable at sea, not a site",
                     file=file, field=f"{where}.topology_node",
                 )
             renamed[site.topology_node] = site.name
@@ -139,6 +150,9 @@ def resolve(scenario: Scenario, *, file: str = "<scenario>", base_dir: Path | No
 
     fibre = scenario.fibre
     links: list[dict] = []
+
+    def _dump(model):
+        return None if model is None else model.model_dump()
     seen_pairs: set[frozenset] = set()
 
     def add_link(a, b, spec, where, origin):
@@ -170,18 +184,21 @@ def resolve(scenario: Scenario, *, file: str = "<scenario>", base_dir: Path | No
                 "extra_loss_db": fibre.extra_loss_db if spec.get("extra_loss_db") is None else spec["extra_loss_db"],
                 "qkd_profile": profile,
                 "cable": spec.get("cable") or "terrestrial",
+                "waypoints": spec.get("waypoints"),
+                # Classical WDM traffic (Raman noise): the link's own, else the fibre default, unless dark.
+                "coexistence": None if spec.get("dark_fibre") else _dump(spec.get("coexistence") or fibre.coexistence),
                 "source": origin,
             }
         )
 
     for i, link in enumerate(scenario.links):
-        add_link(link.a, link.b, link.model_dump(), f"links[{i}]", "scenario")
+        add_link(link.a, link.b, {**link.model_dump(), "coexistence": link.coexistence}, f"links[{i}]", "scenario")
     for site_name, node_name, where in attach_links:
         add_link(site_name, node_name, {}, f"{where}.attach", "attach")
     for link in topo_links:
         a, b = renamed.get(link["a"], link["a"]), renamed.get(link["b"], link["b"])
         # Topology lengths are great-circle estimates: let the route factor apply.
-        add_link(a, b, {"cable": link.get("cable")}, "topology", "topology")
+        add_link(a, b, {"cable": link.get("cable"), "waypoints": link.get("waypoints")}, "topology", "topology")
 
     demands: list[dict] = []
     seen_demands: set[frozenset] = set()
@@ -207,6 +224,12 @@ def resolve(scenario: Scenario, *, file: str = "<scenario>", base_dir: Path | No
     for sat_i, sat in enumerate(scenario.satellites):
         if sat.name in sites:
             raise UserError(f"satellite name {sat.name!r} is also a site name", file=file, field=f"satellites[{sat_i}].name")
+    satellite_names = {sat.name for sat in scenario.satellites}
+    for key in ("allow_nodes", "forbid_nodes"):
+        for j, name in enumerate(getattr(scenario.trust, key)):
+            if name not in sites and name not in satellite_names:
+                raise UserError(f"unknown site or satellite {name!r}{_close(name, [*sites, *satellite_names])}",
+                                file=file, field=f"trust.{key}[{j}]")
     if scenario.satellites and scenario.space is None:
         raise UserError("satellites need a space: section (time window)", file=file, field="space")
 

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from qnetemu.scenario.emulation import Emulation
 from qnetemu.scenario.sweep_spec import SweepSpec
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -83,6 +84,22 @@ class Site(Model):
     ground_station: GroundStationOptics | None = Field(
         None, description="Receiver optics; required for role ground_station."
     )
+    country: str | None = Field(
+        None, description="ISO 3166-1 alpha-2 code of the country the site is in (e.g. FR); looked up from the "
+        "coordinates in the GeoNames gazetteer when omitted (see qnetemu.geodata).",
+    )
+
+    @field_validator("country")
+    @classmethod
+    def _country_code(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from qnetemu.geodata import known_country_codes
+
+        code = value.strip().upper()
+        if code not in known_country_codes():
+            raise ValueError(f"unknown ISO 3166-1 alpha-2 country code {value!r}")
+        return code
 
     @model_validator(mode="after")
     def _coordinates(self) -> Site:
@@ -122,6 +139,44 @@ Topology = Annotated[TopohubTopology | GraphmlTopology, Field(discriminator="sou
 # --------------------------------------------------------------------------- links
 
 
+class ClassicalChannelGroup(Model):
+    """Classical WDM channels of one wavelength, power and direction sharing the QKD fibre."""
+
+    count: Annotated[int, Field(ge=1, le=200)] = Field(1, description="Number of channels in this group.")
+    launch_power_mw: PositiveFloat = Field(
+        1.0, description="Launch power per channel [mW] (1 mW = 0 dBm; DWDM transceivers launch 0.1-3 mW)."
+    )
+    wavelength_m: Annotated[float, Field(ge=1.2e-6, le=1.7e-6)] = Field(
+        1550.92e-9, description="Channel wavelength [m] (ITU DWDM grid, O to L band)."
+    )
+    direction: Literal["co", "counter"] = Field(
+        "co", description="co: launched at the QKD transmitter's end, travelling with the quantum signal "
+        "(forward Raman); counter: launched at the receiver's end (backward Raman, the worse one)."
+    )
+    raman_coefficient_per_km_nm: NonNegativeFloat | None = Field(
+        None, description="Measured effective Raman coefficient beta into the quantum channel [1/(km nm)]; "
+        "modelled from the wavelengths (qnetemu.physics.raman) when omitted."
+    )
+
+
+class Coexistence(Model):
+    """Classical traffic on the QKD link's fibre (wavelength-division multiplexing).
+
+    Raman scattering from the channels adds noise clicks in every detection
+    gate (Eraerds et al., NJP 12, 063027 (2010)); key rate, QBER and reach
+    follow. Absent: dark fibre.
+    """
+
+    channels: list[ClassicalChannelGroup] = Field(min_length=1, description="The classical channel groups.")
+    quantum_wavelength_m: Annotated[float, Field(ge=1.2e-6, le=1.7e-6)] = Field(
+        1550.12e-9, description="Wavelength of the quantum channel [m]."
+    )
+    filter_bandwidth_nm: Annotated[float, Field(gt=0.0, le=50.0)] = Field(
+        0.8, description="Bandwidth of the filter before the QKD receiver's detectors [nm] "
+        "(0.8 nm: a 100 GHz DWDM port; narrow filters of 0.1 nm or less cut Raman noise)."
+    )
+
+
 class FibreDefaults(Model):
     """Values a link takes when it does not set them."""
 
@@ -133,6 +188,10 @@ class FibreDefaults(Model):
     )
     extra_loss_db: NonNegativeFloat = Field(
         1.0, description="Connectors, splices and patch panels per link [dB]."
+    )
+    coexistence: Coexistence | None = Field(
+        None, description="Classical WDM traffic on every fibre link that does not set its own (lit fibre); "
+        "none: dark fibre."
     )
 
 
@@ -148,12 +207,48 @@ class Link(Model):
     attenuation_db_per_km: Annotated[float, Field(gt=0.0, le=10.0)] | None = None
     extra_loss_db: NonNegativeFloat | None = None
     qkd_profile: str | None = Field(None, description="Name in qkd_profiles; the default qkd otherwise.")
+    coexistence: Coexistence | None = Field(
+        None, description="Classical WDM traffic on this link's fibre; fibre.coexistence when omitted."
+    )
+    dark_fibre: bool = Field(False, description="This link is dark fibre even when fibre.coexistence is set.")
     cable: Literal["terrestrial", "submarine"] = Field(
         "terrestrial", description="Submarine cables get no inserted trusted nodes unless trusted_nodes.split_submarine."
     )
 
 
 # --------------------------------------------------------------------------- QKD hardware
+
+
+class FiniteKeySettings(Model):
+    """Block and protocol settings of the finite-key model (Lim et al., PRA 89, 022307 (2014)).
+
+    Key comes from the events where both parties chose the X basis; the Z
+    basis only estimates the phase error. Three intensities: the profile's
+    ``mu`` and ``nu`` and the weakest ``omega``.
+    """
+
+    block_detections: Annotated[float, Field(gt=0.0, le=1e15)] | None = Field(
+        None, description="Post-processing block n_X: sifted X-basis detections per block [count]."
+    )
+    block_time_s: PositiveFloat | None = Field(
+        None, description="Time to fill one block [s]; n_X follows from each link's detection rate "
+        "(so long links get small blocks). Satellites: ignored, a block is passes_per_block passes."
+    )
+    passes_per_block: Annotated[int, Field(ge=1, le=10000)] = Field(
+        1, description="Satellite downlinks: passes whose detections are pooled into one block."
+    )
+    eps_sec: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(1e-10, description="Secrecy parameter epsilon_sec.")
+    eps_cor: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(1e-15, description="Correctness parameter epsilon_cor.")
+    p_x: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(
+        0.9, description="Probability that each party chooses the X (key) basis."
+    )
+    p_mu: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(0.7, description="Probability of the signal intensity mu.")
+    p_nu: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(
+        0.2, description="Probability of the decoy nu; the weakest intensity omega gets the rest."
+    )
+    omega: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        0.0, description="Weakest intensity (mean photon number; 0: vacuum decoy)."
+    )
 
 
 class QKDProfile(Model):
@@ -165,10 +260,13 @@ class QKDProfile(Model):
     """
 
     preset: str | None = Field(None, description="Named hardware preset to start from.")
-    protocol: Literal["decoy_bb84", "decoy_bb84_infinite", "bb84_gllp"] = Field(
+    protocol: Literal["decoy_bb84", "decoy_bb84_infinite", "bb84_gllp", "tf_pm", "mdi_decoy", "cv_gg02"] = Field(
         "decoy_bb84",
         description="decoy_bb84: vacuum + weak decoy (Ma et al. 2005); _infinite: infinite-decoy bound; "
-        "bb84_gllp: no decoys (GLLP 2004).",
+        "bb84_gllp: no decoys (GLLP 2004); tf_pm: phase-matching twin-field QKD (Ma, Zeng, Zhou 2018) and "
+        "mdi_decoy: MDI-QKD (Lo, Curty, Qi 2012; Xu et al. 2013), both with an untrusted measurement station "
+        "in the middle of the link, mu = total (tf_pm) or per-sender (mdi_decoy) intensity; cv_gg02: "
+        "Gaussian-modulated coherent states, homodyne, reverse reconciliation (Lodewyck et al. 2007).",
     )
     repetition_rate_hz: PositiveFloat = Field(1e9, description="Pulse repetition rate [Hz].")
     detector_efficiency: Efficiency = Field(0.2, description="Receiver detection efficiency.")
@@ -187,6 +285,36 @@ class QKDProfile(Model):
     max_loss_db: PositiveFloat | None = Field(
         None, description="Loss budget of the device [dB]; links above it give no key."
     )
+    phase_slices: Annotated[int, Field(ge=2, le=1024)] = Field(
+        16, description="tf_pm: phase slices M of the phase post-selection (2/M of pulses kept)."
+    )
+    modulation_variance: PositiveFloat = Field(
+        4.0, description="cv_gg02: Alice's Gaussian modulation variance V_A [shot-noise units]."
+    )
+    excess_noise: NonNegativeFloat = Field(
+        0.01, description="cv_gg02: excess noise referred to the channel input [shot-noise units]."
+    )
+    electronic_noise: NonNegativeFloat = Field(
+        0.05, description="cv_gg02: homodyne electronic noise [shot-noise units] (detector_efficiency is its "
+        "efficiency; repetition_rate_hz is the symbol rate)."
+    )
+    reconciliation_efficiency: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        0.95, description="cv_gg02: reverse-reconciliation efficiency beta."
+    )
+    afterpulse_prob: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        0.0, description="Afterpulse probability per detection (each a random bit; Lim et al. 2014)."
+    )
+    gate_width_s: PositiveFloat = Field(
+        1e-9, description="Effective detection gate (time filter) per pulse [s]; sets how much Raman noise "
+        "from classical channels is counted."
+    )
+    key_model: Literal["asymptotic", "finite"] = Field(
+        "asymptotic", description="asymptotic: infinitely long keys (upper bound); finite: finite-key "
+        "decoy BB84 of Lim et al., PRA 89, 022307 (2014), with the block and protocol of finite_key."
+    )
+    finite_key: FiniteKeySettings = Field(
+        default_factory=lambda: FiniteKeySettings(), description="Block size and protocol of the finite key model."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -200,7 +328,12 @@ class QKDProfile(Model):
                 raise ValueError(str(exc.args[0]) if exc.args else str(exc)) from None
             fields = cls.model_fields
             merged = {k: v for k, v in preset.items() if k in fields}
-            merged.update(data)
+            for key, value in data.items():
+                # A nested setting (finite_key) given in the file refines the preset's, field by field.
+                if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                    merged[key] = {**merged[key], **value}
+                else:
+                    merged[key] = value
             return merged
         return data
 
@@ -208,14 +341,35 @@ class QKDProfile(Model):
     def _decoy_below_signal(self) -> QKDProfile:
         if self.protocol == "decoy_bb84" and not self.nu < self.mu:
             raise ValueError(f"nu ({self.nu}) must be below mu ({self.mu}) for decoy_bb84")
+        if self.afterpulse_prob > 0 and self.protocol != "decoy_bb84":
+            raise ValueError(f"afterpulse_prob is modelled for protocol decoy_bb84 only, not {self.protocol}")
+        if self.key_model == "finite":
+            self._check_finite_key()
         return self
+
+    def _check_finite_key(self) -> None:
+        fk = self.finite_key
+        if self.protocol != "decoy_bb84":
+            raise ValueError(f"key_model finite needs protocol decoy_bb84, not {self.protocol}")
+        if (fk.block_detections is None) == (fk.block_time_s is None):
+            raise ValueError("key_model finite needs exactly one of finite_key.block_detections and "
+                             "finite_key.block_time_s")
+        if not self.mu > self.nu + fk.omega or not self.nu > fk.omega:
+            raise ValueError(f"finite key needs mu > nu + omega and nu > omega (mu={self.mu}, nu={self.nu}, "
+                             f"omega={fk.omega})")
+        if not fk.p_mu + fk.p_nu < 1.0:
+            raise ValueError("finite_key.p_mu + finite_key.p_nu must be below 1 (omega needs a probability)")
+        # A block too small to give any key is caught when the network is built
+        # (qnetemu.network.fibre_qkd.check_profiles_give_key): it takes physics.
 
 
 class TrustedNodePolicy(Model):
     """How trusted nodes are used."""
 
-    reach_km: PositiveFloat = Field(
-        100.0, description="Longest fibre span one QKD link covers; longer spans get trusted nodes."
+    reach_km: PositiveFloat | Literal["protocol"] = Field(
+        100.0, description="Longest fibre span one QKD link covers [km]; longer spans get trusted nodes. "
+        "protocol: the reach of the default qkd profile's own protocol and key model on the fibre defaults "
+        "(attenuation, extra loss, coexistence), e.g. ~500 km for twin-field, ~220 km for MDI.",
     )
     insert: bool = Field(True, description="Insert evenly spaced trusted nodes on spans beyond reach.")
     optical_bypass: bool = Field(
@@ -233,7 +387,8 @@ class TrustedNodePolicy(Model):
         "strictly; 0.9 takes the fewest trusted nodes among routes giving at least 10% of the best rate.",
     )
     split_submarine: bool = Field(
-        False, description="Also insert trusted nodes into submarine cables (nodes at sea: off by default)."
+        False, description="Also insert trusted nodes into submarine cables, on islands along the route only "
+        "(off by default: a cable is one span between its landing points).",
     )
     relay: Literal["single_path", "multipath"] = Field(
         "single_path", description="multipath: also split each demand's key over multipath_paths node-disjoint "
@@ -252,6 +407,12 @@ class TrustedNodePolicy(Model):
         "report the demands that lose key (tables n_minus_one, n_minus_one_elements).",
     )
 
+    insert_on_land: bool = Field(
+        True, description="Inserted trusted nodes stand on land (GSHHG shorelines): where evenly spaced points "
+        "would fall in the sea they move to the fewest land points with every span within reach_km, and a link "
+        "crossing more open water than reach_km is left whole. false: anywhere on the route (synthetic networks).",
+    )
+
 
 class PlanningSpec(Model):
     """Where to build trusted nodes (and ground stations): the least-cost set serving every required rate."""
@@ -268,6 +429,54 @@ class PlanningSpec(Model):
         "existing", description="Whether the trusted nodes inserted on long spans count as in place or may not relay."
     )
     time_limit_s: PositiveFloat = Field(300.0, description="Solver time limit [s] (wall clock).")
+
+
+def _country_list(values: list[str]) -> list[str]:
+    from qnetemu.geodata import expand_countries
+
+    for value in values:
+        try:
+            expand_countries([value])
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
+    return [v.strip().upper() for v in values]
+
+
+class TrustPolicy(Model):
+    """Where key may sit in the clear: which nodes may be trusted nodes (relay key).
+
+    Rules, in order: a node that is not a site (a sea-cable waypoint or
+    junction) never relays; a satellite relays when ``satellites`` is true;
+    ``forbid_nodes`` never relay; ``allow_nodes`` relay whatever their
+    country; any other node relays when its country is in
+    ``allow_countries`` (if given) and not in ``forbid_countries``. Demand
+    endpoints are never relays of their own demand, so any site may still
+    send and receive key.
+    """
+
+    allow_countries: list[str] | None = Field(
+        None, description="Countries where trusted nodes may stand: ISO 3166-1 alpha-2 codes (FR, CH) or regions "
+        "(EU: the 27 member states with their outermost regions and Åland; EEA: EU plus IS, LI, NO). "
+        "Omitted: anywhere. A node whose country is unknown may then not relay.",
+    )
+    forbid_countries: list[str] = Field(
+        default_factory=list, description="Countries or regions where trusted nodes may not stand."
+    )
+    allow_nodes: list[str] = Field(
+        default_factory=list, description="Sites (names) that may relay whatever their country, e.g. a partner's "
+        "landing station.",
+    )
+    forbid_nodes: list[str] = Field(
+        default_factory=list, description="Sites or satellites (names) that never relay key.",
+    )
+    satellites: bool = Field(True, description="Satellites with a BB84 payload relay key as trusted nodes in orbit.")
+
+    _countries = field_validator("forbid_countries")(_country_list)
+
+    @field_validator("allow_countries")
+    @classmethod
+    def _allow(cls, values: list[str] | None) -> list[str] | None:
+        return None if values is None else _country_list(values)
 
 
 # --------------------------------------------------------------------------- repeaters
@@ -381,11 +590,23 @@ class BB84Transmitter(Model):
     nu: Annotated[float, Field(gt=0.0, le=10.0)] = Field(0.1, description="Weak-decoy mean photon number.")
     misalignment_error: Annotated[float, Field(ge=0.0, le=0.5)] = 0.01
     ec_efficiency: Annotated[float, Field(ge=1.0, le=3.0)] = 1.16
+    key_model: Literal["asymptotic", "finite"] = Field(
+        "asymptotic", description="asymptotic: infinitely long keys; finite: Lim et al. (2014) finite key, "
+        "one block per finite_key.passes_per_block passes."
+    )
+    finite_key: FiniteKeySettings = Field(
+        default_factory=lambda: FiniteKeySettings(), description="Protocol and block of the finite key "
+        "(block_detections and block_time_s do not apply: a block is passes_per_block passes)."
+    )
 
     @model_validator(mode="after")
     def _decoy_below_signal(self) -> BB84Transmitter:
         if not self.nu < self.mu:
             raise ValueError(f"nu ({self.nu}) must be below mu ({self.mu})")
+        fk = self.finite_key
+        if self.key_model == "finite" and not (self.mu > self.nu + fk.omega and self.nu > fk.omega
+                                               and fk.p_mu + fk.p_nu < 1.0):
+            raise ValueError("finite key needs mu > nu + omega, nu > omega and p_mu + p_nu < 1")
         return self
 
 
@@ -461,7 +682,7 @@ class Demand(Model):
         return self
 
 
-Architecture = Literal["trusted_node", "repeater", "satellite"]
+Architecture = Literal["trusted_node", "repeater", "satellite", "twin_field"]
 
 
 class Scenario(Model):
@@ -475,14 +696,23 @@ class Scenario(Model):
     fibre: FibreDefaults = Field(default_factory=FibreDefaults)
     qkd: QKDProfile = Field(default_factory=QKDProfile, description="Default QKD hardware of fibre links.")
     qkd_profiles: dict[str, QKDProfile] = Field(default_factory=dict)
+    twin_field: QKDProfile = Field(
+        default_factory=lambda: QKDProfile(preset="tf_lucamarini2018"),
+        description="QKD hardware of architecture twin_field: every fibre link uses it (an untrusted station in "
+        "the middle of each link), and trusted nodes are inserted at its own reach on the fibre defaults.",
+    )
     trusted_nodes: TrustedNodePolicy = Field(default_factory=TrustedNodePolicy)
     planning: PlanningSpec | None = Field(
         None, description="Least-cost trusted nodes / ground stations for the demands' required rates (table planning)."
     )
+    trust: TrustPolicy = Field(
+        default_factory=TrustPolicy, description="Where trusted nodes may stand (countries, regions, named sites)."
+    )
     architectures: list[Architecture] = Field(
         default_factory=lambda: ["trusted_node"], min_length=1,
         description="Architectures to evaluate on every demand: trusted_node (terrestrial fibre), "
-        "repeater (fibre repeater chains), satellite (fibre plus satellite links).",
+        "repeater (fibre repeater chains), satellite (fibre plus satellite links), twin_field (fibre with the "
+        "twin_field hardware on every link and trusted nodes at its reach).",
     )
     repeater: RepeaterProfile = Field(default_factory=RepeaterProfile)
     engine: EngineLimits = Field(default_factory=EngineLimits)
@@ -490,6 +720,9 @@ class Scenario(Model):
     space: SpaceWindow | None = None
     demands: list[Demand] = Field(default_factory=list)
     sweep: SweepSpec | None = None
+    emulation: Emulation | None = Field(
+        None, description="The network in time (qnetemu emulate, qnetemu serve): key stores, failures, applications."
+    )
 
     @model_validator(mode="after")
     def _default_architectures(self) -> Scenario:

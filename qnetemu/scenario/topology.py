@@ -19,6 +19,19 @@ Real data has warts, handled deterministically and reported through a
 their links; repeated names get `` (2)``, `` (3)``... in file order; nodes
 without a name are named ``"<type or node> <id>"``; self-loops are dropped;
 of parallel links only the first is kept.
+
+Not every node of a topology is a site where equipment can stand. Nodes the
+source marks as points a cable passes (topohub's ``"Seacable Waypoint"``
+nodes, Topology Zoo's ``hyperedge`` nodes; see :data:`NON_SITE_KINDS`) carry
+``is_site = False`` (every other node ``True``). A chain of such nodes that
+merely bends a cable (each joined to exactly two others) is merged into one
+link between the chain's two ends, which keeps the bends as ``waypoints``
+(``[[lat_deg, lon_deg], ...]`` from ``a`` to ``b``) so that its length is
+measured along them: a submarine cable is one span between its landing
+points. A non-site node where cables branch (a branching unit at sea) stays,
+as a junction.
+
+Import is linear in the number of nodes and links.
 """
 
 from __future__ import annotations
@@ -31,6 +44,9 @@ import warnings
 from pathlib import Path
 
 import networkx as nx
+
+#: topohub node types that are not sites (a point on a cable's route at sea).
+NON_SITE_KINDS = frozenset({"Seacable Waypoint"})
 
 
 class TopologyImportWarning(UserWarning):
@@ -55,6 +71,38 @@ def topohub_keys() -> list[str]:
     return sorted(keys)
 
 
+def _fold(name: str) -> str:
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
+    return "".join(c for c in text.casefold() if c.isalnum())
+
+
+def closest_names(name: str, names, n: int = 3) -> list[str]:
+    """Known names a mistyped one most likely meant: accents, case and punctuation ignored, prefixes count.
+
+    >>> closest_names("Cluj-Napoca", ["Cluj", "Iasi", "Bucaresti"])
+    ['Cluj']
+    """
+    names = list(dict.fromkeys(names))
+    folded = {}
+    for candidate in names:
+        folded.setdefault(_fold(candidate), candidate)
+    key = _fold(name)
+    hits = [folded[f] for f in difflib.get_close_matches(key, list(folded), n=n, cutoff=0.6)]
+    if len(hits) < n and len(key) >= 3:  # "Cluj-Napoca" for "Cluj", "Bucuresti Nord" for "Bucuresti"
+        hits += [c for f, c in folded.items() if f and (key.startswith(f) or f.startswith(key)) and c not in hits]
+    return hits[:n]
+
+
+def did_you_mean(name: str, names, topology: str | None = None) -> str:
+    """`` (did you mean A, B?)`` for a message, pointing to ``qnetemu topology show`` when nothing is close."""
+    hits = closest_names(name, names)
+    if hits:
+        return f" (did you mean {', '.join(hits)}?)"
+    return f" (list them with `qnetemu topology show {topology}`)" if topology else ""
+
+
 def _coordinate(value, low: float, high: float) -> float | None:
     try:
         number = float(value)
@@ -69,13 +117,18 @@ def _records(
     nodes: list[tuple[object, object, object, object]],
     edges: list[tuple[object, object]],
     source: str,
+    non_sites: set | frozenset = frozenset(),
 ) -> tuple[list[dict], list[dict]]:
-    """Sites and links from ``(id, label, lat, lon)`` nodes and ``(id, id)`` edges."""
+    """Sites and links from ``(id, label, lat, lon)`` nodes and ``(id, id)`` edges.
+
+    Nodes whose id is in ``non_sites`` get ``is_site = False``, the others ``True``.
+    """
     notes: list[str] = []
     sites: list[dict] = []
     name_of: dict[object, str] = {}
     dropped: list[str] = []
     seen: dict[str, int] = {}
+    taken: set[str] = set()  # names given so far: a set, so import stays linear in the node count
     unnamed = 0
     renamed: list[str] = []
     for node_id, label, lat, lon in nodes:
@@ -92,12 +145,13 @@ def _records(
         seen[base] = count
         name = base if count == 1 else f"{base} ({count})"
         # A generated name could collide with a real label further on.
-        while name in name_of.values():
+        while name in taken:
             count += 1
             name = f"{base} ({count})"
         if count > 1:
             renamed.append(name)
         name_of[node_id] = name
+        taken.add(name)
         sites.append(
             {
                 "name": name,
@@ -105,6 +159,7 @@ def _records(
                 "lon_deg": lon_deg,
                 "role": "endpoint",
                 "source_id": str(node_id),
+                "is_site": node_id not in non_sites,
             }
         )
     if dropped:
@@ -142,6 +197,97 @@ def _records(
     return sites, links
 
 
+def _merge_waypoint_chains(sites: list[dict], links: list[dict], source: str) -> tuple[list[dict], list[dict]]:
+    """Merge chains of non-site nodes of degree two into single links (see the module docstring).
+
+    A merged link takes the first chain link's place in the link order; it is
+    ``"submarine"`` when any piece is, and its ``dataset_length_km`` is the sum
+    of the pieces' when all have one. A chain that closes on itself is
+    dropped, and of two links between the same ends the shorter is kept.
+    """
+    from qnetemu.geo import polyline_length_km
+
+    by_name = {s["name"]: s for s in sites}
+    incident: dict[str, list[int]] = {s["name"]: [] for s in sites}
+    for index, link in enumerate(links):
+        incident[link["a"]].append(index)
+        incident[link["b"]].append(index)
+    bend = {n for n, s in by_name.items() if not s["is_site"] and len(incident[n]) == 2}
+    if not bend:
+        return sites, links
+
+    def other(index: int, name: str) -> str:
+        link = links[index]
+        return link["b"] if link["a"] == name else link["a"]
+
+    used: set[int] = set()
+    merged: dict[int, dict] = {}  # first chain link's index -> the merged link
+    for index, link in enumerate(links):
+        if index in used or (link["a"] not in bend and link["b"] not in bend):
+            continue
+        start = link["a"] if link["a"] not in bend else link["b"]
+        if start in bend:  # both ends bend: reached from an anchor later, or a closed loop
+            continue
+        chain, pieces, node, step = [], [index], other(index, start), index
+        while node in bend:
+            chain.append(node)
+            step = next(i for i in incident[node] if i != step)
+            pieces.append(step)
+            node = other(step, node)
+        used.update(pieces)
+        parts = [links[i] for i in pieces]
+        lengths = [p.get("dataset_length_km") for p in parts]
+        record = {
+            "a": start,
+            "b": node,
+            "length_km": None,
+            "link_id": f"{start}–{node}",
+            "cable": "submarine" if any(p.get("cable") == "submarine" for p in parts) else "terrestrial",
+            "waypoints": [[by_name[n]["lat_deg"], by_name[n]["lon_deg"]] for n in chain],
+        }
+        if all(x is not None for x in lengths):
+            record["dataset_length_km"] = float(sum(lengths))
+        merged[index] = record
+    loops = sum(1 for i in range(len(links)) if i not in used and (links[i]["a"] in bend or links[i]["b"] in bend))
+
+    def route_km(link: dict) -> float:
+        points = [by_name[link["a"]], *({"lat_deg": y, "lon_deg": x} for y, x in link.get("waypoints", [])),
+                  by_name[link["b"]]]
+        return polyline_length_km([p["lat_deg"] for p in points], [p["lon_deg"] for p in points])
+
+    out: list[dict] = []
+    where: dict[frozenset, int] = {}
+    self_loops = parallel = 0
+    for index, link in enumerate(links):
+        if index in used and index not in merged:
+            continue
+        if index not in used and (link["a"] in bend or link["b"] in bend):
+            continue  # part of a closed loop of waypoints
+        link = merged.get(index, link)
+        if link["a"] == link["b"]:
+            self_loops += 1
+            continue
+        pair = frozenset((link["a"], link["b"]))
+        if pair in where:
+            parallel += 1
+            kept = out[where[pair]]
+            if route_km(link) < route_km(kept):
+                out[where[pair]] = link
+            continue
+        where[pair] = len(out)
+        out.append(link)
+    notes = [f"merged {len(bend)} sea-cable waypoint(s) into {len(merged)} link(s) between landing points"]
+    if loops:
+        notes.append(f"dropped {loops} link(s) of closed waypoint loops")
+    if self_loops:
+        notes.append(f"dropped {self_loops} cable(s) that return to their landing point")
+    if parallel:
+        notes.append(f"kept the shorter of {parallel} pair(s) of parallel cables")
+    for note in notes:
+        warnings.warn(f"{source}: {note}", TopologyImportWarning, stacklevel=3)
+    return [s for s in sites if s["name"] not in bend], out
+
+
 def load_topohub(key: str) -> tuple[list[dict], list[dict]]:
     """Sites and links of a topology shipped with ``topohub``.
 
@@ -157,8 +303,9 @@ def load_topohub(key: str) -> tuple[list[dict], list[dict]]:
         As described in the module docstring. ``topohub`` stores positions as
         (longitude, latitude). Links also carry ``dataset_length_km``, the
         length topohub lists [km], and ``cable`` (``"submarine"`` for
-        topohub's sea cables, else ``"terrestrial"``). Sites carry ``kind``
-        (topohub's node type, e.g. ``"City"``) when there is one.
+        topohub's sea cables, else ``"terrestrial"``); merged cables carry
+        ``waypoints``. Sites carry ``kind`` (topohub's node type, e.g.
+        ``"City"``) when there is one, and ``is_site``.
 
     Raises
     ------
@@ -178,6 +325,7 @@ def load_topohub(key: str) -> tuple[list[dict], list[dict]]:
         topo = json.load(stream)
     nodes = []
     kinds = {}
+    non_sites = set()
     for node in topo["nodes"]:
         pos = node.get("pos") or (None, None)
         label = node.get("name")
@@ -186,8 +334,10 @@ def load_topohub(key: str) -> tuple[list[dict], list[dict]]:
         nodes.append((node["id"], label, pos[1], pos[0]))
         if node.get("type"):
             kinds[str(node["id"])] = node["type"]
+        if node.get("type") in NON_SITE_KINDS:
+            non_sites.add(node["id"])
     edges = [(e["source"], e["target"]) for e in topo["edges"]]
-    sites, links = _records(nodes, edges, f"topohub {key}")
+    sites, links = _records(nodes, edges, f"topohub {key}", non_sites)
     for site in sites:
         if site["source_id"] in kinds:
             site["kind"] = kinds[site["source_id"]]
@@ -201,7 +351,7 @@ def load_topohub(key: str) -> tuple[list[dict], list[dict]]:
         if edge.get("dist") is not None:
             link["dataset_length_km"] = float(edge["dist"])
         link["cable"] = "submarine" if edge.get("type") == "seacable" else "terrestrial"
-    return sites, links
+    return _merge_waypoint_chains(sites, links, f"topohub {key}")
 
 
 def load_graphml(path) -> tuple[list[dict], list[dict]]:
@@ -237,5 +387,8 @@ def load_graphml(path) -> tuple[list[dict], list[dict]]:
         (node, data.get("label"), data.get("Latitude"), data.get("Longitude"))
         for node, data in graph.nodes(data=True)
     ]
+    # Topology Zoo marks shared media drawn as a node with hyperedge = 1: not a site.
+    non_sites = {node for node, data in graph.nodes(data=True) if str(data.get("hyperedge", "0")) not in ("0", "")}
     edges = [(u, v) for u, v, *_ in graph.edges]
-    return _records(nodes, edges, str(path))
+    sites, links = _records(nodes, edges, str(path), non_sites)
+    return _merge_waypoint_chains(sites, links, str(path))

@@ -28,6 +28,7 @@ from datetime import datetime
 import numpy as np
 
 from qnetemu.orbits.passes import Pass, Site, common_visibility, find_passes
+from qnetemu.physics.finite_key import FiniteKeyProtocol, bb84_expected_counts, lim2014_key_length
 from qnetemu.physics.freespace import downlink_transmittance
 from qnetemu.physics.qkd import bb84_decoy_ma2005, binary_entropy
 
@@ -41,6 +42,7 @@ __all__ = [
     "bbm92_downlink_rates",
     "entanglement_downlink_key_per_day",
     "entanglement_key_over_windows",
+    "key_over_passes",
     "key_per_pass",
     "pass_key_profile",
     "trusted_satellite_key_per_day",
@@ -310,10 +312,69 @@ def pass_key_profile(
     return -10.0 * np.log10(channel), bits_per_pulse * payload.repetition_rate_hz
 
 
+def pass_counts(pass_: Pass, *, payload: BB84Payload, station: GroundStation,
+                protocol: FiniteKeyProtocol) -> tuple[np.ndarray, ...]:
+    """Expected detections and errors per intensity and basis over one pass (trapezoid in time).
+
+    Returns ``(n_x, m_x, n_z, m_z)``, each of shape (3,) for (mu, nu, omega),
+    from :func:`qnetemu.physics.finite_key.bb84_expected_counts` at each
+    sample's channel transmittance, ``repetition_rate_hz`` pulses per
+    second. [count]
+    """
+    channel = _channel_transmittance(pass_.slant_range_m, pass_.elevation_deg, payload, station)
+    per_second = bb84_expected_counts(
+        channel, payload.repetition_rate_hz, mu=payload.mu, nu=payload.nu, omega=protocol.omega,
+        p_mu=protocol.p_mu, p_nu=protocol.p_nu, p_x=protocol.p_x, detector_efficiency=station.detector_efficiency,
+        dark_count_prob=station.dark_count_prob, misalignment_error=payload.misalignment_error, afterpulse_prob=0.0)
+    if pass_.time_s.size < 2:
+        return tuple(np.zeros(3) for _ in per_second)
+    return tuple(np.trapezoid(np.atleast_2d(c), pass_.time_s, axis=0) for c in per_second)
+
+
+def _finite_key_bits(counts, payload: BB84Payload, protocol: FiniteKeyProtocol, ec_efficiency: float) -> float:
+    if not np.sum(counts[0]) > 0 or not np.sum(counts[2]) > 0:
+        return 0.0
+    return float(lim2014_key_length(
+        *counts, intensities=np.array([payload.mu, payload.nu, protocol.omega]),
+        probabilities=np.array([protocol.p_mu, protocol.p_nu, 1.0 - protocol.p_mu - protocol.p_nu]),
+        ec_efficiency=ec_efficiency, eps_sec=protocol.eps_sec, eps_cor=protocol.eps_cor))
+
+
+def key_over_passes(passes: list[Pass], *, payload: BB84Payload, station: GroundStation, ec_efficiency: float,
+                    finite_key: FiniteKeyProtocol | None = None, passes_per_block: int = 1) -> list[dict]:
+    """Key of each pass: asymptotic, or finite-key with ``passes_per_block`` passes pooled into one block.
+
+    With a finite key, the detections of ``passes_per_block`` consecutive
+    passes form one block (Lim et al., PRA 89, 022307 (2014)); its key is
+    credited to the block's last pass (that is when it exists), the other
+    passes of the block get 0, and a last block left incomplete at the end of
+    the window gives nothing. Each dict is :func:`key_per_pass`'s, with
+    ``key_bits`` and ``mean_key_rate_hz`` replaced by the finite-key values and
+    the asymptotic key kept as ``asymptotic_key_bits``.
+    """
+    keys = [key_per_pass(p, payload=payload, station=station, ec_efficiency=ec_efficiency) for p in passes]
+    if finite_key is None:
+        return keys
+    if passes_per_block < 1:
+        raise ValueError(f"passes_per_block must be >= 1, got {passes_per_block}")
+    counts = [pass_counts(p, payload=payload, station=station, protocol=finite_key) for p in passes]
+    for k in keys:
+        k["asymptotic_key_bits"] = k["key_bits"]
+    for start in range(0, len(passes), passes_per_block):
+        block = range(start, min(start + passes_per_block, len(passes)))
+        pooled = tuple(sum(counts[i][j] for i in block) for j in range(4))
+        bits = _finite_key_bits(pooled, payload, finite_key, ec_efficiency) if len(block) == passes_per_block else 0.0
+        for i in block:
+            keys[i]["key_bits"] = bits if i == block[-1] else 0.0
+            duration = keys[i]["duration_s"]
+            keys[i]["mean_key_rate_hz"] = keys[i]["key_bits"] / duration if duration > 0 else 0.0
+    return keys
+
+
 def key_per_pass(
     pass_: Pass, *, payload: BB84Payload, station: GroundStation, ec_efficiency: float = 1.22
 ) -> dict:
-    """Asymptotic decoy-BB84 key collected during one pass.
+    """Asymptotic decoy-BB84 key collected during one pass (see :func:`key_over_passes` for finite keys).
 
     Parameters
     ----------

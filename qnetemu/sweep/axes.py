@@ -346,3 +346,38 @@ def _check_one(scenario: Any, path: str, where: str) -> None:
         resolve_path(scenario, path)
     except PathError as exc:
         raise PathError(f"{where}: {path!r} names no parameter of the scenario: {exc}") from None
+
+
+def fill_from_defaults(data: Any, full: Any, path: str) -> Any:
+    """``data`` with the keys ``path`` needs copied from ``full`` where ``data`` lacks them.
+
+    ``full`` is the validated scenario dumped with every default filled in
+    (``Scenario.model_dump(mode="json")``), ``data`` the scenario as written.
+    Only missing keys on the way are added (the smallest subtree from
+    ``full``), so a parameter left at its default can be swept and nothing
+    the user wrote changes. Parts of the path that ``full`` lacks too are
+    left for :func:`check_axis_paths` to report.
+    """
+    try:
+        tokens = parse_path(path)
+    except PathError:
+        return data
+    out = copy.deepcopy(data)
+    frontier: list[tuple[Any, Any]] = [(out, full)]
+    for token in tokens:
+        nxt: list[tuple[Any, Any]] = []
+        for node, ref in frontier:
+            if isinstance(token, str) and token != WILDCARD:
+                if not isinstance(node, dict):
+                    continue
+                if token not in node and isinstance(ref, Mapping) and token in ref:
+                    node[token] = copy.deepcopy(ref[token])
+                if token in node:
+                    nxt.append((node[token], ref.get(token) if isinstance(ref, Mapping) else None))
+            elif isinstance(node, list):
+                idx = range(len(node)) if token == WILDCARD else ([token] if token < len(node) else [])
+                for i in idx:
+                    sub = ref[i] if isinstance(ref, list) and i < len(ref) else None
+                    nxt.append((node[i], sub))
+        frontier = nxt
+    return out

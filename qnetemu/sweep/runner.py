@@ -24,8 +24,11 @@ from pydantic import ValidationError
 
 from qnetemu.errors import UserError
 from qnetemu.results.manifest import git_commit, package_versions
+from qnetemu.results.outdir import SWEEP_MANIFEST, DirLock, check_sweep_target
+from qnetemu.results.store import read_sweep_manifest
 from qnetemu.scenario.load import content_hash
 from qnetemu.scenario.sweep_spec import SweepSpec
+from qnetemu.sweep import sharing
 from qnetemu.sweep.axes import (
     PathError,
     Point,
@@ -33,6 +36,8 @@ from qnetemu.sweep.axes import (
     check_axis_paths,
     expand_axes,
     expand_points,
+    fill_from_defaults,
+    resolve_path,
 )
 from qnetemu.sweep.executors import PointFn, make_executor
 from qnetemu.sweep.journal import (
@@ -45,7 +50,6 @@ from qnetemu.sweep.journal import (
     write_tables,
 )
 
-SWEEP_MANIFEST = "sweep.json"
 MANIFEST_FORMAT = 1
 ValidateFn = Callable[[dict[str, Any], str], Any]
 
@@ -76,6 +80,13 @@ def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def _remove_torn_files(out: Path) -> None:
+    """Delete the ``*.tmp`` files of an atomic write a killed sweep left (the real file is intact)."""
+    for tmp in out.glob("*.tmp"):
+        if tmp.is_file() and not tmp.is_symlink():
+            tmp.unlink()
 
 
 def _spec_of(
@@ -109,6 +120,46 @@ def _default_validate_fn() -> ValidateFn:
         return validate_scenario_dict(data, file=where)
 
     return validate
+
+
+#: Above this many points to compute, ``executor="auto"`` starts Ray (it costs 7-20 s to start).
+SERIAL_MAX_POINTS = 32
+
+
+def choose_executor(executor: str, points_to_run: int, address: str | None) -> str:
+    """``"auto"`` -> ``"ray"`` for a cluster or a large sweep, else ``"local"``; other values unchanged."""
+    if executor != "auto":
+        return executor
+    if address or os.environ.get("RAY_ADDRESS") or points_to_run > SERIAL_MAX_POINTS:
+        return "ray"
+    return "local"
+
+
+def materialise_defaults(spec: SweepSpec, base: Mapping[str, Any], validate_fn: ValidateFn, where: str) -> dict[str, Any]:
+    """The base scenario with every swept parameter that was left at its default written out.
+
+    Axis paths are checked against the validated model (defaults filled in),
+    so a parameter the YAML does not mention can be swept.
+    """
+    paths = [ax.path for ax in spec.axes]
+    if spec.latin_hypercube is not None:
+        paths += [ax.path for ax in spec.latin_hypercube.axes]
+    missing = []
+    for path in paths:
+        try:
+            resolve_path(base, path)
+        except PathError:
+            missing.append(path)
+    if not missing:
+        return dict(base)
+    model = validate_fn(dict(base), where)
+    if not hasattr(model, "model_dump"):
+        return dict(base)
+    full = model.model_dump(mode="json")
+    out = dict(base)
+    for path in missing:
+        out = fill_from_defaults(out, full, path)
+    return out
 
 
 def _describe(point: Point) -> str:
@@ -178,7 +229,7 @@ def run_sweep(
     sweep_spec: SweepSpec | Mapping[str, Any] | None = None,
     *,
     out_dir: str | os.PathLike[str],
-    executor: str = "ray",
+    executor: str = "auto",
     address: str | None = None,
     resume: bool = False,
     workers: int | None = None,
@@ -187,6 +238,7 @@ def run_sweep(
     validate_fn: ValidateFn | None = None,
     progress: bool | None = None,
     ray_options: Mapping[str, Any] | None = None,
+    share_work: bool | None = None,
 ) -> SweepSummary:
     """Run every point of a sweep and consolidate the results into tables.
 
@@ -202,7 +254,10 @@ def run_sweep(
         Output directory: ``sweep.json``, ``journal.jsonl``, ``points.parquet``
         and one ``<table>.parquet`` per result table (each with a ``.csv``).
     executor
-        ``"ray"`` or ``"local"`` (serial, in this process).
+        ``"ray"``, ``"local"`` (serial, in this process) or ``"auto"``: Ray
+        when a cluster address is given or the sweep has more than
+        :data:`SERIAL_MAX_POINTS` points to compute, else serial (starting
+        Ray costs more than a small sweep).
     address
         Ray cluster head ``HOST:PORT``; default ``RAY_ADDRESS``, else a private local Ray.
     resume
@@ -222,6 +277,11 @@ def run_sweep(
         Show a progress bar on stderr; None: when stderr is a terminal.
     ray_options
         Extra keyword arguments of :class:`qnetemu.sweep.executors.RayExecutor`.
+    share_work
+        Compute once what several points would compute alike (see
+        :mod:`qnetemu.sweep.sharing`) and copy it to each; False runs every
+        point. Default: share when ``point_fn`` is qnetemu's own (whose
+        dependencies sharing knows), not for a caller's function.
 
     Raises
     ------
@@ -234,115 +294,157 @@ def run_sweep(
     spec = _spec_of(scenario_dict, sweep_spec, name)
     base = dict(scenario_dict)
     try:
+        base = materialise_defaults(spec, base, validate_fn or _default_validate_fn(), name)
         check_axis_paths(spec, base)
         points = expand_points(spec)
     except PathError as exc:
         raise UserError(str(exc), file=name) from None
+    if share_work is None:
+        share_work = point_fn is None
     point_fn = point_fn or _default_point_fn()
     validate_points(base, points, validate_fn or _default_validate_fn(), name)
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    manifest_path = out / SWEEP_MANIFEST
-    journal_path = out / JOURNAL_NAME
-    digest = scenario_hash(scenario_dict)
-    if resume:
-        if manifest_path.exists():
-            old = json.loads(manifest_path.read_text())
-            if old.get("scenario_hash") != digest:
-                raise UserError(
-                    "cannot resume: the scenario changed since this sweep started "
-                    f"(hash {str(old.get('scenario_hash'))[:12]}… there, {digest[:12]}… now); use another --out",
-                    file=str(manifest_path),
-                )
-    elif journal_path.exists() and read_journal(journal_path)[0]:
-        raise UserError(
-            "holds results of a sweep already; pass --resume to continue it or choose another --out",
-            file=str(out),
-        )
+    out = check_sweep_target(out_dir)  # never write into a directory that is not this sweep's
+    with DirLock(out):  # a second writer of the same directory is refused, not interleaved
+        _remove_torn_files(out)
+        out.mkdir(parents=True, exist_ok=True)
+        manifest_path = out / SWEEP_MANIFEST
+        journal_path = out / JOURNAL_NAME
+        digest = scenario_hash(scenario_dict)
+        if resume:
+            if manifest_path.exists():
+                old = read_sweep_manifest(out)
+                if old.get("scenario_hash") != digest:
+                    raise UserError(
+                        "cannot resume: the scenario changed since this sweep started "
+                        f"(hash {str(old.get('scenario_hash'))[:12]}… there, {digest[:12]}… now); use another --out",
+                        file=str(manifest_path),
+                    )
+        elif journal_path.exists() and read_journal(journal_path)[0]:
+            raise UserError(
+                "holds results of a sweep already; pass --resume to continue it or choose another --out",
+                file=str(out),
+            )
 
-    manifest: dict[str, Any] = {
-        "format": MANIFEST_FORMAT,
-        "scenario_path": name,
-        "scenario_hash": digest,
-        "master_seed": spec.seed,
-        "mode": spec.mode,
-        "axes": [
-            {"where": a.where, "paths": list(a.paths), "values": [list(v) for v in a.values]}
-            for a in expand_axes(spec)
-        ],
-        "counts": {
-            "combinations": len(points)
-            // (len(spec.engines) * len(spec.architectures) * spec.repetitions),
-            "engines": len(spec.engines),
-            "architectures": len(spec.architectures),
-            "repetitions": spec.repetitions,
-            "points": len(points),
-        },
-        "executor": executor,
-        "address": address or os.environ.get("RAY_ADDRESS") or "",
-        "versions": package_versions(),
-        "git_sha": git_commit() or "",
-        "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    if resume and manifest_path.exists():
-        manifest["resumed_utc"] = manifest["started_utc"]
-        manifest["started_utc"] = json.loads(manifest_path.read_text()).get(
-            "started_utc", manifest["started_utc"]
-        )
-    _write_json_atomic(manifest_path, manifest)
-
-    with Journal(journal_path) as journal:
-        done = {
-            pid
-            for pid, r in latest_by_point(journal.records).items()
-            if r.get("status") == STATUS_OK
+        manifest: dict[str, Any] = {
+            "format": MANIFEST_FORMAT,
+            "scenario_path": name,
+            "scenario_hash": digest,
+            "master_seed": spec.seed,
+            "mode": spec.mode,
+            "axes": [
+                {"where": a.where, "paths": list(a.paths), "values": [list(v) for v in a.values]}
+                for a in expand_axes(spec)
+            ],
+            "counts": {
+                "combinations": len(points)
+                // (len(spec.engines) * len(spec.architectures) * spec.repetitions),
+                "engines": len(spec.engines),
+                "architectures": len(spec.architectures),
+                "repetitions": spec.repetitions,
+                "points": len(points),
+            },
+            "executor": executor,
+            "address": address or os.environ.get("RAY_ADDRESS") or "",
+            "versions": package_versions(),
+            "git_sha": git_commit() or "",
+            "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        todo = [p for p in points if p.point_id not in done]
-        skipped = len(points) - len(todo)
-        bar = _Progress(sys.stderr.isatty() if progress is None else progress, len(points), skipped)
-        ran = 0
-        try:
-            if todo:
-                with make_executor(
-                    executor,
-                    address=address,
-                    workers=workers,
-                    ship_code=ship_code,
-                    **dict(ray_options or {}),
-                ) as ex:
-                    for records in ex.run(
-                        point_fn,
-                        base,
-                        todo,
-                        source=name,
-                        points_per_task=spec.points_per_task,
-                        num_cpus=spec.task_num_cpus,
-                        memory_bytes=spec.memory_bytes_per_task(),
-                    ):
-                        journal.extend(records)
-                        ran += len(records)
-                        bar.advance(len(records), sum(r["status"] != STATUS_OK for r in records))
-        finally:
-            bar.close()
-        final = latest_by_point(journal.records)
+        if resume and manifest_path.exists():
+            manifest["resumed_utc"] = manifest["started_utc"]
+            manifest["started_utc"] = read_sweep_manifest(out).get(
+                "started_utc", manifest["started_utc"]
+            )
+        _write_json_atomic(manifest_path, manifest)
 
-    tables = write_tables(out, build_tables(points, final))
-    ok = sum(final.get(p.point_id, {}).get("status") == STATUS_OK for p in points)
-    failed = sum(p.point_id in final and final[p.point_id]["status"] != STATUS_OK for p in points)
-    summary = SweepSummary(
-        out_dir=out,
-        total=len(points),
-        skipped=skipped,
-        ran=ran,
-        ok=ok,
-        failed=failed,
-        elapsed_s=time.perf_counter() - t0,
-        tables=tables,
-    )
-    manifest.update(
-        finished_utc=datetime.now(UTC).isoformat(timespec="seconds"),
-        results={"ok": ok, "failed": failed, "tables": sorted(tables)},
-    )
-    _write_json_atomic(manifest_path, manifest)
-    return summary
+        with Journal(journal_path) as journal:
+            done = {
+                pid
+                for pid, r in latest_by_point(journal.records).items()
+                if r.get("status") == STATUS_OK
+            }
+            todo = [p for p in points if p.point_id not in done]
+            skipped = len(points) - len(todo)
+            groups = sharing.plan(points) if share_work else {}
+            followers = {f.point_id for fs in groups.values() for f in fs}
+            pending_ids = {p.point_id for p in todo}
+
+            def copies(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+                return [sharing.copy_record(r, f) for r in records for f in groups.get(r["point_id"], [])
+                        if f.point_id in pending_ids]
+
+            # Followers whose representative finished in an earlier (resumed) run: copy now.
+            early = copies([r for pid, r in latest_by_point(journal.records).items() if pid in done])
+            if early:
+                journal.extend(early)
+            pending_ids -= {r["point_id"] for r in early}
+            run_now = [p for p in todo if p.point_id not in followers]
+            executor = choose_executor(executor, len(run_now), address)
+            manifest["executor"] = executor
+            bar = _Progress(sys.stderr.isatty() if progress is None else progress, len(points), skipped)
+            ran = len(early)
+            bar.advance(len(early), sum(r["status"] != STATUS_OK for r in early))
+            try:
+                if run_now:
+                    with make_executor(
+                        executor,
+                        address=address,
+                        workers=workers,
+                        ship_code=ship_code,
+                        **dict(ray_options or {}),
+                    ) as ex:
+                        for records in ex.run(
+                            point_fn,
+                            base,
+                            run_now,
+                            source=name,
+                            points_per_task=spec.points_per_task,
+                            num_cpus=spec.task_num_cpus,
+                            memory_bytes=spec.memory_bytes_per_task(),
+                        ):
+                            records = list(records) + copies(list(records))
+                            journal.extend(records)
+                            ran += len(records)
+                            bar.advance(len(records), sum(r["status"] != STATUS_OK for r in records))
+            finally:
+                bar.close()
+            final = latest_by_point(journal.records)
+
+        tables = write_tables(out, build_tables(points, final))
+        ok = sum(final.get(p.point_id, {}).get("status") == STATUS_OK for p in points)
+        failed = sum(p.point_id in final and final[p.point_id]["status"] != STATUS_OK for p in points)
+        summary = SweepSummary(
+            out_dir=out,
+            total=len(points),
+            skipped=skipped,
+            ran=ran,
+            ok=ok,
+            failed=failed,
+            elapsed_s=time.perf_counter() - t0,
+            tables=tables,
+        )
+        manifest.update(
+            finished_utc=datetime.now(UTC).isoformat(timespec="seconds"),
+            results={"ok": ok, "failed": failed, "tables": sorted(tables)},
+        )
+        _write_json_atomic(manifest_path, manifest)
+        return summary
+
+
+def check_sweep(scenario_path: str | os.PathLike[str] | None, scenario_dict: Mapping[str, Any],
+                validate_fn: ValidateFn | None = None) -> list[Point]:
+    """Everything ``run_sweep`` checks before it runs (the section, axis paths, every point), nothing run.
+
+    Returns the expanded points. Raises UserError naming the file and field.
+    """
+    name = str(scenario_path) if scenario_path is not None else "<scenario>"
+    spec = _spec_of(scenario_dict, None, name)
+    validate_fn = validate_fn or _default_validate_fn()
+    try:
+        base = materialise_defaults(spec, dict(scenario_dict), validate_fn, name)
+        check_axis_paths(spec, base)
+        points = expand_points(spec)
+    except PathError as exc:
+        raise UserError(str(exc), file=name) from None
+    validate_points(base, points, validate_fn, name)
+    return points

@@ -136,3 +136,56 @@ def test_submarine_cables_are_not_split_unless_asked():
     assert report == [] and nx.utils.graphs_equal(kept, graph)
     split, report = split_long_spans(graph, 100.0, split_submarine=True)
     assert len(report) == 2 and split.number_of_edges() == 3
+
+
+def _equator_link(length_km, lon_end=3.0, **link):
+    sites = [{"name": "A", "lat_deg": 0.0, "lon_deg": 0.0}, {"name": "B", "lat_deg": 0.0, "lon_deg": lon_end}]
+    return build_graph(sites, [{"a": "A", "b": "B", "length_km": length_km, **link}])
+
+
+def _sea_between(lon_from, lon_to):
+    """Land test: water for longitudes strictly between the two values, land elsewhere."""
+    import numpy as np
+
+    def on_land(lat_deg, lon_deg):
+        lon = np.asarray(lon_deg, dtype=float)
+        return ~((lon > lon_from) & (lon < lon_to))
+
+    return on_land
+
+
+def test_even_placement_is_kept_when_it_is_on_land():
+    graph = _equator_link(300.0)
+    plain, report_plain = split_long_spans(graph, 100.0)
+    landed, report_land = split_long_spans(graph, 100.0, on_land=_sea_between(5.0, 6.0))
+    assert report_land == report_plain
+    assert_allclose([r["lon_deg"] for r in report_land], [1.0, 2.0], rtol=1e-12)
+
+
+def test_nodes_move_to_land_and_spans_stay_within_reach():
+    """A-B on the equator, 3 deg of arc, 300 km of fibre (so 100 km per degree), reach 100 km:
+    one span covers 1 deg. The even points at 1 and 2 deg lie in a sea from 0.9 to 2.05 deg,
+    1.15 deg wide: no placement exists and the link stays whole. With the sea from 0.95 to
+    1.9 deg instead, greedy placement (farthest land point within reach, candidates every
+    LAND_SAMPLE_KM = 1 km, i.e. 0.009 deg) puts the first node at the last land point before
+    0.95 deg, the second 1 deg further (1.95 deg, land again), the third at 2.95 deg: three
+    nodes where the even split needed two, every span within reach."""
+    graph = _equator_link(300.0)
+    whole, report = split_long_spans(graph, 100.0, on_land=_sea_between(0.9, 2.05))
+    assert report == [] and whole.edges["A", "B"]["unsplit"] == "open water"
+    new, report = split_long_spans(graph, 100.0, on_land=_sea_between(0.95, 1.9))
+    lons = [r["lon_deg"] for r in report]
+    assert_allclose(lons, [0.95, 1.95, 2.95], atol=0.02)
+    assert all(not (0.95 < lon < 1.9) for lon in lons)
+    chain = ["A", *(r["name"] for r in report), "B"]
+    spans = [new.edges[u, v]["length_km"] for u, v in zip(chain[:-1], chain[1:], strict=True)]
+    assert_allclose(sum(spans), 300.0, rtol=1e-12)
+    assert max(spans) <= 100.0 * (1 + 1e-9)
+    assert_allclose([r["span_length_km"] for r in report], spans[:-1], rtol=1e-12)
+
+
+def test_waypoints_route_the_inserted_nodes():
+    """A cable A (0, 0) > (1, 1) > B (0, 2) split in two: the node stands at the bend."""
+    graph = _equator_link(200.0, lon_end=2.0, waypoints=[[1.0, 1.0]])
+    _, report = split_long_spans(graph, 100.0)
+    assert_allclose([report[0]["lat_deg"], report[0]["lon_deg"]], [1.0, 1.0], atol=1e-9)

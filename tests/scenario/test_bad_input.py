@@ -56,6 +56,12 @@ CASES = [
     ("preset", _with("qkd.preset", "nope"), "qkd", "nope"),
     ("decoy-order", _with("qkd.nu", 0.9), "qkd", "nu (0.9) must be below mu"),
     ("not-mapping", "- just\n- a list\n", None, "top level must be a mapping"),
+    ("trust-country", _with("trust.allow_countries", ["EU", "XX"]), "trust.allow_countries",
+     "unknown country or region 'XX'"),
+    ("trust-forbid-country", _with("trust.forbid_countries", ["Narnia"]), "trust.forbid_countries",
+     "unknown country or region 'Narnia'"),
+    ("trust-node", _with("trust.forbid_nodes", ["Bern"]), "trust.forbid_nodes[0]", "unknown site or satellite 'Bern'"),
+    ("site-country", _with("sites[0].country", "ZZ"), "sites[0].country", "unknown ISO 3166-1 alpha-2"),
 ]
 
 

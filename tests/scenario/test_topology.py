@@ -49,7 +49,9 @@ def test_roedunet_loads_with_plausible_romanian_coordinates():
 
 @pytest.mark.parametrize(
     ("key", "n_sites", "n_links", "name"),
-    [("topozoo/Geant2012", 37, 58, "RO"), ("backbone/europe", 852, 1287, "Bratislava")],
+    # backbone/europe: 852 nodes and 1,287 links in the file; its 269 sea-cable waypoints of
+    # degree two merge away (one link fewer each), and 20 merged cables parallel another.
+    [("topozoo/Geant2012", 37, 58, "RO"), ("backbone/europe", 852 - 269, 1287 - 269 - 20, "Bratislava")],
 )
 def test_other_european_topologies_load(key, n_sites, n_links, name):
     with warnings.catch_warnings():
@@ -61,13 +63,18 @@ def test_other_european_topologies_load(key, n_sites, n_links, name):
 
 
 def test_backbone_duplicate_names_and_submarine_cables():
-    """backbone/europe has two nodes named Palma and unnamed sea-cable waypoints."""
-    with pytest.warns(TopologyImportWarning, match="Palma"):
+    """backbone/europe has two nodes named Palma and unnamed sea-cable waypoints; the
+    waypoints that remain are the six where cables branch (degree three), never sites."""
+    with pytest.warns(TopologyImportWarning) as record:
         sites, links = load_topohub("backbone/europe")
+    assert any("Palma" in str(w.message) for w in record)
     names = [s["name"] for s in sites]
     assert len(set(names)) == len(names)
     assert {"Palma", "Palma (2)"} <= set(names)
-    assert any(n.startswith("Seacable Waypoint ") for n in names)
+    junctions = [s for s in sites if s["name"].startswith("Seacable Waypoint ")]
+    assert len(junctions) == 6
+    assert all(s["is_site"] is False and s["kind"] == "Seacable Waypoint" for s in junctions)
+    assert all(s["is_site"] for s in sites if s.get("kind") != "Seacable Waypoint")
     assert {link["cable"] for link in links} == {"submarine", "terrestrial"}
 
 

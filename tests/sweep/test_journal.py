@@ -157,17 +157,18 @@ def test_tables_do_not_depend_on_completion_order(tmp_path, toy):
 
 
 def test_result_rows_carry_point_columns(tmp_path, toy):
+    out = tmp_path / "sweep"  # tmp_path holds the toy module: not a directory a sweep may write into
     run_sweep(
         "toy.yaml",
         SCENARIO,
-        out_dir=tmp_path,
+        out_dir=out,
         executor="local",
         point_fn=toy,
         validate_fn=_no_validation,
         progress=False,
     )
-    keys = pd.read_parquet(tmp_path / "keys.parquet")
-    pts = pd.read_parquet(tmp_path / "points.parquet")
+    keys = pd.read_parquet(out / "keys.parquet")
+    pts = pd.read_parquet(out / "points.parquet")
     assert list(keys.columns[:8]) == [
         "point_index",
         "point_id",
@@ -182,7 +183,7 @@ def test_result_rows_carry_point_columns(tmp_path, toy):
     expected = 1e6 * keys["qkd.detector_efficiency"] * 10 ** (-0.02 * keys["links[*].length_km"])
     assert ((keys["rate_hz"] - expected).abs() < 6).all()  # 6 sigma of the unit normal noise
     assert set(PROVENANCE_COLUMNS) <= set(pts.columns)
-    assert (pd.read_csv(tmp_path / "keys.csv")["rate_hz"] - keys["rate_hz"]).abs().max() < 1e-6
+    assert (pd.read_csv(out / "keys.csv")["rate_hz"] - keys["rate_hz"]).abs().max() < 1e-6
 
 
 # --- resume --------------------------------------------------------------------------------------
@@ -286,7 +287,7 @@ def test_resume_refuses_a_changed_scenario(tmp_path, toy):
     run_sweep(
         "toy.yaml",
         SCENARIO,
-        out_dir=tmp_path,
+        out_dir=tmp_path / "sweep",
         executor="local",
         point_fn=toy,
         validate_fn=_no_validation,
@@ -298,7 +299,7 @@ def test_resume_refuses_a_changed_scenario(tmp_path, toy):
         run_sweep(
             "toy.yaml",
             changed,
-            out_dir=tmp_path,
+            out_dir=tmp_path / "sweep",
             executor="local",
             point_fn=toy,
             validate_fn=_no_validation,
