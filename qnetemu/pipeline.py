@@ -250,11 +250,16 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
         from qnetemu.architectures.repeater import evaluate_repeater
 
         t0 = time.perf_counter()
-        trusted = [r for r in tables["demands"] if r["architecture"] == "trusted_node"] or None
+        trusted = [r for r in tables["demands"] if r["architecture"] == "trusted_node"]
+        if not trusted:
+            # A repeater-only point (a sweep) routes exactly as `qnetemu run` does: on the
+            # trusted-node routes, with the scenario's tolerance (issue 12, item 5).
+            trusted = evaluate_trusted_node(fibre_only(graph), resolved.demands, architecture="trusted_node",
+                                            rate_tolerance=scenario.trusted_nodes.route_rate_tolerance)
         tables["demands"] += evaluate_repeater(
             graph, resolved.demands, trusted, scenario.repeater, engine=engine,
             seeds=point_seeds(seed, len(resolved.demands)), max_pairs=scenario.engine.max_pairs,
-            max_time_s=scenario.engine.max_time_s, progress=say,
+            max_time_s=scenario.engine.max_time_s, progress=say, file=file,
         )
         timings["repeater_s"] = time.perf_counter() - t0
     for row in tables["demands"]:
@@ -266,6 +271,22 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
         for row in table:
             row.setdefault("seed", seed)
     return RunOutput(tables=tables, graph=graph, resolved=resolved, timings_s=timings)
+
+
+#: Top-level scenario sections that do not change the resolved network or its fibre key rates.
+NETWORK_INDEPENDENT = frozenset({"repeater", "engine", "sweep", "architectures", "name", "description"})
+_NETWORK_CACHE: dict[str, tuple[ResolvedScenario, tuple[nx.Graph, list[dict]]]] = {}
+_NETWORK_CACHE_SIZE = 4
+
+
+def network_key(scenario_dict: dict, base_dir: str | Path) -> str:
+    """Hash of what the resolved network depends on: the scenario without repeater, engine and sweep sections."""
+    import hashlib
+    import json
+
+    kept = {k: v for k, v in scenario_dict.items() if k not in NETWORK_INDEPENDENT}
+    blob = json.dumps([kept, str(Path(base_dir).resolve())], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def _trust_tables(scenario: Scenario, resolved: ResolvedScenario, graph: nx.Graph, demand_rows: list[dict],
@@ -289,22 +310,6 @@ def _trust_tables(scenario: Scenario, resolved: ResolvedScenario, graph: nx.Grap
         say(f"planning: {len(scenario.planning.candidates)} candidate sites")
         out.update(trust.planning_table(fibre, resolved.demands, scenario.planning, file=file))
     return out
-
-
-#: Top-level scenario sections that do not change the resolved network or its fibre key rates.
-NETWORK_INDEPENDENT = frozenset({"repeater", "engine", "sweep", "architectures", "name", "description"})
-_NETWORK_CACHE: dict[str, tuple[ResolvedScenario, tuple[nx.Graph, list[dict]]]] = {}
-_NETWORK_CACHE_SIZE = 4
-
-
-def network_key(scenario_dict: dict, base_dir: str | Path) -> str:
-    """Hash of what the resolved network depends on: the scenario without repeater, engine and sweep sections."""
-    import hashlib
-    import json
-
-    kept = {k: v for k, v in scenario_dict.items() if k not in NETWORK_INDEPENDENT}
-    blob = json.dumps([kept, str(Path(base_dir).resolve())], sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def evaluate_point(scenario_dict: dict, *, engine: str, architecture: str, seed: int,
@@ -405,11 +410,12 @@ def scenario_mapping(scenario, overrides=None) -> tuple[dict, str, Path]:
                 if full is None:
                     full = validate_scenario_dict(data, source).model_dump(mode="json")
                 data = fill_from_defaults(data, full, key)
-        try:
-            data = apply_overrides(data, dict(overrides))
-        except PathError as exc:
-            raise UserError(f"override names no parameter of the scenario: {exc}", file=source,
-                            field="overrides") from None
+        for key, value in overrides.items():
+            try:
+                data = apply_overrides(data, {key: value})
+            except PathError as exc:
+                raise UserError(f"names no parameter of the scenario: {exc}", file=source,
+                                field=f"overrides[{key!r}]") from None
     return data, source, base_dir
 
 

@@ -6,12 +6,10 @@ tables of a run (:mod:`qnetemu.architectures.trust`); nothing is recomputed.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from qnetemu.plots.style import figure, save
+from qnetemu.plots.style import figure
 
 #: Elements shown in the N-1 figure, worst first.
 TOP_ELEMENTS = 20
@@ -66,17 +64,3 @@ def exposure(key_holders: pd.DataFrame, multipath: pd.DataFrame | None, *, title
     ax.legend(loc="upper right")
     return fig
 
-
-def draw(run_dir: str | Path, fig_dir: Path, *, title: str = "", pdf: bool = False) -> list[Path]:
-    """The trust figures a run has tables for."""
-    from qnetemu.results.store import read_table
-
-    run_dir = Path(run_dir)
-    written: list[Path] = []
-    elements = read_table(run_dir, "n_minus_one_elements")
-    if elements is not None and len(elements):
-        written += save(n_minus_one_impact(elements, title=title), fig_dir / "n_minus_one", pdf=pdf)
-    holders = read_table(run_dir, "key_holders")
-    if holders is not None and "exposure_probability" in holders and holders.exposure_probability.notna().any():
-        written += save(exposure(holders, read_table(run_dir, "multipath"), title=title), fig_dir / "key_exposure", pdf=pdf)
-    return written

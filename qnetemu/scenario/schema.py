@@ -390,6 +390,11 @@ class TrustedNodePolicy(Model):
         False, description="Also insert trusted nodes into submarine cables, on islands along the route only "
         "(off by default: a cable is one span between its landing points).",
     )
+    insert_on_land: bool = Field(
+        True, description="Inserted trusted nodes stand on land (GSHHG shorelines): where evenly spaced points "
+        "would fall in the sea they move to the fewest land points with every span within reach_km, and a link "
+        "crossing more open water than reach_km is left whole. false: anywhere on the route (synthetic networks).",
+    )
     relay: Literal["single_path", "multipath"] = Field(
         "single_path", description="multipath: also split each demand's key over multipath_paths node-disjoint "
         "paths combined by XOR, so no coalition of fewer than that many trusted nodes learns it; rates by linear "
@@ -406,29 +411,6 @@ class TrustedNodePolicy(Model):
         "off", description="N-1 analysis: take out each used physical fibre link and/or relay node in turn and "
         "report the demands that lose key (tables n_minus_one, n_minus_one_elements).",
     )
-
-    insert_on_land: bool = Field(
-        True, description="Inserted trusted nodes stand on land (GSHHG shorelines): where evenly spaced points "
-        "would fall in the sea they move to the fewest land points with every span within reach_km, and a link "
-        "crossing more open water than reach_km is left whole. false: anywhere on the route (synthetic networks).",
-    )
-
-
-class PlanningSpec(Model):
-    """Where to build trusted nodes (and ground stations): the least-cost set serving every required rate."""
-
-    candidates: dict[str, NonNegativeFloat] = Field(
-        min_length=1, description="Site name -> cost of building a trusted node (or ground station) there, in "
-        "one currency unit of your choice (e.g. kEUR).",
-    )
-    existing: list[str] = Field(
-        default_factory=list, description="Sites that already relay key, at no cost; sites neither here nor in "
-        "candidates never relay.",
-    )
-    inserted_nodes: Literal["existing", "forbidden"] = Field(
-        "existing", description="Whether the trusted nodes inserted on long spans count as in place or may not relay."
-    )
-    time_limit_s: PositiveFloat = Field(300.0, description="Solver time limit [s] (wall clock).")
 
 
 def _country_list(values: list[str]) -> list[str]:
@@ -479,12 +461,43 @@ class TrustPolicy(Model):
         return None if values is None else _country_list(values)
 
 
+class PlanningSpec(Model):
+    """Where to build trusted nodes (and ground stations): the least-cost set serving every required rate."""
+
+    candidates: dict[str, NonNegativeFloat] = Field(
+        min_length=1, description="Site name -> cost of building a trusted node (or ground station) there, in "
+        "one currency unit of your choice (e.g. kEUR).",
+    )
+    existing: list[str] = Field(
+        default_factory=list, description="Sites that already relay key, at no cost; sites neither here nor in "
+        "candidates never relay.",
+    )
+    inserted_nodes: Literal["existing", "forbidden"] = Field(
+        "existing", description="Whether the trusted nodes inserted on long spans count as in place or may not relay."
+    )
+    time_limit_s: PositiveFloat = Field(300.0, description="Solver time limit [s] (wall clock).")
+
+
 # --------------------------------------------------------------------------- repeaters
 
 
 class MemoryHardware(Model):
     efficiency: Efficiency = Field(0.9, description="Memory emission/retrieval efficiency.")
-    coherence_time_s: PositiveFloat = Field(1.0, description="Memory coherence time T2 [s].")
+    coherence_time_s: PositiveFloat = Field(
+        1.0,
+        description=(
+            "Per-memory coherence time T2 [s]: a stored qubit's coherence decays as exp(-t/T2), so a "
+            "stored pair's Werner parameter falls as w*exp(-2t/T2) under depolarising memories. "
+            "Storage counts from the photon's emission."
+        ),
+    )
+    decoherence: Literal["depolarising", "dephasing"] = Field(
+        "depolarising",
+        description=(
+            "Memory noise: depolarising (uniform Pauli channel) or dephasing (Z errors only; a "
+            "twirled pair keeps w*(1+2exp(-2t/T2))/3)."
+        ),
+    )
     memories_per_node: Annotated[int, Field(ge=1, le=1000)] = Field(
         4, description="Memories per node per neighbouring link (multiplexing)."
     )
@@ -496,6 +509,44 @@ class MemoryHardware(Model):
 class Purification(Model):
     protocol: Literal["none", "bbpssw", "dejmps"] = "none"
     rounds: Annotated[int, Field(ge=0, le=5)] = 0
+
+
+class RepeaterProtocol(Model):
+    """How a repeater chain generates, stores and swaps pairs.
+
+    The default is what all three engines run: negotiated attempts, nested
+    swaps with classical messages, independent memory lanes.
+    """
+
+    swap_order: Literal["swap_asap", "nested"] = Field(
+        "nested",
+        description=(
+            "swap_asap: a node swaps as soon as it holds two pairs; nested: SeQUeNCe's order (the "
+            "doubling scheme for 2**k segments). Equal for one and two segments."
+        ),
+    )
+    link_generation: Literal["continuous", "negotiated"] = Field(
+        "negotiated",
+        description=(
+            "continuous: attempts every max(1/attempt_rate_hz, L/c); negotiated: every attempt "
+            "negotiated between the two routers as SeQUeNCe does, max(1/attempt_rate_hz, 4 L/c)."
+        ),
+    )
+    swap_messaging: Literal["instant", "classical"] = Field(
+        "classical",
+        description=(
+            "instant: swap outcomes known at once; classical: a swap waits a round trip to its "
+            "farther partner, and its outcome travels at the fibre's speed before the pair is used."
+        ),
+    )
+    multiplexing: Literal["single", "independent_lanes", "shared_pool"] = Field(
+        "independent_lanes",
+        description=(
+            "With m memories per link side: single (m parallel attempts, one pair kept, "
+            "p -> 1-(1-p)^m); independent_lanes (m chains side by side); shared_pool (any left pair "
+            "may be swapped with any right pair; SeQUeNCe only)."
+        ),
+    )
 
 
 class RepeaterPlacement(Model):
@@ -520,8 +571,10 @@ class RepeaterProfile(Model):
     swap_success_prob: Efficiency = Field(1.0, description="Entanglement-swap success probability.")
     swap_fidelity: Efficiency = Field(1.0, description="Fidelity factor per swap (gate noise).")
     purification: Purification = Field(default_factory=Purification)
-    cutoff_time_s: PositiveFloat | None = Field(None, description="Discard stored pairs older than this [s].")
-    scheme: Literal["swap_asap", "nested"] = "swap_asap"
+    cutoff_time_s: PositiveFloat | None = Field(
+        None, description="Discard a stored pair this long after its emission [s]; null keeps pairs."
+    )
+    protocol: RepeaterProtocol = Field(default_factory=RepeaterProtocol)
     placement: RepeaterPlacement = Field(default_factory=RepeaterPlacement)
     ec_efficiency: Annotated[float, Field(ge=1.0, le=3.0)] = Field(
         1.16, description="Error-correction inefficiency for BBM92 on delivered pairs."
@@ -702,11 +755,11 @@ class Scenario(Model):
         "the middle of each link), and trusted nodes are inserted at its own reach on the fibre defaults.",
     )
     trusted_nodes: TrustedNodePolicy = Field(default_factory=TrustedNodePolicy)
-    planning: PlanningSpec | None = Field(
-        None, description="Least-cost trusted nodes / ground stations for the demands' required rates (table planning)."
-    )
     trust: TrustPolicy = Field(
         default_factory=TrustPolicy, description="Where trusted nodes may stand (countries, regions, named sites)."
+    )
+    planning: PlanningSpec | None = Field(
+        None, description="Least-cost trusted nodes / ground stations for the demands' required rates (table planning)."
     )
     architectures: list[Architecture] = Field(
         default_factory=lambda: ["trusted_node"], min_length=1,
