@@ -41,6 +41,7 @@ SWEEP_MANIFEST = "sweep.json"
 WRITTEN_BY = "qnetemu"
 _TMP, _OLD, _LOCK = ".qnetemu-tmp-", ".qnetemu-old-", ".qnetemu-lock"
 _STALE = re.compile(r"^\.(?P<name>.+)(?P<kind>\.qnetemu-(?:tmp|old)-)[A-Za-z0-9_]+$")
+_LOCK_FILE = re.compile(r"^\.(?P<name>.+)\.qnetemu-lock$")
 #: Longest default directory name made from a scenario name, in UTF-8 bytes.
 MAX_NAME_BYTES = 80
 
@@ -231,7 +232,7 @@ def _recover_one(target: Path, stale: list[Path]) -> None:
 
 
 def recover(target: str | os.PathLike[str], lock: DirLock) -> None:
-    """Remove every temporary directory killed writers left next to ``target``.
+    """Remove every temporary directory and lock file killed writers left next to ``target``.
 
     Those of ``target`` itself are cleaned under ``lock`` (which the caller
     holds); those of other names in the same parent only when their own lock
@@ -243,6 +244,10 @@ def recover(target: str | os.PathLike[str], lock: DirLock) -> None:
         m = _STALE.match(entry)
         if m and (target.parent / entry).is_dir() and not (target.parent / entry).is_symlink():
             by_stem.setdefault(m["name"], []).append(target.parent / entry)
+    for entry in _entries(target.parent):  # lock files of dead writers that had made no directory yet
+        m = _LOCK_FILE.match(entry)
+        if m and m["name"] != _stem(target.name):
+            by_stem.setdefault(m["name"], [])
     for stem, stale in sorted(by_stem.items()):
         if stem == _stem(target.name):
             _recover_one(target, stale)

@@ -296,9 +296,19 @@ def raylet_fatal_error(temp_dir: str) -> str:
 
 
 def _proc_table() -> dict[int, tuple[int, str, str]]:
-    """pid -> (parent pid, state, command line) of every process, from /proc (empty elsewhere)."""
+    """pid -> (parent pid, state, command line) of every process, from /proc (from ``ps`` elsewhere)."""
     table: dict[int, tuple[int, str, str]] = {}
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+    if not os.path.isdir("/proc/self"):
+        import subprocess
+
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            ps = subprocess.run(["ps", "-axo", "pid=,ppid=,stat=,command="], capture_output=True,
+                                text=True, timeout=30).stdout
+            for line in ps.splitlines():
+                pid, ppid, stat, *cmd = line.split(None, 3)
+                table[int(pid)] = (int(ppid), stat[:1], " ".join(cmd))
+        return table
+    for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
@@ -314,9 +324,12 @@ def _proc_table() -> dict[int, tuple[int, str, str]]:
 
 
 def ray_processes(temp_dir: str) -> list[int]:
-    """The processes of the private Ray: this process's children that name its temp dir, and theirs."""
+    """The processes of the private Ray: those that name its (unique) temp dir, and their descendants."""
+    import re
+
+    names_it = re.compile(re.escape(temp_dir.rstrip("/")) + r"(?=/|\s|$)")  # not /tmp/qr-12 for /tmp/qr-1
     table = _proc_table()
-    found = [pid for pid, (ppid, _, cmd) in table.items() if ppid == os.getpid() and temp_dir in cmd]
+    found = [pid for pid, (_, _, cmd) in table.items() if pid != os.getpid() and names_it.search(cmd)]
     i = 0
     while i < len(found):
         found += [pid for pid, (ppid, _, _) in table.items() if ppid == found[i] and pid not in found]
@@ -325,18 +338,17 @@ def ray_processes(temp_dir: str) -> list[int]:
 
 
 def stop_processes(pids: list[int], grace_s: float = 10.0) -> None:
-    """Wait for processes to end after ``ray.shutdown()``; SIGKILL, by pid, those still running after ``grace_s``."""
+    """Stop processes by pid: SIGTERM, and SIGKILL those still running after ``grace_s``."""
     import signal
 
     def running() -> list[int]:
         table = _proc_table()
         return [p for p in pids if p in table and table[p][1] not in ("Z", "X")]
 
-    for sig, wait_s in ((None, grace_s), (signal.SIGKILL, 2.0)):
-        if sig is not None:
-            for pid in running():
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, sig)
+    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 2.0)):
+        for pid in running():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
         deadline = time.monotonic() + wait_s
         while running() and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -450,40 +462,56 @@ class RayExecutor:
         return self
 
     def _start_local(self, ray: Any, temp_dir: str, attempts: int = 3) -> None:
-        # On a loaded machine a raylet can give up waiting for its agents (a fixed 15 s,
-        # ray-project/ray#65983) and the start fails; another try usually succeeds.
-        for attempt in range(1, attempts + 1):
+        """Start a one-node Ray with ``ray start --head`` and connect this driver to it.
+
+        ``ray start`` (unlike ``ray.init``) can leave out the autoscaler monitor and the
+        log monitor: two fewer Python processes importing Ray while the raylet waits a
+        fixed 15 s for its agents (ray-project/ray#65983), which is what fails on a
+        loaded machine; another try usually succeeds.
+        """
+        import subprocess
+        import sys
+
+        cause = ""
+        for _attempt in range(attempts):
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            cmd = [sys.executable, "-m", "ray.scripts.scripts", "start", "--head",
+                   "--node-ip-address=127.0.0.1", f"--port={port}",
+                   f"--num-cpus={self.workers or os.cpu_count() or 1}",
+                   "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}",
+                   "--no-monitor", "--include-log-monitor=false"]
             try:
-                ray.init(
-                    address="local",
-                    num_cpus=self.workers or os.cpu_count() or 1,
-                    include_dashboard=False,
-                    _node_ip_address="127.0.0.1",
-                    _temp_dir=temp_dir,
-                    log_to_driver=False,
-                )
-                return
-            except Exception as exc:
-                if "timed out during startup" not in str(exc):
-                    raise
-                cause = raylet_fatal_error(temp_dir) or _error_text(exc)
-                ray.shutdown()
-                if attempt == attempts:
-                    raise UserError(
-                        f"could not start a local Ray in {attempts} tries ({cause}); the machine may be "
-                        "overloaded: try again, or use --executor local",
-                        field="--executor",
-                    ) from None
+                out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+                failed = out.returncode != 0
+                cause = out.stderr.strip().splitlines()[-1] if failed and out.stderr.strip() else ""
+            except subprocess.TimeoutExpired:
+                failed, cause = True, "ray start did not answer in 300 s"
+            if not failed:
+                try:
+                    ray.init(address=f"127.0.0.1:{port}", log_to_driver=False)
+                    return
+                except Exception as exc:
+                    failed, cause = True, _error_text(exc)
+                    ray.shutdown()
+            cause = raylet_fatal_error(temp_dir) or cause
+            stop_processes(ray_processes(temp_dir), grace_s=5.0)
+        raise UserError(
+            f"could not start a local Ray in {attempts} tries ({cause}); the machine may be "
+            "overloaded: try again, or use --executor local",
+            field="--executor",
+        )
 
     def __exit__(self, *exc: object) -> None:
         if self._started:
             import ray
 
             started = ray_processes(self._private.temp_dir) if self._private is not None else []
-            ray.shutdown()
+            ray.shutdown()  # disconnects this driver
             self._started = False
             if self._private is not None:
-                stop_processes(started)  # nothing of the private Ray outlives the sweep
+                stop_processes(started)  # the node it started, by pid: never a bare `ray stop`
                 self._private.exit()
                 self._private = None
 
