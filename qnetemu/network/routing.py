@@ -163,6 +163,22 @@ def _gc_paused():
             gc.enable()
 
 
+def _edges_with_data(graph: nx.Graph):
+    """``graph.edges(data=True)``, read from the parent's dicts when ``graph`` is a subgraph view.
+
+    A view's edge iteration goes through filtered adjacency objects per
+    neighbour; asking its two filters directly over the parent's edges gives
+    the same edges at about half the cost (the fibre-only view of a 30,000
+    node network with bypass links has 1.4 million adjacency entries).
+    """
+    root = getattr(graph, "_graph", None)
+    node_ok, edge_ok = getattr(graph, "_NODE_OK", None), getattr(graph, "_EDGE_OK", None)
+    if (root is None or node_ok is None or edge_ok is None or type(root) is not nx.Graph
+            or type(graph) is not nx.Graph):
+        return graph.edges(data=True)
+    return ((u, v, d) for u, v, d in root.edges(data=True) if node_ok(u) and node_ok(v) and edge_ok(u, v))
+
+
 class _Network:
     """The graph's positive-rate edges as arrays (read once per routing call)."""
 
@@ -181,7 +197,7 @@ class _Network:
         self.inserted = np.array([bool(d.get("inserted")) for _, d in node_data], dtype=bool)
         us, vs, rates, lengths, latencies, segments, link_ids = [], [], [], [], [], [], []
         index = self.index
-        for u, v, data in graph.edges(data=True):
+        for u, v, data in _edges_with_data(graph):
             rate = float(data.get(_RATE, 0.0))
             if math.isnan(rate):
                 raise ValueError(f"edge {u!r}–{v!r} has key_rate_bps NaN")

@@ -199,3 +199,18 @@ def test_trusted_node_rows_carry_status_and_reason():
     assert rows[0]["key_rate_bps"] == 0.0 and rows[0]["requirement_met"] is False
     assert rows[1]["status"] == "ok" and rows[1]["reason"] == ""
     assert_allclose(rows[1]["key_rate_bps"], 100.0)
+
+
+def test_fibre_only_view_routes_as_its_copy():
+    """Subgraph views are read through their filters over the parent's edges: same routes as a real copy."""
+    from qnetemu.architectures.trusted_node import fibre_only
+
+    graph = _random_graph(5)
+    for i, (u, v) in enumerate(graph.edges):
+        graph.edges[u, v]["segment"] = "satellite" if i % 4 == 0 else "fibre"
+    view = fibre_only(graph)
+    copy = nx.Graph(view)
+    demands = list(itertools.combinations(range(0, 40, 5), 2))
+    assert route_all(view, demands, rate_tolerance=0.2) == route_all(copy, demands, rate_tolerance=0.2)
+    inner = nx.subgraph_view(view, filter_node=lambda n: n != 7)
+    assert route_all(inner, demands[:5]) == route_all(nx.Graph(inner), demands[:5])
