@@ -6,8 +6,10 @@ Runs the same chain through
     as a sweep would run it),
 (b) a plain SeQUeNCe script that does not use qnetemu
     (``plain_sequence_chain.py``, run as its own program),
-(c) qnetemu's Monte Carlo engine in ``sequence_compatible`` mode, with at
-    least as many delivered pairs as (a),
+(c) qnetemu's Monte Carlo engine on the same protocol (negotiated attempts,
+    nested swaps, classical messages; with ``--memories`` above 1 SeQUeNCe
+    and the plain script share a memory pool, which the Monte Carlo engine
+    replaces by independent lanes), with at least 100x the pairs of (a),
 
 and prints delivered pairs per wall second for each, with the ratios
 montecarlo / sequence (target >= 1000) and sequence engine / plain script
@@ -16,7 +18,7 @@ child interpreter; each figure is the median over ``--repeats`` runs.
 
 Usage::
 
-    python benchmarks/bench_repeater_engines.py            # 3 routers, 2 x 50 km
+    python benchmarks/bench_repeater_engines.py            # 3 routers, 2 x 50 km, 1 memory
     python benchmarks/bench_repeater_engines.py --segments 4 --window-s 0.5
 """
 
@@ -33,9 +35,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qnetemu.engines.chain import ChainSpec, RepeaterHardware  # noqa: E402
+from qnetemu.engines.chain import ChainSpec, RepeaterHardware, RepeaterProtocol  # noqa: E402
 from qnetemu.engines.isolated import run_isolated  # noqa: E402
 from qnetemu.engines.sequence_adapter import SequenceChainEngine  # noqa: E402
+from qnetemu.physics.entanglement import sequence_coherence_time_s  # noqa: E402
 
 
 def run_plain_script(**kwargs) -> dict:
@@ -51,7 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--segments", type=int, default=2, help="elementary links (routers - 1)")
     parser.add_argument("--length-km", type=float, default=50.0, help="length of each link [km]")
-    parser.add_argument("--memories", type=int, default=5, help="memories per node per link")
+    parser.add_argument("--memories", type=int, default=1, help="memories per node per link")
     parser.add_argument("--coherence-time-s", type=float, default=10.0)
     parser.add_argument("--window-s", type=float, default=1.0, help="simulated time [s]")
     parser.add_argument("--seed", type=int, default=1)
@@ -70,7 +73,10 @@ def main() -> None:
         link_fidelity=0.99,
         attempt_rate_hz=1e5,
     )
-    chain = ChainSpec((args.length_km,) * args.segments, hardware=hardware)
+    pool = RepeaterProtocol("nested", "negotiated", "classical", "shared_pool")
+    chain = ChainSpec((args.length_km,) * args.segments, hardware=hardware, protocol=pool)
+    mc_chain = ChainSpec(chain.segment_lengths_km, hardware=hardware,
+                         protocol=RepeaterProtocol("nested", "negotiated", "classical", "independent_lanes"))
     rows = []
 
     # (a) and (b) alternate, and swap places every repeat, so that changes in
@@ -95,7 +101,7 @@ def main() -> None:
                 memories=args.memories,
                 window_s=args.window_s,
                 seed=args.seed + k,
-                coherence_time_s=args.coherence_time_s,
+                coherence_time_s=sequence_coherence_time_s(args.coherence_time_s),
             )
         )
 
@@ -135,20 +141,20 @@ def main() -> None:
     except ImportError as exc:
         print(f"montecarlo engine not available ({exc}); skipping (c)")
     else:
-        engine = MonteCarloChainEngine(mode="sequence_compatible")
+        engine = MonteCarloChainEngine()
         mc_pairs = max(args.mc_pairs, int(100 * max(seq_pairs, 1)))
         # a first call pays any one-off set-up (imports, caches)
-        engine.simulate(chain, seed=args.seed, max_pairs=10, max_time_s=1e9)
+        engine.simulate(mc_chain, seed=args.seed, max_pairs=10, max_time_s=1e9)
         mc_runs = []
         for k in range(args.repeats):
             start = time.perf_counter()
-            result = engine.simulate(chain, seed=args.seed + k, max_pairs=mc_pairs, max_time_s=1e9)
+            result = engine.simulate(mc_chain, seed=args.seed + k, max_pairs=mc_pairs, max_time_s=1e9)
             wall = time.perf_counter() - start
             if result.status != "ok":
                 raise SystemExit(f"montecarlo engine failed: {result.error}")
             mc_runs.append((result, wall))
         mc_row = (
-            "(c) qnetemu montecarlo (seq.-compat.)",
+            "(c) qnetemu montecarlo",
             statistics.median(r.pairs for r, _ in mc_runs),
             statistics.median(w for _, w in mc_runs),
             float("nan"),

@@ -35,8 +35,11 @@ def run_plain(
 ) -> dict:
     """Build and run the chain; return pairs, events and wall seconds.
 
-    The wall time covers building the topology and running the timeline,
-    not importing SeQUeNCe.
+    ``coherence_time_s`` is SeQUeNCe's own memory ``coherence_time`` (the
+    caller converts a per-memory T2: ``4 T2 / 3``). Quantum channels are set
+    to the fibre's speed and the detectors' count rate to 1e11 /s, as the
+    qnetemu adapter does. The wall time covers building the topology and
+    running the timeline, not importing SeQUeNCe.
     """
     from sequence.app.request_app import RequestApp
     from sequence.constants import BELL_DIAGONAL_STATE_FORMALISM, SINGLE_HERALDED
@@ -63,7 +66,7 @@ def run_plain(
     start_ps = int(3 * chain_m / FIBRE_LIGHT_SPEED_M_PER_PS) + 10**6
     end_ps = start_ps + int(window_s * SECOND_PS)
     names = [f"r{i}" for i in range(routers)]
-    detector = {"efficiency": 1.0, "dark_count": 0, "count_rate": 25e6, "time_resolution": 150}
+    detector = {"efficiency": 1.0, "dark_count": 0, "count_rate": 1e11, "time_resolution": 150}
     config = {
         "formalism": BELL_DIAGONAL_STATE_FORMALISM,
         "stop_time": end_ps,
@@ -117,6 +120,8 @@ def run_plain(
     }
     topo = RouterNetTopo(config)
     tl = topo.get_timeline()
+    for qc in topo.get_qchannels():
+        qc.light_speed = FIBRE_LIGHT_SPEED_M_PER_PS
     Timeline.seed(seed)
     nodes = {n.name: n for n in topo.get_nodes_by_type(RouterNetTopo.QUANTUM_ROUTER)}
     initiator = RequestApp(nodes[names[0]])

@@ -91,6 +91,37 @@ def _demand_table(rows: list[dict], title: str) -> Table:
     return table
 
 
+#: Above this many demand rows the terminal gets a summary per architecture and the path to the table.
+MAX_TABLE_ROWS = 40
+
+
+def _summary_table(rows: list[dict], title: str) -> Table:
+    """Per architecture: demands with key, median and weakest key rate, median trusted nodes and distance."""
+    import numpy as np
+
+    from qnetemu.plots.palette import architecture_label
+
+    table = Table(title=title, title_justify="left")
+    for col, justify in (("Architecture", "left"), ("Demands with key", "right"), ("Median key rate", "right"),
+                         ("Weakest with key", "right"), ("Median trusted nodes", "right"),
+                         ("Median distance", "right")):
+        table.add_column(col, justify=justify)
+    for arch in dict.fromkeys(r.get("architecture") for r in rows):
+        sel = [r for r in rows if r.get("architecture") == arch]
+        keyed = [r for r in sel if (r.get("key_rate_bps") or 0) > 0]
+        rates = np.array([r["key_rate_bps"] for r in keyed], dtype=float)
+        nodes = np.array([r.get("trusted_nodes") for r in keyed if r.get("trusted_nodes") is not None], dtype=float)
+        dist = np.array([r.get("distance_km") for r in keyed if r.get("distance_km") is not None], dtype=float)
+        table.add_row(
+            architecture_label(str(arch)), f"{len(keyed)} of {len(sel)}",
+            format_rate(float(np.median(rates))) if rates.size else "-",
+            format_rate(float(rates.min())) if rates.size else "-",
+            f"{np.median(nodes):g}" if nodes.size else "-",
+            f"{np.nanmedian(dist):,.0f} km" if dist.size else "-",
+        )
+    return table
+
+
 @app.command()
 def run(
     scenario: ScenarioArg,
@@ -99,6 +130,7 @@ def run(
     seed: Annotated[int, typer.Option(help="Master seed for the simulating engines.")] = 0,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing results directory.")] = False,
     plots: Annotated[bool, typer.Option(help="Draw the figures into OUT/figures.")] = True,
+    pdf: Annotated[bool, typer.Option(help="Also write each figure as PDF (for print).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the results path.")] = False,
 ) -> None:
     """Evaluate every demand of a scenario and write a results directory."""
@@ -122,19 +154,25 @@ def run(
         scenario_text=scenario_yaml(raw, scenario),
         resolved={"sites": resolved.sites, "links": resolved.links, "demands": resolved.demands,
                   "topology_report": resolved.topology_report},
-        overwrite=overwrite, finish=_draw if plots else None,
+        overwrite=overwrite, finish=(lambda directory: _draw(directory, pdf=pdf)) if plots else None,
     )
     if quiet:
         out.print(str(written))
         return
-    out.print(_demand_table(result.tables["demands"], f"{sc.name}: {len(resolved.demands)} demands"))
+    rows = result.tables["demands"]
+    title = f"{sc.name}: {len(resolved.demands)} demands"
+    if len(rows) > MAX_TABLE_ROWS:
+        out.print(_summary_table(rows, title))
+        out.print(f"every demand and route: {Path(written) / 'demands.csv'} ({len(rows)} rows)")
+    else:
+        out.print(_demand_table(rows, title))
     out.print(f"results: {written}")
 
 
-def _draw(directory: Path) -> None:
+def _draw(directory: Path, *, pdf: bool = False) -> None:
     from qnetemu.plots import draw_run
 
-    draw_run(directory)
+    draw_run(directory, pdf=pdf)
 
 
 @app.command()
@@ -268,11 +306,12 @@ def serve(
 
 
 @app.command()
-def plot(run_dir: Annotated[Path, typer.Argument(help="A results directory from qnetemu run or sweep.")]) -> None:
+def plot(run_dir: Annotated[Path, typer.Argument(help="A results directory from qnetemu run or sweep.")],
+         pdf: Annotated[bool, typer.Option(help="Also write each figure as PDF (for print).")] = False) -> None:
     """Redraw the figures of a results directory from its stored tables."""
     from qnetemu.plots import draw_run
 
-    for path in draw_run(run_dir):
+    for path in draw_run(run_dir, pdf=pdf):
         out.print(str(path))
 
 

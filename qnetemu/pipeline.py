@@ -16,7 +16,11 @@ import networkx as nx
 
 from qnetemu.errors import UserError
 from qnetemu.network.bypass import add_bypass_links
-from qnetemu.network.fibre_qkd import assign_profile_key_rates
+from qnetemu.network.fibre_qkd import (
+    assign_profile_key_rates,
+    insertion_reach_km,
+    profiles_without_key,
+)
 from qnetemu.network.graph import build_graph
 from qnetemu.network.splitting import split_long_spans
 from qnetemu.network.trust import RelayRules, set_relay_permissions
@@ -74,7 +78,8 @@ def assign_countries(graph: nx.Graph) -> None:
         data.setdefault("country", None)
 
 
-def build_network(scenario: Scenario, resolved: ResolvedScenario) -> tuple[nx.Graph, list[dict]]:
+def build_network(scenario: Scenario, resolved: ResolvedScenario, *,
+                  file: str | None = None) -> tuple[nx.Graph, list[dict]]:
     """The fibre graph with trusted nodes inserted, per-link key rates, and every node's
     ``country`` and ``can_relay`` (:mod:`qnetemu.network.trust`)."""
     try:
@@ -82,15 +87,20 @@ def build_network(scenario: Scenario, resolved: ResolvedScenario) -> tuple[nx.Gr
     except ValueError as exc:
         raise UserError(str(exc)) from None
     inserted: list[dict] = []
+    for where, reason in profiles_without_key(scenario.qkd, scenario.qkd_profiles)[:1]:
+        raise UserError(reason, file=file, field=where)
+    reach_km = insertion_reach_km(scenario)
+    if not reach_km > 0:
+        raise UserError("the default qkd profile gives no key even on a 0 km link, so it has no reach",
+                        file=file, field="trusted_nodes.reach_km")
     if scenario.trusted_nodes.insert:
         on_land = None
         if scenario.trusted_nodes.insert_on_land:
             from qnetemu.geodata import is_land as on_land
-        graph, inserted = split_long_spans(graph, scenario.trusted_nodes.reach_km,
-                                           split_submarine=scenario.trusted_nodes.split_submarine,
+        graph, inserted = split_long_spans(graph, reach_km, split_submarine=scenario.trusted_nodes.split_submarine,
                                            on_land=on_land)
     if scenario.trusted_nodes.optical_bypass:
-        add_bypass_links(graph, scenario.trusted_nodes.reach_km, bypass_loss_db=scenario.trusted_nodes.bypass_loss_db,
+        add_bypass_links(graph, reach_km, bypass_loss_db=scenario.trusted_nodes.bypass_loss_db,
                          max_bypassed_nodes=scenario.trusted_nodes.bypass_max_nodes)
     assign_profile_key_rates(graph, scenario.qkd, scenario.qkd_profiles)
     assign_countries(graph)
@@ -100,6 +110,16 @@ def build_network(scenario: Scenario, resolved: ResolvedScenario) -> tuple[nx.Gr
         if name in by_name:
             by_name[name]["country"] = data["country"]
     return graph, inserted
+
+
+def twin_field_variant(scenario: Scenario) -> Scenario:
+    """The scenario as architecture twin_field sees it: its hardware on every link, trusted nodes at its reach."""
+    tf = scenario.twin_field
+    return scenario.model_copy(update={
+        "qkd": tf,
+        "qkd_profiles": dict.fromkeys(scenario.qkd_profiles, tf),
+        "trusted_nodes": scenario.trusted_nodes.model_copy(update={"reach_km": "protocol"}),
+    })
 
 
 def _key_models(graph: nx.Graph) -> str:
@@ -129,6 +149,7 @@ def link_rows(graph: nx.Graph) -> list[dict]:
             "block_detections": d.get("block_detections"),
             "block_time_s": d.get("block_time_s"),
             "raman_noise_prob": d.get("raman_noise_prob"),
+            "untrusted_station": d.get("untrusted_station"),
             "split_from": d.get("split_from"),
             "bypassed": len(d["fibre_path"]) - 2 if "fibre_path" in d else 0,
             "cable": d.get("cable", "terrestrial"),
@@ -150,12 +171,16 @@ def site_rows(graph: nx.Graph) -> list[dict]:
 
 def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "analytic", seed: int = 0,
              architectures: list[str] | None = None, progress: Progress | None = None,
-             file: str = "<scenario>", network: tuple[nx.Graph, list[dict]] | None = None) -> RunOutput:
+             file: str = "<scenario>", network: tuple[nx.Graph, list[dict]] | None = None,
+             analyses: bool = True) -> RunOutput:
     """Evaluate every demand under every requested architecture.
 
     ``network`` is a ``(graph, inserted)`` pair from :func:`build_network`
     for this scenario, when the caller already has one (sweep points that
     change only repeater hardware); it is copied, never modified.
+    ``analyses``: also the trust analyses the scenario asks for (exposure,
+    multipath, N-1, planning; :mod:`qnetemu.architectures.trust`); sweep
+    points skip them.
     """
     if engine not in ENGINES:
         raise UserError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}", field="--engine")
@@ -168,7 +193,7 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
         skysats = build_satellites(scenario, file=file)  # a bad orbit or TLE fails before any work
     t0 = time.perf_counter()
     if network is None:
-        graph, inserted = build_network(scenario, resolved)
+        graph, inserted = build_network(scenario, resolved, file=file)
     else:
         graph, inserted = network[0].copy(), [dict(r) for r in network[1]]
     timings["network_s"] = time.perf_counter() - t0
@@ -207,17 +232,38 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
             row["key_model"] = key_models
         tables["demands"] += rows
         timings[f"{arch}_s"] = time.perf_counter() - t0
+    if "twin_field" in archs:
+        t0 = time.perf_counter()
+        tf_graph, _ = build_network(twin_field_variant(scenario), resolved, file=file)
+        rows = evaluate_trusted_node(fibre_only(tf_graph), resolved.demands, architecture="twin_field",
+                                     rate_tolerance=scenario.trusted_nodes.route_rate_tolerance)
+        for row in rows:
+            row["engine"] = "analytic"
+            row["key_model"] = scenario.twin_field.key_model
+        tables["demands"] += rows
+        timings["twin_field_s"] = time.perf_counter() - t0
+    if analyses and "trusted_node" in archs:
+        t0 = time.perf_counter()
+        tables.update(_trust_tables(scenario, resolved, graph, tables["demands"], say, file))
+        timings["trust_analyses_s"] = time.perf_counter() - t0
     if "repeater" in archs:
         from qnetemu.architectures.repeater import evaluate_repeater
 
         t0 = time.perf_counter()
-        trusted = [r for r in tables["demands"] if r["architecture"] == "trusted_node"] or None
+        trusted = [r for r in tables["demands"] if r["architecture"] == "trusted_node"]
+        if not trusted:
+            # A repeater-only point (a sweep) routes exactly as `qnetemu run` does: on the
+            # trusted-node routes, with the scenario's tolerance (issue 12, item 5).
+            trusted = evaluate_trusted_node(fibre_only(graph), resolved.demands, architecture="trusted_node",
+                                            rate_tolerance=scenario.trusted_nodes.route_rate_tolerance)
         tables["demands"] += evaluate_repeater(
             graph, resolved.demands, trusted, scenario.repeater, engine=engine,
             seeds=point_seeds(seed, len(resolved.demands)), max_pairs=scenario.engine.max_pairs,
-            max_time_s=scenario.engine.max_time_s, progress=say,
+            max_time_s=scenario.engine.max_time_s, progress=say, file=file,
         )
         timings["repeater_s"] = time.perf_counter() - t0
+    for row in tables["demands"]:
+        row.setdefault("key_model", "asymptotic")  # repeater rows: BBM92 on delivered pairs, asymptotic
     tables["links"] = link_rows(graph)
     tables["sites"] = site_rows(graph)
     tables["inserted_trusted_nodes"] = inserted
@@ -243,6 +289,29 @@ def network_key(scenario_dict: dict, base_dir: str | Path) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def _trust_tables(scenario: Scenario, resolved: ResolvedScenario, graph: nx.Graph, demand_rows: list[dict],
+                  say: Progress, file: str) -> dict[str, list[dict]]:
+    """Exposure, multipath, N-1 and planning tables on the fibre network (see architectures.trust)."""
+    from qnetemu.architectures import trust
+    from qnetemu.architectures.trusted_node import fibre_only
+
+    policy = scenario.trusted_nodes
+    fibre = fibre_only(graph)
+    rows = [r for r in demand_rows if r["architecture"] == "trusted_node"]
+    out = trust.exposure_tables(rows, policy.compromise_probability)
+    if policy.relay == "multipath":
+        say(f"multipath: {policy.multipath_paths} node-disjoint paths per demand")
+        out.update(trust.multipath_table(fibre, resolved.demands, rows, policy.multipath_paths,
+                                         policy.compromise_probability, policy.route_rate_tolerance))
+    if policy.n_minus_one != "off":
+        out.update(trust.resilience_tables(fibre, resolved.demands, policy.n_minus_one, policy.route_rate_tolerance,
+                                           progress=say))
+    if scenario.planning is not None:
+        say(f"planning: {len(scenario.planning.candidates)} candidate sites")
+        out.update(trust.planning_table(fibre, resolved.demands, scenario.planning, file=file))
+    return out
+
+
 def evaluate_point(scenario_dict: dict, *, engine: str, architecture: str, seed: int,
                    source: str = "<sweep point>", base_dir: str | Path | None = None,
                    reuse_network: bool = True) -> dict[str, list[dict]]:
@@ -261,7 +330,7 @@ def evaluate_point(scenario_dict: dict, *, engine: str, architecture: str, seed:
     cached = _NETWORK_CACHE.get(key) if key is not None else None
     if cached is None:
         resolved = resolve(scenario, file=source, base_dir=Path(base_dir))
-        network = build_network(scenario, resolved)
+        network = build_network(scenario, resolved, file=source)
         if key is not None:
             while len(_NETWORK_CACHE) >= _NETWORK_CACHE_SIZE:
                 _NETWORK_CACHE.pop(next(iter(_NETWORK_CACHE)))
@@ -269,7 +338,7 @@ def evaluate_point(scenario_dict: dict, *, engine: str, architecture: str, seed:
     else:
         resolved, network = cached
     out = evaluate(scenario, resolved, engine=engine, seed=seed, architectures=[architecture], file=source,
-                   network=network)
+                   network=network, analyses=False)
     return {"demands": out.tables["demands"]}
 
 
@@ -341,11 +410,12 @@ def scenario_mapping(scenario, overrides=None) -> tuple[dict, str, Path]:
                 if full is None:
                     full = validate_scenario_dict(data, source).model_dump(mode="json")
                 data = fill_from_defaults(data, full, key)
-        try:
-            data = apply_overrides(data, dict(overrides))
-        except PathError as exc:
-            raise UserError(f"override names no parameter of the scenario: {exc}", file=source,
-                            field="overrides") from None
+        for key, value in overrides.items():
+            try:
+                data = apply_overrides(data, {key: value})
+            except PathError as exc:
+                raise UserError(f"names no parameter of the scenario: {exc}", file=source,
+                                field=f"overrides[{key!r}]") from None
     return data, source, base_dir
 
 
@@ -389,10 +459,10 @@ def run(scenario, *, overrides: dict | None = None, engine: str = "analytic", ar
     data, source, default_dir = scenario_mapping(scenario, overrides)
     model = validate_scenario_dict(data, source)
     if architectures is not None:
-        unknown = sorted(set(architectures) - {"trusted_node", "repeater", "satellite"})
+        unknown = sorted(set(architectures) - {"trusted_node", "repeater", "satellite", "twin_field"})
         if unknown:
-            raise UserError(f"unknown architecture {unknown[0]!r}; choose trusted_node, repeater or satellite",
-                            field="architectures")
+            raise UserError(f"unknown architecture {unknown[0]!r}; choose trusted_node, repeater, satellite or "
+                            "twin_field", field="architectures")
     where = Path(base_dir) if base_dir is not None else default_dir
     resolved = resolve(model, file=source, base_dir=where)
     out = evaluate(model, resolved, engine=engine, seed=seed, architectures=list(architectures) if architectures else None,

@@ -3,7 +3,10 @@
 Reads a run directory (``qnetemu run``) or a sweep directory (``qnetemu
 sweep``, whose ``baseline/`` run supplies the network), draws the figures if
 they were not drawn yet, and writes ``report.md`` (figures linked) and ``report.html``
-(figures embedded, one file to mail). Nothing is recomputed.
+(figures embedded, one file to mail) and ``report-interactive.html``
+(zoomable map, sortable demand table, sweep explorer; see
+:mod:`qnetemu.interactive`). Nothing is recomputed. Names from the scenario
+are escaped: raw HTML in a site name never reaches either report.
 """
 
 from __future__ import annotations
@@ -18,9 +21,21 @@ import pandas as pd
 
 from qnetemu.errors import UserError
 from qnetemu.formatting import format_rate
+from qnetemu.interactive import write_interactive
 from qnetemu.results.store import read_manifest, read_sweep_manifest, read_table
 
-ARCH_LABEL = {"trusted_node": "trusted nodes (fibre)", "satellite": "fibre + satellites", "repeater": "repeaters"}
+ARCH_LABEL = {"trusted_node": "trusted nodes (fibre)", "satellite": "fibre + satellites", "repeater": "repeaters",
+              "twin_field": "twin-field links + trusted nodes"}
+
+
+def _key_model_sentence(links) -> str:
+    """Which key models produced the link rates (the links table's ``key_model`` column)."""
+    models = set(links["key_model"].dropna()) if links is not None and "key_model" in links else set()
+    if not models or models == {"asymptotic"}:
+        return "Key rates are asymptotic (no finite-size effects)."
+    if models == {"finite"}:
+        return "Key rates are finite-key rates (Lim et al., PRA 89, 022307 (2014))."
+    return "Key rates are finite-key (Lim et al. 2014) on some links and asymptotic on others."
 
 
 def _rate(bps: float) -> str:
@@ -28,7 +43,7 @@ def _rate(bps: float) -> str:
 
 
 #: Simpler architectures first: within TIE of the best rate, the simpler one counts as best.
-SIMPLICITY = ("trusted_node", "satellite", "repeater")
+SIMPLICITY = ("trusted_node", "twin_field", "satellite", "repeater")
 TIE = 0.05
 
 
@@ -66,14 +81,25 @@ def best_architecture_table(demands: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+def md_text(value) -> str:
+    """Text from the scenario (site names, file names) made inert in Markdown and HTML.
+
+    ``<``, ``>`` and ``&`` become entities (a Markdown renderer passes raw
+    HTML through), ``|`` is escaped (it would split a table cell) and
+    backticks and newlines cannot open code spans or break the line.
+    """
+    text = html.escape(str(value), quote=False).replace("|", "\\|").replace("`", "'")
+    return " ".join(text.split())
+
+
 def _markdown_table(frame: pd.DataFrame, formats: dict) -> str:
     cols = list(frame.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(" --- " for _ in cols) + "|"]
+    lines = ["| " + " | ".join(md_text(c) for c in cols) + " |", "|" + "|".join(" --- " for _ in cols) + "|"]
     for row in frame.itertuples(index=False):
         cells = []
         for col, value in zip(cols, row, strict=True):
             fmt = formats.get(col)
-            cells.append(fmt(value) if fmt else str(value))
+            cells.append(md_text(fmt(value) if fmt else value))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -136,12 +162,12 @@ def write_report(directory: str | Path) -> list[Path]:
     figures: list[tuple[str, Path]] = []
     sections: list[str] = []
 
-    sections.append(f"# qnetemu report: {name}\n")
+    sections.append(f"# qnetemu report: {md_text(name)}\n")
     sections.append(
-        f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from `{directory}`; scenario "
-        f"`{manifest.get('scenario_file')}` (SHA-256 `{str(manifest.get('scenario_sha256'))[:16]}…`), "
+        f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from `{md_text(directory)}`; scenario "
+        f"`{md_text(manifest.get('scenario_file'))}` (SHA-256 `{str(manifest.get('scenario_sha256'))[:16]}…`), "
         f"qnetemu {manifest['versions'].get('qnetemu')}, SeQUeNCe {manifest['versions'].get('sequence')}, "
-        f"git {manifest.get('git_commit') or '-'}. Key rates are asymptotic (no finite-size effects)."
+        f"git {manifest.get('git_commit') or '-'}. {_key_model_sentence(links)}"
     )
 
     n_inserted = int(sites["inserted"].sum()) if sites is not None else 0
@@ -206,7 +232,8 @@ def write_report(directory: str | Path) -> list[Path]:
         swept = read_table(directory, "demands")
         sections.append("\n## Repeater hardware study\n")
         axes = [p for a in sweep_manifest.get("axes", []) for p in a.get("paths", [])]
-        sections.append(f"{sweep_manifest['counts']['points']} points over " + ", ".join(f"`{a}`" for a in axes) + ".")
+        sections.append(f"{sweep_manifest['counts']['points']} points over "
+                        + ", ".join(f"`{md_text(a)}`" for a in axes) + ".")
         if swept is not None and {"repeater", "trusted_node"} <= set(swept.architecture):
             from qnetemu.plots.sweep import paired, swept_columns
 
@@ -228,6 +255,12 @@ def write_report(directory: str | Path) -> list[Path]:
         for png in sorted((directory / "figures").glob("*.png")):
             figures.append((png.stem.replace("_", " "), png))
 
+    from qnetemu.report_trust import trust_sections
+
+    trust_text, trust_figures = trust_sections(run_dir)
+    sections += trust_text
+    figures += trust_figures
+
     sections.append("\n## Figures\n")
     md = "\n".join(sections)
     md_figs = "\n\n".join(f"![{cap}]({p.relative_to(directory)})\n\n*{cap}*" for cap, p in figures if p.is_file())
@@ -241,13 +274,14 @@ def write_report(directory: str | Path) -> list[Path]:
             body += (f'<figure><img alt="{html.escape(cap)}" src="data:image/png;base64,{data}">'
                      f"<figcaption>{html.escape(cap)}</figcaption></figure>\n")
     report_html = directory / "report.html"
+    interactive = write_interactive(directory)
     report_html.write_text(
         "<!doctype html><html><head><meta charset='utf-8'><title>qnetemu report</title><style>"
         "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}"
         "table{border-collapse:collapse;font-size:.85rem}td,th{border:1px solid #ccc;padding:.2rem .4rem}"
         "img{max-width:100%}figure{margin:1.5rem 0}figcaption{font-style:italic;color:#444}"
         "</style></head><body>" + body + "</body></html>\n")
-    return [report_md, report_html]
+    return [report_md, report_html, interactive]
 
 
 def _markdown_to_html(md: str) -> str:
@@ -255,7 +289,8 @@ def _markdown_to_html(md: str) -> str:
     import re
 
     def inline(text: str) -> str:
-        return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(text))
+        plain = html.unescape(text.replace("\\|", "|"))  # the Markdown escapes, undone once, then HTML-escaped
+        return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(plain))
 
     out, table = [], []
     for line in md.splitlines() + [""]:
@@ -263,7 +298,7 @@ def _markdown_to_html(md: str) -> str:
             table.append(line)
             continue
         if table:
-            rows = [r.strip("|").split("|") for r in table if not set(r) <= set("|- ")]
+            rows = [re.split(r"(?<!\\)\|", r.strip()[1:-1]) for r in table if not set(r) <= set("|- ")]
             out.append("<table><tr>" + "".join(f"<th>{inline(c.strip())}</th>" for c in rows[0]) + "</tr>"
                        + "".join("<tr>" + "".join(f"<td>{inline(c.strip())}</td>" for c in r) + "</tr>" for r in rows[1:])
                        + "</table>")

@@ -10,6 +10,21 @@ with a repeater at every real intermediate site when ``placement.at_sites``
 montecarlo or sequence) gives the end-to-end pair rate and fidelity, and
 BBM92 on the delivered pairs gives secret bits per second, the same unit as
 the trusted-node rows, with zero trusted nodes.
+
+Shared hardware. Demands whose routes cross the same fibre span share the
+repeaters, memories and attempt slots along it, as trusted-node demands share
+a link's key. The chain engine gives each demand's rate with the whole
+hardware (``bottleneck_key_rate_bps``, what it would get alone); the demands
+then share every span by time division: demand ``d`` holds the hardware of
+each span it crosses for a fraction ``x_d`` of the time (with independent
+lanes, ``x_d m`` of the ``m`` lanes), the fractions on a span summing to at
+most 1, and its rates scale by ``x_d`` (its fidelity is unchanged: while it
+holds the hardware its chain runs as if alone). The fractions are the
+max-min fair allocation (:func:`qnetemu.network.allocation.allocate_max_min_fair`
+with capacity 1 per span, capped at the share that meets the demand's
+required key rate), so no demand can get more without taking from one that
+has no more. ``hardware_share`` records ``x_d``; ``key_rate_bps`` is the
+shared rate.
 """
 
 from __future__ import annotations
@@ -21,7 +36,9 @@ import networkx as nx
 import numpy as np
 
 from qnetemu.engines import chain_engine
-from qnetemu.engines.chain import ChainResult, ChainSpec, RepeaterHardware
+from qnetemu.engines.chain import ChainResult, ChainSpec, RepeaterHardware, RepeaterProtocol
+from qnetemu.errors import UserError
+from qnetemu.network.allocation import allocate_max_min_fair
 from qnetemu.physics.entanglement import bbm92_key_fraction
 from qnetemu.scenario.schema import RepeaterProfile
 
@@ -31,6 +48,7 @@ def repeater_hardware(profile: RepeaterProfile) -> RepeaterHardware:
     return RepeaterHardware(
         memory_efficiency=profile.memory.efficiency,
         coherence_time_s=profile.memory.coherence_time_s,
+        decoherence=profile.memory.decoherence,
         memories_per_node=profile.memory.memories_per_node,
         link_fidelity=profile.link_fidelity,
         attempt_rate_hz=profile.memory.attempt_rate_hz,
@@ -41,6 +59,12 @@ def repeater_hardware(profile: RepeaterProfile) -> RepeaterHardware:
         purification_rounds=profile.purification.rounds,
         cutoff_time_s=profile.cutoff_time_s,
     )
+
+
+def repeater_protocol(profile: RepeaterProfile) -> RepeaterProtocol:
+    """Scenario ``repeater.protocol`` -> the engines' protocol record."""
+    p = profile.protocol
+    return RepeaterProtocol(p.swap_order, p.link_generation, p.swap_messaging, p.multiplexing)
 
 
 def physical_path(graph: nx.Graph, path: list[str]) -> list[str]:
@@ -106,7 +130,7 @@ def chain_for_route(graph: nx.Graph, path: list[str], profile: RepeaterProfile) 
         segment_lengths_km=segment_lengths_km(spans, profile.placement.spacing_km, profile.placement.at_sites),
         hardware=repeater_hardware(profile),
         attenuation_db_per_km=attenuation,
-        scheme=profile.scheme,
+        protocol=repeater_protocol(profile),
     )
 
 
@@ -126,7 +150,7 @@ def _tenths(say: Callable[[str], None], label: str) -> Callable[[float], None]:
 def evaluate_repeater(
     graph: nx.Graph,
     demands: list[dict],
-    trusted_rows: list[dict] | None,
+    trusted_rows: list[dict],
     profile: RepeaterProfile,
     *,
     engine: str,
@@ -134,24 +158,31 @@ def evaluate_repeater(
     max_pairs: int,
     max_time_s: float,
     progress: Callable[[str], None] | None = None,
+    file: str | None = None,
 ) -> list[dict]:
     """One row per demand for the repeater architecture.
 
-    ``trusted_rows`` (the trusted-node rows of the same demands) supply the
-    routes, so both architectures are compared on the same fibre.
-    """
-    from qnetemu.network.routing import route_all
+    ``trusted_rows`` (the trusted-node rows of the same demands, as
+    :func:`qnetemu.architectures.trusted_node.evaluate_trusted_node` gives
+    them whether or not the trusted-node architecture is asked for) supply
+    the routes, so both architectures are compared on the same fibre and a
+    sweep point routes every demand as ``qnetemu run`` does.
 
-    if trusted_rows is None:
-        paths = route_all(graph, [(d["a"], d["b"]) for d in demands])
-    else:
-        paths = [r["path"].split(" > ") if r.get("path") else [] for r in trusted_rows]
+    Raises
+    ------
+    UserError
+        When the engine cannot run ``repeater.protocol`` (or the hardware) as
+        the scenario asks: one line naming ``file`` and the field.
+    """
+    paths = [r["path"].split(" > ") if r.get("path") else [] for r in trusted_rows]
     run = chain_engine(engine)
+    protocol_label = repeater_protocol(profile).label()
     rows = []
     for i, (demand, path, seed) in enumerate(zip(demands, paths, seeds, strict=True)):
         row = {"a": demand["a"], "b": demand["b"], "architecture": "repeater", "engine": engine,
                "required_key_rate_bps": demand.get("required_key_rate_bps"), "trusted_nodes": 0,
-               "trusted_node_names": "", "seed": seed}
+               "trusted_node_names": "", "seed": seed, "protocol": protocol_label,
+               "decoherence": profile.memory.decoherence}
         route = fibre_route(graph, path, demand["a"], demand["b"])
         if not route:
             row.update(status="no_path", key_rate_bps=0.0, path="", route_sites="")
@@ -164,7 +195,10 @@ def evaluate_repeater(
         kwargs = {}
         if progress and engine == "sequence":
             kwargs["progress"] = _tenths(progress, f"  SeQUeNCe {demand['a']} ↔ {demand['b']}")
-        result: ChainResult = run(chain, seed=seed, max_pairs=max_pairs, max_time_s=max_time_s, **kwargs)
+        try:
+            result: ChainResult = run(chain, seed=seed, max_pairs=max_pairs, max_time_s=max_time_s, **kwargs)
+        except UserError as exc:  # the engine refuses the protocol: say where in the scenario
+            raise UserError(exc.message, file=file, field=exc.field) from None
         fraction = float(bbm92_key_fraction(result.mean_fidelity, ec_efficiency=profile.ec_efficiency)) \
             if result.pair_rate_hz > 0 and np.isfinite(result.mean_fidelity) else 0.0
         if result.status == "ok" and not result.latency_s <= max_time_s:
@@ -195,7 +229,31 @@ def evaluate_repeater(
             wall_s=result.wall_s,
             segments="fibre",
         )
-        req = row["required_key_rate_bps"]
-        row["requirement_met"] = None if req is None else bool(row["key_rate_bps"] >= req)
         rows.append(row)
+    share_hardware(rows)
     return rows
+
+
+def share_hardware(rows: list[dict]) -> None:
+    """Share each fibre span's repeater hardware max-min fairly among the demands crossing it.
+
+    ``rows`` are repeater rows with ``path`` (physical fibre route, " > "
+    joined), ``status`` and ``bottleneck_key_rate_bps`` (rate alone); each
+    gets ``hardware_share`` and its shared ``key_rate_bps`` and
+    ``requirement_met``, in place (see the module docstring).
+    """
+    paths, caps = [], []
+    for row in rows:
+        alone = row.get("bottleneck_key_rate_bps", 0.0)
+        usable = row.get("status") == "ok" and row.get("path") and alone > 0
+        paths.append(row["path"].split(" > ") if usable else [])
+        req = row.get("required_key_rate_bps")
+        caps.append(None if not usable or req is None else min(1.0, req / alone))
+    spans = {frozenset(e) for p in paths for e in zip(p, p[1:], strict=False)}
+    shares = allocate_max_min_fair(paths, dict.fromkeys(spans, 1.0), caps) if spans else [0.0] * len(rows)
+    for row, share in zip(rows, shares, strict=True):
+        row["hardware_share"] = float(share)
+        if "bottleneck_key_rate_bps" in row:
+            row["key_rate_bps"] = float(share) * row["bottleneck_key_rate_bps"]
+        req = row.get("required_key_rate_bps")
+        row["requirement_met"] = None if req is None else bool(row["key_rate_bps"] >= req * (1 - 1e-12))

@@ -18,7 +18,7 @@ from qnetemu.network.routing import route_demands
 
 def fibre_only(graph: nx.Graph) -> nx.Graph:
     """The terrestrial network: every node, only the fibre edges (a view, not a copy)."""
-    adj = graph.adj  # plain dict lookups: the filter runs for every edge of every traversal
+    adj = graph._adj  # the raw dict of dicts: the filter runs for every edge of every traversal
     return nx.subgraph_view(graph, filter_edge=lambda u, v: adj[u][v].get("segment", "fibre") == "fibre")
 
 

@@ -43,6 +43,7 @@ interrupted.
 
 from __future__ import annotations
 
+import bisect
 import math
 import zlib
 from dataclasses import dataclass, field
@@ -77,7 +78,7 @@ class EmulationState:
     generated_bits: list[float]
     consumed_bits: list[float]
     discarded_bits: list[float]
-    next_block_s: list[float | None]
+    blocks_done: list[int]
     next_pass: list[int]
     link_random_up: list[bool]
     link_next_toggle_s: dict[int, float]
@@ -93,6 +94,7 @@ class EmulationState:
     served_bits: list[float]
     next_sample_s: float
     next_outage_edge: int
+    wakes: list[float] = field(default_factory=list)
     nights: dict[tuple[str, int], bool] = field(default_factory=dict)
 
 
@@ -125,6 +127,11 @@ class Emulator:
             else:
                 self._node_outages.setdefault(o.node, []).append((o.start_s, o.end_s))
         self._start_epoch_s = net.start_utc.timestamp() if net.start_utc is not None else 0.0
+        #: Seconds between two blocks of a steady link (None: pass link or no key).
+        self._interval_s = [link.block_bits / link.key_rate_bps if link.passes is None and link.key_rate_bps > 0
+                            else None for link in net.links]
+        self._env: simpy.Environment | None = None
+        self._routing_graph: nx.Graph | None = None
         self.rows = ChunkRows()
 
     # ------------------------------------------------------------------ construction
@@ -142,8 +149,7 @@ class Emulator:
         state = EmulationState(
             seed=seed, now_s=0.0, level_bits=list(initial), initial_bits=list(initial),
             generated_bits=[0.0] * n, consumed_bits=[0.0] * n, discarded_bits=[0.0] * n,
-            next_block_s=[(link.block_bits / link.key_rate_bps if link.passes is None and link.key_rate_bps > 0
-                           else None) for link in net.links],
+            blocks_done=[0] * n,
             next_pass=[0] * n, link_random_up=[True] * n,
             link_next_toggle_s={k: _exp(link_rng[k], net.link_reliability[k].mtbf_s) for k in link_rng},
             link_rng=link_rng, node_random_up=dict.fromkeys(nodes, True),
@@ -174,6 +180,8 @@ class Emulator:
         return self.link_up(k) and self.node_up(link.a) and self.node_up(link.b)
 
     def _network_changed(self) -> None:
+        """After a failure or repair: stores brought up to now under the old state, then the state cached."""
+        self._catch_up_all()
         self._routes.clear()
         now = self.state.now_s
         for k in range(len(self.net.links)):
@@ -186,16 +194,19 @@ class Emulator:
                 self.state.link_down_since[k] = None
 
     def _routing_view(self) -> nx.Graph:
-        graph = nx.Graph()
-        for n in self.net.graph.nodes:
-            if self.node_up(n):
-                graph.add_node(n)
+        """The built graph as it is now: down nodes left out, down links kept at a vanishing rate.
+
+        A copy of the built graph keeps every attribute routing reads (relay
+        rules, lengths); only ``key_rate_bps`` changes.
+        """
+        if self._routing_graph is None:
+            self._routing_graph = self.net.graph.copy()
+        graph = self._routing_graph
         for link in self.net.links:
-            if link.a in graph and link.b in graph:
-                rate = link.key_rate_bps * (1.0 if self.link_up(link.index) else _DOWN_LINK_WEIGHT)
-                graph.add_edge(link.a, link.b, key_rate_bps=rate,
-                               length_km=self.net.graph.edges[link.a, link.b].get("length_km", 0.0))
-        return graph
+            weight = 1.0 if self.link_up(link.index) else _DOWN_LINK_WEIGHT
+            graph.edges[link.a, link.b]["key_rate_bps"] = link.key_rate_bps * weight
+        down = {n for n in graph.nodes if not self.node_up(n)}
+        return nx.subgraph_view(graph, filter_node=lambda n: n not in down) if down else graph
 
     def routes(self, pairs: list[tuple[str, str]]) -> list[tuple[list[str], list[int]]]:
         """Current route of each pair: its nodes and its link indices (empty when none)."""
@@ -211,6 +222,40 @@ class Emulator:
         return [self._routes[p] for p in pairs]
 
     # ------------------------------------------------------------------ key
+
+    def _catch_up(self, k: int) -> None:
+        """Deliver the steady blocks due by now (block m comes at m x interval).
+
+        Blocks are accounted lazily, when a store is read or the network
+        changes: between two such moments nothing else touches the store, so
+        one capped deposit of n blocks equals n deposits. Whether the link was
+        generating is the cached state (``link_down_since``), which changes
+        only after a catch-up.
+        """
+        interval = self._interval_s[k]
+        if interval is None:
+            return
+        s = self.state
+        now = s.now_s
+        m = math.floor(now / interval)
+        if (m + 1) * interval <= now:
+            m += 1
+        elif m * interval > now:
+            m -= 1
+        n = m - s.blocks_done[k]
+        if n > 0:
+            if s.link_down_since[k] is None:
+                self._deposit(k, n * self.net.links[k].block_bits)
+            s.blocks_done[k] = m
+
+    def _catch_up_all(self) -> None:
+        for k in range(len(self.net.links)):
+            self._catch_up(k)
+
+    def level(self, k: int) -> float:
+        """Key in link k's store now [bit]."""
+        self._catch_up(k)
+        return self.state.level_bits[k]
 
     def _deposit(self, k: int, bits: float) -> None:
         s = self.state
@@ -229,7 +274,7 @@ class Emulator:
     def draw(self, a: str, b: str, bits: float) -> list[str] | None:
         """Take ``bits`` of key from a to b now, hop by hop (for ``qnetemu serve``); the route, or None."""
         nodes, hops = self.routes([(a, b)])[0]
-        if not hops or any(self.state.level_bits[k] < bits for k in hops):
+        if not hops or any(self.level(k) < bits for k in hops):
             return None
         self._spend(hops, bits)
         return nodes
@@ -237,7 +282,7 @@ class Emulator:
     def available_bits(self, a: str, b: str) -> float:
         """Key the route from a to b could deliver now [bit] (its emptiest store)."""
         _, hops = self.routes([(a, b)])[0]
-        return min((self.state.level_bits[k] for k in hops), default=0.0)
+        return min((self.level(k) for k in hops), default=0.0)
 
     def clear_night(self, link_index: int, time_s: float) -> bool:
         link = self.net.links[link_index]
@@ -272,7 +317,7 @@ class Emulator:
                 self._record(i, req, "missed", req.arrival_s + wait, [], [])
 
     def schedule(self) -> None:
-        """Serve what can be served now under the scheduling policy."""
+        """Serve what can be served now under the scheduling policy; set wake-ups for what waits."""
         s = self.state
         apps = self.net.applications
         self._expire()
@@ -281,45 +326,74 @@ class Emulator:
             return
         routes = dict(zip(waiting, self.routes([(apps[i].a, apps[i].b) for i in waiting]), strict=True))
         fair = self.net.spec.scheduling == "max_min_fair"
-        progress = True
-        while progress:
-            progress = False
+        while True:
             if fair:
                 order = sorted((i for i in waiting if s.pending[i]),
                                key=lambda i: (s.served_bits[i], s.pending[i][0].arrival_s, i))
             else:
                 order = sorted((i for i in waiting if s.pending[i]), key=lambda i: (s.pending[i][0].arrival_s, i))
             reserved: dict[int, float] = {}
+            blocked: list[tuple[int, dict[int, float]]] = []
+            served = False
             for i in order:
                 nodes, hops = routes[i]
                 if not hops:
                     continue
                 bits = apps[i].bits
-                if all(s.level_bits[k] - reserved.get(k, 0.0) >= bits for k in hops):
+                if all(self.level(k) - reserved.get(k, 0.0) >= bits for k in hops):
                     self._spend(hops, bits)
                     s.served_bits[i] += bits
                     self._record(i, s.pending[i].pop(0), "served", s.now_s, nodes, hops)
-                    progress = True
+                    served = True
                     break  # priorities changed: re-sort
+                blocked.append((i, {k: bits + reserved.get(k, 0.0) for k in hops}))
                 if fair:
                     for k in hops:
                         if self.link_up(k):
                             reserved[k] = reserved.get(k, 0.0) + bits
+            if not served:
+                break
+        for i, need in blocked:
+            self._wake_when_enough(need, s.pending[i][0].arrival_s + apps[i].max_wait_s, reserve=fair)
+
+    def _wake_when_enough(self, need: dict[int, float], deadline_s: float, *, reserve: bool) -> None:
+        """Wake the scheduler when steady blocks will have brought every hop to its need (before the
+        deadline), and just after the deadline when a reservation must be released."""
+        s = self.state
+        t = s.now_s
+        for k, bits in need.items():
+            short = bits - self.level(k)
+            if short <= 0:
+                continue
+            interval = self._interval_s[k]
+            if interval is None or s.link_down_since[k] is not None:
+                t = None  # key comes with a pass or a repair, which wake the scheduler themselves
+                break
+            t = max(t, (s.blocks_done[k] + math.ceil(short / self.net.links[k].block_bits)) * interval)
+        if t is not None and t <= deadline_s:
+            self._wake_at(t)
+        if reserve:
+            self._wake_at(math.nextafter(deadline_s, math.inf))
+
+    def _wake_at(self, t: float) -> None:
+        wakes = self.state.wakes
+        i = bisect.bisect_left(wakes, t)
+        if i < len(wakes) and wakes[i] == t:
+            return
+        wakes.insert(i, t)
+        if self._env is not None:
+            self._env.process(self._wake(self._env, t))
+
+    def _wake(self, env, t: float):
+        yield self._wait(env, t)
+        self.state.now_s = env.now
+        self.state.wakes.remove(t)
+        self.schedule()
 
     # ------------------------------------------------------------------ processes
 
     def _wait(self, env: simpy.Environment, until_s: float):
         return env.timeout(max(until_s - env.now, 0.0))
-
-    def _steady_link(self, env, k: int):
-        s, link = self.state, self.net.links[k]
-        while True:
-            yield self._wait(env, s.next_block_s[k])
-            s.now_s = env.now
-            if self.link_generating(k):
-                self._deposit(k, link.block_bits)
-                self.schedule()
-            s.next_block_s[k] += link.block_bits / link.key_rate_bps
 
     def _pass_link(self, env, k: int):
         s, link = self.state, self.net.links[k]
@@ -392,7 +466,7 @@ class Emulator:
             yield self._wait(env, s.next_sample_s)
             s.now_s = env.now
             self.rows.levels += [
-                {"time_s": env.now, "link_id": link.link_id, "level_bits": s.level_bits[link.index],
+                {"time_s": env.now, "link_id": link.link_id, "level_bits": self.level(link.index),
                  "up": self.link_generating(link.index)}
                 for link in self.net.links
             ]
@@ -407,12 +481,13 @@ class Emulator:
             raise ValueError(f"cannot run back in time ({until_s} < {s.now_s})")
         self.rows = ChunkRows()
         env = simpy.Environment(initial_time=s.now_s)
+        self._env = env
         self._network_changed()
         for k, link in enumerate(self.net.links):
             if link.passes:
                 env.process(self._pass_link(env, k))
-            elif s.next_block_s[k] is not None:
-                env.process(self._steady_link(env, k))
+        for t in list(s.wakes):
+            env.process(self._wake(env, t))
         for k in sorted(s.link_next_toggle_s):
             env.process(self._link_failures(env, k))
         for name in sorted(s.node_next_toggle_s):
@@ -425,6 +500,7 @@ class Emulator:
         if with_samples:
             env.process(self._sampler(env))
         env.run(until=until_s)
+        self._env = None
         s.now_s = until_s
         self._network_changed()
         return self.rows

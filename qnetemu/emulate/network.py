@@ -10,6 +10,8 @@ scenario's space window when the emulation is longer than the window.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -122,6 +124,15 @@ def _links_named(graph: nx.Graph, link_index: dict, a: str, b: str) -> list[int]
     return sorted(set(found))
 
 
+def _block_bits(edge: dict, rate_bps: float, default_bits: float) -> float:
+    """Key per delivered block [bit]: a finite-key link's own block (its key rate x the time its
+    key model needs to fill one block, ``block_time_s``), otherwise the emulation's block size."""
+    block_time_s = edge.get("block_time_s")
+    if block_time_s is not None and math.isfinite(block_time_s) and block_time_s > 0 and rate_bps > 0:
+        return float(rate_bps * block_time_s)
+    return float(default_bits)
+
+
 def _check_site(graph: nx.Graph, name: str, file: str, where: str) -> None:
     if name not in graph:
         raise UserError(f"unknown site {name!r}", file=file, field=where)
@@ -210,7 +221,7 @@ def emulated_network(graph: nx.Graph, spec: Emulation, *, demands: list[dict] | 
         links.append(EmuLink(
             index=len(links), link_id=str(d.get("link_id", f"{a}–{b}")), a=a, b=b,
             segment=str(d.get("segment", "fibre")), cable=str(d.get("cable", "terrestrial")), key_rate_bps=rate,
-            block_bits=float(d.get("key_block_bits") or spec.key_block_bits),
+            block_bits=_block_bits(d, rate, spec.key_block_bits),
             capacity_bits=float(spec.store_capacity_bits), latency_s=float(d.get("latency_s") or 0.0)
             if d.get("segment", "fibre") == "fibre" else 0.0,
             split_from=d.get("split_from"),
@@ -220,6 +231,13 @@ def emulated_network(graph: nx.Graph, spec: Emulation, *, demands: list[dict] | 
         ))
         link_index[key] = links[-1].index
 
+    for i, store in enumerate(spec.link_stores):
+        found = _links_named(graph, link_index, store.a, store.b)
+        if not found:
+            raise UserError(f"no link between {store.a!r} and {store.b!r}", file=file,
+                            field=f"emulation.link_stores[{i}].a")
+        for k in found:
+            links[k] = dataclasses.replace(links[k], capacity_bits=float(store.capacity_bits))
     apps = _applications(spec, demands or [], graph, file)
     link_rel: dict[int, Reliability] = {}
     node_rel: dict[str, Reliability] = {}

@@ -11,8 +11,59 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from qnetemu.errors import UserError
+
 Purification = Literal["none", "bbpssw", "dejmps"]
-Scheme = Literal["swap_asap", "nested"]
+SwapOrder = Literal["swap_asap", "nested"]
+LinkGeneration = Literal["continuous", "negotiated"]
+SwapMessaging = Literal["instant", "classical"]
+Multiplexing = Literal["single", "independent_lanes", "shared_pool"]
+Decoherence = Literal["depolarising", "dephasing"]
+
+
+@dataclass(frozen=True)
+class RepeaterProtocol:
+    """How a chain generates, stores and swaps pairs (the scenario's ``repeater.protocol``).
+
+    ``swap_order``: ``swap_asap`` (a node swaps as soon as it holds two pairs)
+    or ``nested`` (SeQUeNCe's order, the doubling scheme for 2**k segments).
+    ``link_generation``: ``continuous`` (attempt period ``max(1/rate, L/c)``)
+    or ``negotiated`` (every attempt negotiated between the two routers as
+    SeQUeNCe 1.3.1 does, ``3 d + q + d/2``).
+    ``swap_messaging``: ``instant`` (outcomes known at once) or ``classical``
+    (a swap waits a pairing round trip to its farther partner, and its outcome
+    travels at the fibre's speed before the new pair can be used).
+    ``multiplexing`` with ``m`` memories per link side: ``single`` (``m``
+    parallel attempts, one pair kept: ``p -> 1 - (1 - p)**m``),
+    ``independent_lanes`` (``m`` chains side by side) or ``shared_pool`` (any
+    left pair may be swapped with any right pair, SeQUeNCe's native mode).
+    """
+
+    swap_order: SwapOrder
+    link_generation: LinkGeneration
+    swap_messaging: SwapMessaging
+    multiplexing: Multiplexing
+
+    def label(self) -> str:
+        """``swap_order/link_generation/swap_messaging/multiplexing``, as result rows record it."""
+        return "/".join((self.swap_order, self.link_generation, self.swap_messaging, self.multiplexing))
+
+
+#: The textbook protocol of the literature's closed forms (Sangouard et al. 2011).
+TEXTBOOK_PROTOCOL = RepeaterProtocol("swap_asap", "continuous", "instant", "single")
+#: What SeQUeNCe 1.3.1 runs natively (negotiated attempts, nested swaps, a shared memory pool).
+SEQUENCE_NATIVE_PROTOCOL = RepeaterProtocol("nested", "negotiated", "classical", "shared_pool")
+
+
+class ProtocolNotSupported(UserError):
+    """An engine cannot run what the scenario asks; ``field`` names the scenario field.
+
+    Engines refuse rather than substitute another protocol; the CLI reports
+    the one line and exits with status 2.
+    """
+
+    def __init__(self, engine: str, field: str, value, why: str):
+        super().__init__(f"the {engine} engine cannot run {value!r}: {why}", field=field)
 
 
 @dataclass(frozen=True)
@@ -22,7 +73,12 @@ class RepeaterHardware:
     memory_efficiency: float = 1.0
     """Probability that a memory emits/retrieves its photon when asked."""
     coherence_time_s: float = 1.0
-    """Memory coherence time T2: stored pairs depolarise as exp(-t / T2)."""
+    """Per-memory coherence time T2 [s]: a qubit's Bloch-vector coherence decays
+    as exp(-t / T2), so a stored pair (two memories) keeps Werner parameter
+    ``w exp(-2 t / T2)`` under depolarising memories. Storage counts from the
+    photon's emission. ``inf``: a perfect memory."""
+    decoherence: Decoherence = "depolarising"
+    """Memory noise: ``depolarising`` (uniform Pauli channel) or ``dephasing`` (Z only)."""
     memories_per_node: int = 1
     """Memories a node devotes to each neighbouring link (multiplexing)."""
     link_fidelity: float = 0.99
@@ -49,11 +105,16 @@ class ChainSpec:
     segment_lengths_km: tuple[float, ...]
     hardware: RepeaterHardware = field(default_factory=RepeaterHardware)
     attenuation_db_per_km: float = 0.2
-    scheme: Scheme = "swap_asap"
+    protocol: RepeaterProtocol = TEXTBOOK_PROTOCOL
 
     @property
     def n_segments(self) -> int:
         return len(self.segment_lengths_km)
+
+    @property
+    def scheme(self) -> SwapOrder:
+        """The swap order (``protocol.swap_order``)."""
+        return self.protocol.swap_order
 
     @property
     def total_length_km(self) -> float:
@@ -81,6 +142,9 @@ class ChainResult:
 
 class ChainEngine(Protocol):
     name: str
+
+    def check_protocol(self, chain: ChainSpec) -> None:
+        """Raise :class:`ProtocolNotSupported` for what this engine cannot run."""
 
     def simulate(
         self, chain: ChainSpec, *, seed: int, max_pairs: int, max_time_s: float

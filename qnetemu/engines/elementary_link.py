@@ -14,20 +14,24 @@ with ``p_bsm = 1/2`` for a linear-optics BSM (Barrett & Kok, PRA 71, 060310
 ``components/bsm.py::SingleHeraldedBSM`` with ``success_rate = 0.5``, the
 photon loss of ``components/memory.py::excite`` and ``optical_channel.py``).
 
-Attempt period, two models:
+Attempt period, by ``protocol.link_generation``:
 
-* ``"textbook"``: ``max(1 / attempt_rate_hz, L / c_fibre)``: the photons fly
+* ``"continuous"``: ``max(1 / attempt_rate_hz, L / c_fibre)``: the photons fly
   ``L/2`` to the BSM and the herald flies ``L/2`` back (Sangouard et al.,
   RMP 83, 33 (2011), doi:10.1103/RevModPhys.83.33, Sec. III).
-* ``"sequence"``: what SeQUeNCe 1.3.1's single-heralded protocol stack spends
+* ``"negotiated"``: what SeQUeNCe 1.3.1's single-heralded protocol stack spends
   per attempt, read from ``resource_manager.py`` (REQUEST/RESPONSE pairing of
   the two protocols after every failure), ``generation/single_heralded.py``
   (NEGOTIATE, then emission one classical delay later for the ACK) and the
-  heralding message from the BSM node: ``3 d + q + d / 2``, where ``d`` is the
-  router-to-router classical delay (``L / c_fibre``, as the adapter sets it),
-  ``q = (L/2) / 2e8 m/s`` is SeQUeNCe's photon flight time, and ``d/2`` is
-  the router-to-BSM classical delay RouterNetTopo derives. Bounded below by
-  ``1 / attempt_rate_hz`` (the memory's ``next_excite_time``).
+  heralding message from the BSM node: ``3 d + q + d / 2``, where ``d = L /
+  c_fibre`` is the router-to-router classical delay, ``q = (L/2) / c_fibre``
+  the photon flight (the adapter sets SeQUeNCe's quantum channels to the
+  fibre's speed) and ``d/2`` the router-to-BSM classical delay. Bounded below
+  by ``1 / attempt_rate_hz`` (the memory's ``next_excite_time``).
+
+In both, a pair's storage starts at the photon emission: it is heralded
+``L / c_fibre`` later (photon to the BSM, herald back) and has decohered
+meanwhile.
 """
 
 from __future__ import annotations
@@ -55,9 +59,10 @@ __all__ = [
     "pumping_expected_attempts",
 ]
 
-TimingModel = Literal["textbook", "sequence"]
+TimingModel = Literal["continuous", "negotiated"]
 
-#: SeQUeNCe's quantum-channel light speed (``optical_channel.py``: 2e-4 m/ps).
+#: SeQUeNCe's default quantum-channel light speed (``optical_channel.py``: 2e-4 m/ps);
+#: the adapter replaces it by the fibre's speed.
 SEQUENCE_QUANTUM_LIGHT_SPEED_M_PER_S = 2.0e8
 #: Probability that a linear-optics BSM resolves the two-photon Bell state.
 LINEAR_OPTICS_BSM_SUCCESS = 0.5
@@ -134,7 +139,7 @@ def two_photon_success_prob(
     return float(p) if np.ndim(p) == 0 else p
 
 
-def attempt_period_s(length_km, attempt_rate_hz, model: TimingModel = "textbook"):
+def attempt_period_s(length_km, attempt_rate_hz, model: TimingModel):
     """Time between successive generation attempts on one link.
 
     Parameters
@@ -143,8 +148,8 @@ def attempt_period_s(length_km, attempt_rate_hz, model: TimingModel = "textbook"
         Node-to-node length. [km]
     attempt_rate_hz : float
         Maximum attempt rate of a memory, > 0. [Hz]
-    model : {"textbook", "sequence"}
-        Timing model (see the module docstring).
+    model : {"continuous", "negotiated"}
+        ``protocol.link_generation`` (see the module docstring).
 
     Returns
     -------
@@ -156,14 +161,13 @@ def attempt_period_s(length_km, attempt_rate_hz, model: TimingModel = "textbook"
     length_m = np.asarray(length_km, dtype=float) * _M_PER_KM
     if np.any(~np.isfinite(length_m)) or np.any(length_m < 0):
         raise ValueError(f"length_km must be finite and >= 0, got {length_km!r}")
-    if model == "textbook":
-        comm = length_m / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
-    elif model == "sequence":
-        d = length_m / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
-        q = 0.5 * length_m / SEQUENCE_QUANTUM_LIGHT_SPEED_M_PER_S
-        comm = 3.0 * d + q + 0.5 * d
+    d = length_m / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
+    if model == "continuous":
+        comm = d
+    elif model == "negotiated":
+        comm = 3.0 * d + 0.5 * d + 0.5 * d
     else:
-        raise ValueError(f"model must be 'textbook' or 'sequence', got {model!r}")
+        raise ValueError(f"model must be 'continuous' or 'negotiated', got {model!r}")
     period = np.maximum(comm, 1.0 / attempt_rate_hz)
     return float(period) if np.ndim(period) == 0 else period
 
@@ -198,8 +202,17 @@ def validate_chain(chain: ChainSpec) -> None:
             raise ValueError(f"segment_lengths_km[{i}] must be > 0, got {length!r}")
     if not (math.isfinite(chain.attenuation_db_per_km) and chain.attenuation_db_per_km >= 0):
         raise ValueError(f"attenuation_db_per_km must be >= 0, got {chain.attenuation_db_per_km!r}")
-    if chain.scheme not in ("swap_asap", "nested"):
-        raise ValueError(f"scheme must be 'swap_asap' or 'nested', got {chain.scheme!r}")
+    allowed = {
+        "swap_order": ("swap_asap", "nested"),
+        "link_generation": ("continuous", "negotiated"),
+        "swap_messaging": ("instant", "classical"),
+        "multiplexing": ("single", "independent_lanes", "shared_pool"),
+    }
+    for name, values in allowed.items():
+        if getattr(chain.protocol, name) not in values:
+            raise ValueError(f"protocol.{name} must be one of {values}, got {getattr(chain.protocol, name)!r}")
+    if hw.decoherence not in ("depolarising", "dephasing"):
+        raise ValueError(f"hardware.decoherence must be depolarising or dephasing, got {hw.decoherence!r}")
     for name in (
         "memory_efficiency",
         "detector_efficiency",
@@ -234,8 +247,8 @@ def validate_chain(chain: ChainSpec) -> None:
         raise ValueError(f"hardware.cutoff_time_s must be > 0 or None, got {hw.cutoff_time_s!r}")
 
 
-def elementary_links(chain: ChainSpec, model: TimingModel = "textbook") -> list[ElementaryLink]:
-    """The chain's elementary links under the given timing model (validates the chain)."""
+def elementary_links(chain: ChainSpec) -> list[ElementaryLink]:
+    """The chain's elementary links under its ``protocol.link_generation`` (validates the chain)."""
     validate_chain(chain)
     hw = chain.hardware
     # One vectorised call per quantity: long chains have hundreds of links.
@@ -243,14 +256,11 @@ def elementary_links(chain: ChainSpec, model: TimingModel = "textbook") -> list[
     probs = np.broadcast_to(two_photon_success_prob(
         lengths, chain.attenuation_db_per_km, hw.memory_efficiency, hw.detector_efficiency
     ), lengths.shape)
-    periods = np.broadcast_to(attempt_period_s(lengths, hw.attempt_rate_hz, model), lengths.shape)
-    if model == "textbook":
-        heralds = np.zeros_like(lengths)  # textbook: a pair's storage starts at its herald
-    else:
-        # emission -> photon at the BSM -> herald to the routers (d/2)
-        heralds = 0.5 * lengths * _M_PER_KM * (
-            1.0 / SEQUENCE_QUANTUM_LIGHT_SPEED_M_PER_S + 1.0 / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
-        )
+    periods = np.broadcast_to(
+        attempt_period_s(lengths, hw.attempt_rate_hz, chain.protocol.link_generation), lengths.shape
+    )
+    # storage counts from emission: photon to the BSM (L/2), herald back (L/2)
+    heralds = lengths * _M_PER_KM / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
     return [
         ElementaryLink(float(length), float(p), float(period), float(herald), hw.link_fidelity)
         for length, p, period, herald in zip(lengths, probs, periods, heralds, strict=True)
@@ -281,14 +291,13 @@ def nested_swap_partners(n_segments: int) -> list[tuple[int, int]]:
     """
     if n_segments < 1:
         raise ValueError(f"n_segments must be >= 1, got {n_segments}")
-    path = list(range(n_segments + 1))
     partners = [(-1, -1)] * (n_segments + 1)
-    for j in range(1, n_segments):
-        reduced = path[:]
-        while reduced.index(j) % 2 == 0:
-            reduced = [v for i, v in enumerate(reduced) if i % 2 == 0 or i == len(reduced) - 1]
-        k = reduced.index(j)
-        partners[j] = (reduced[k - 1], reduced[k + 1])
+    reduced = list(range(n_segments + 1))
+    # level by level: inner nodes at odd positions swap; keep even positions and the last node
+    while len(reduced) > 2:
+        for k in range(1, len(reduced) - 1, 2):
+            partners[reduced[k]] = (reduced[k - 1], reduced[k + 1])
+        reduced = reduced[::2] if len(reduced) % 2 == 1 else reduced[::2] + [reduced[-1]]
     return partners
 
 

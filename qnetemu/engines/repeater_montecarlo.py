@@ -10,80 +10,50 @@ link heralds, pair expiries, swaps and (sequence mode) classical messages,
 so the loop runs a few times per segment, not once per attempt. Randomness
 comes only from ``np.random.default_rng(seed)``.
 
-Physics per trial
------------------
+Physics per trial (the chain's :class:`~qnetemu.engines.chain.RepeaterProtocol`)
+----------------------------------------------------------------------------------
 * Elementary links (:mod:`qnetemu.engines.elementary_link`): a free link
   succeeds after a geometric number of attempts of one common period (the
-  longest link's), so heterogeneous links stay synchronous. A link is free
-  when no stored pair spans it; after a failed swap or an expiry the links
-  under the lost pairs start again.
+  longest link's), ``max(1/rate, L/c)`` for ``continuous`` generation and
+  ``3 d + q + d/2`` for ``negotiated``; heterogeneous links stay
+  synchronous. A link is free when no stored pair spans it; after a failed
+  swap or an expiry the links under the lost pairs start again. Storage
+  counts from the photon's emission, ``L/c`` before the herald.
+* Multiplexing with ``m = memories_per_node``: ``single`` gives ``m``
+  parallel attempts per period and keeps one pair (``p -> 1 - (1 - p)**m``);
+  ``independent_lanes`` runs ``m`` chains side by side (rate ``m / mean(T)``,
+  latency the mean first delivery among ``m`` lanes). ``shared_pool`` is
+  refused (only SeQUeNCe runs it).
 * Pumping (``purification`` with ``purification_rounds = r``): a link is
   ready once a pair has survived ``r`` rounds, each using a fresh pair and
   succeeding with the BBPSSW/DEJMPS probability; a failed round restarts the
   link. The pumped pair has the deterministic fidelity of
   :func:`~qnetemu.engines.elementary_link.pumping_schedule` (decoherence
   during pumping is neglected).
-* Swaps: swap-ASAP (a node swaps as soon as it holds two pairs, left to
-  right within an instant) or nested (:func:`nested_swap_partners`). A swap
-  succeeds with ``swap_success_prob``; the Werner parameters multiply, then
-  the fidelity is multiplied by ``swap_fidelity``; a failure loses both
-  pairs.
-* Storage: every stored pair depolarises, ``w -> w exp(-kappa t)``.
-* Cutoff: a pair is discarded once its older end memory has stored it for
-  ``cutoff_time_s``; the links under it restart at the next attempt slot
-  (attempts run on one global grid of period ``tau``).
+* Swaps: ``swap_asap`` (a node swaps as soon as it holds two pairs, left to
+  right within an instant) or ``nested`` (:func:`nested_swap_partners`). A
+  swap succeeds with ``swap_success_prob``; the (twirled) Werner parameters
+  multiply, then the fidelity is multiplied by ``swap_fidelity``; a failure
+  loses both pairs.
+* Messaging: ``instant``, or ``classical``: once node ``j`` knows both its
+  pairs, its resource manager pairs the swapping protocol with the two
+  partner nodes (REQUEST/RESPONSE, SeQUeNCe's ``resource_manager.py``), so
+  the swap happens one round trip to the farther partner later, while the
+  pairs keep decohering; the outcome then travels to each partner at the
+  fibre's speed, which can use the new pair only once it has arrived; a pair
+  is delivered when both end nodes know it.
+* Storage: a pair's Werner parameter is multiplied by
+  :func:`~qnetemu.physics.entanglement.memory_storage_factor` of the time
+  since its emission or last swap (per-memory T2, depolarising or dephasing).
+* Cutoff: a pair is discarded once its older end memory has stored it (from
+  emission) for ``cutoff_time_s``; the links under it restart at the next
+  attempt slot (attempts run on one global grid of period ``tau``). A cutoff
+  not longer than the herald delay is rejected.
 
-Modes
------
-``mode="textbook"`` (the model of the analytic engine, which it reproduces):
-
-* ``memories_per_node = m`` multiplexes each link: ``m`` parallel attempts
-  per period, one pair kept, so ``p -> 1 - (1 - p)**m``;
-* attempt period ``max(1/attempt_rate_hz, L/c_fibre)``; storage starts at
-  the herald; swap outcomes are known instantly;
-* ``kappa = 1 / coherence_time_s`` for the pair (RepeaterHardware's
-  definition).
-
-``mode="sequence_compatible"``: what SeQUeNCe 1.3.1 under the
-``bell_diagonal`` formalism with single-heralded generation does, as set up
-by :mod:`qnetemu.engines.sequence_adapter`. Differences from textbook:
-
-1. Attempt period ``3 d + q + d/2`` (pairing REQUEST/RESPONSE after every
-   failure, NEGOTIATE/ACK, photon flight at SeQUeNCe's 2e8 m/s, herald from
-   the BSM node), at least ``1/attempt_rate_hz``; see
-   :func:`~qnetemu.engines.elementary_link.attempt_period_s`.
-2. Storage starts at the photon emission: the pair has already decohered for
-   the herald delay when it is heralded, and memory expiry counts from then.
-3. Decoherence acts on each memory: a Pauli channel of total rate
-   ``1/coherence_time_s`` split equally over X, Y, Z
-   (``components/memory.py::bds_decohere``), i.e.
-   ``kappa = 8 / (3 coherence_time_s)`` for the pair.
-4. Swap order is always SeQUeNCe's nested order, whatever ``chain.scheme``
-   says (``extra["swap_order"] = "sequence_nested"``).
-5. Classical delays around a swap (``L / c_fibre``): once node ``j`` knows
-   both its pairs, its resource manager pairs the swapping protocol with the
-   two partner nodes (REQUEST/RESPONSE, ``resource_manager.py``), so the swap
-   happens one round trip to the farther partner later, while the pairs keep
-   decohering; the outcome then travels to each partner, which can use the
-   new pair only once it has arrived; a pair is delivered when both end
-   nodes know it.
-6. ``memories_per_node = m`` gives ``m`` independent lanes (SeQUeNCe
-   reserves ``m`` memories per link side; each runs its own generation
-   protocol), so the rate is ``m / mean(T)`` and the latency is the mean of
-   the first delivery among ``m`` lanes. SeQUeNCe's lanes are not fully
-   independent (they share each link's quantum channel and BSM node, and a
-   node may swap across lanes), so for ``m > 1`` the rates may differ in
-   either direction; like-for-like comparisons use ``m = 1``.
-7. ``swap_fidelity`` must be 1 (SeQUeNCe's ``bell_diagonal`` swap takes no
-   degradation) and purification is rejected (the adapter does not map it).
-8. ``cutoff_time_s`` is SeQUeNCe's ``cutoff_ratio * coherence_time``; a
-   link freed by an expiry restarts on the attempt grid (SeQUeNCe restarts
-   at once), and a cutoff not longer than the herald delay is rejected.
-
-Not modelled in either mode: dark counts, the RSVP reservation time before
-the first attempt, a failed swap's outcome message delay (links restart at
-once), and, in SeQUeNCe, links that restart under a longer stored pair and
-are then used by the next delivery (pipelining across deliveries).
+Not modelled: dark counts, the RSVP reservation time before the first
+attempt, a failed swap's outcome message delay (links restart at once), and
+links that restart under a longer stored pair and are then used by the next
+delivery (pipelining across deliveries).
 """
 
 from __future__ import annotations
@@ -91,21 +61,20 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
 from qnetemu.constants import SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
-from qnetemu.engines.chain import ChainResult, ChainSpec
+from qnetemu.engines.chain import ChainResult, ChainSpec, ProtocolNotSupported
 from qnetemu.engines.elementary_link import (
     elementary_links,
     nested_swap_partners,
     pumping_schedule,
 )
+from qnetemu.physics.entanglement import STORAGE_FLOOR
 
 __all__ = ["MonteCarloChainEngine"]
 
-Mode = Literal["textbook", "sequence_compatible"]
 _BATCH = 1 << 16
 _M_PER_KM = 1e3
 
@@ -120,11 +89,19 @@ class _Params:
     pump_probs: tuple[float, ...]
     a: float
     swap_fidelity: float
-    kappa: float  # pair depolarising rate [1/s]
+    rate: float  # decay rate of the decaying part of a pair's Werner parameter, 2/T2 [1/s]
+    floor: float  # part of the Werner parameter storage never removes (0 or 1/3)
     cutoff_s: float
     partners: list[tuple[int, int]] | None  # None: swap-ASAP
-    pairing_s: np.ndarray  # (n+1,) wait from "both pairs known" to the swap at node j
+    pairing_s: np.ndarray | None  # (n+1,) wait from "both pairs known" to the swap at node j;
+    # None: swap-ASAP with classical messaging, a round trip to the current pair ends
     delay_s: np.ndarray  # (n+1, n+1) classical delays between nodes
+
+
+def _storage(prm: _Params, dt_s: np.ndarray) -> np.ndarray:
+    """Werner-parameter factor after ``dt_s`` of storage since the last twirl
+    (:func:`qnetemu.physics.entanglement.memory_storage_factor`)."""
+    return prm.floor + (1.0 - prm.floor) * np.exp(-prm.rate * dt_s)
 
 
 def _link_attempts(rng: np.random.Generator, p: np.ndarray, pump: tuple[float, ...]) -> np.ndarray:
@@ -201,8 +178,8 @@ def _run_batch(rng: np.random.Generator, prm: _Params, size: int) -> tuple[np.nd
             rr, ii = np.nonzero(new)
             r_of[rr, ii] = ii + 1
             l_of[rr, ii + 1] = ii
-            w[rr, ii] = prm.w0 * np.exp(-prm.kappa * prm.herald_s[ii])
-            tw[rr, ii] = now[rr]
+            w[rr, ii] = prm.w0  # made at emission, herald_s ago; decays from then
+            tw[rr, ii] = now[rr] - prm.herald_s[ii]
             born_l[rr, ii] = now[rr] - prm.herald_s[ii]
             born_r[rr, ii] = now[rr] - prm.herald_s[ii]
             use_l[rr, ii] = now[rr]
@@ -227,16 +204,18 @@ def _run_batch(rng: np.random.Generator, prm: _Params, size: int) -> tuple[np.nd
             waiting[rr] = True
             swap_at[~waiting, j] = np.inf  # pairs gone: a pending swap is dropped
             # both pairs known at j: the swap happens after the pairing round trip
-            swap_at[rr, j] = np.where(
-                np.isinf(swap_at[rr, j]), t + prm.pairing_s[j], swap_at[rr, j]
-            )
+            if prm.pairing_s is None:  # swap-ASAP: round trip to the current partners
+                wait = 2.0 * np.maximum(prm.delay_s[j, lo], prm.delay_s[j, hi])
+            else:
+                wait = prm.pairing_s[j]
+            swap_at[rr, j] = np.where(np.isinf(swap_at[rr, j]), t + wait, swap_at[rr, j])
             go = swap_at[rr, j] <= t + eps
             rr, lo, hi, t = rr[go], lo[go], hi[go], t[go]
             if rr.size == 0:
                 continue
             swap_at[rr, j] = np.inf
-            wl = w[rr, lo] * np.exp(-prm.kappa * (t - tw[rr, lo]))
-            wr = w[rr, j] * np.exp(-prm.kappa * (t - tw[rr, j]))
+            wl = w[rr, lo] * _storage(prm, t - tw[rr, lo])
+            wr = w[rr, j] * _storage(prm, t - tw[rr, j])
             f = prm.swap_fidelity * (1.0 + 3.0 * wl * wr) / 4.0
             ok = rng.random(rr.size) < prm.a
             # success: the pair lo-hi replaces lo-j and j-hi
@@ -273,7 +252,7 @@ def _run_batch(rng: np.random.Generator, prm: _Params, size: int) -> tuple[np.nd
         done = (r_of[:, 0] == n) & (np.maximum(use_l[:, 0], use_r[:, 0]) <= now + eps)
         if done.any():
             d = rows[done]
-            wd = w[d, 0] * np.exp(-prm.kappa * (now[d] - tw[d, 0]))
+            wd = w[d, 0] * _storage(prm, now[d] - tw[d, 0])
             out_t[idx[d]] = now[d]
             out_f[idx[d]] = (1.0 + 3.0 * wd) / 4.0
             keep = ~done
@@ -287,39 +266,35 @@ def _run_batch(rng: np.random.Generator, prm: _Params, size: int) -> tuple[np.nd
 
 
 class MonteCarloChainEngine:
-    """Vectorised Monte Carlo engine (see the module docstring for both modes).
+    """Vectorised Monte Carlo engine (see the module docstring).
 
     Parameters
     ----------
-    mode : {"textbook", "sequence_compatible"}
-        Physics model; ``"sequence_compatible"`` mirrors SeQUeNCe 1.3.1.
     batch_size : int
         Trials advanced together; larger is faster until memory runs short.
     """
 
     name = "montecarlo"
 
-    def __init__(self, mode: Mode = "textbook", batch_size: int = _BATCH):
-        if mode not in ("textbook", "sequence_compatible"):
-            raise ValueError(f"mode must be 'textbook' or 'sequence_compatible', got {mode!r}")
+    def __init__(self, batch_size: int = _BATCH):
         if batch_size < 2:
             raise ValueError(f"batch_size must be >= 2, got {batch_size}")
-        self.mode = mode
         self.batch_size = int(batch_size)
-        self.name = "montecarlo" if mode == "textbook" else "montecarlo_sequence"
+
+    def check_protocol(self, chain: ChainSpec) -> None:
+        """Refuse the shared memory pool (swaps across lanes are not modelled)."""
+        if chain.protocol.multiplexing == "shared_pool" and chain.hardware.memories_per_node > 1:
+            raise ProtocolNotSupported(
+                self.name, "repeater.protocol.multiplexing", "shared_pool",
+                "it models single-pair or independent-lane multiplexing only",
+            )
 
     def _params(self, chain: ChainSpec) -> tuple[_Params, int, dict]:
-        seq = self.mode == "sequence_compatible"
-        links = elementary_links(chain, "sequence" if seq else "textbook")
+        self.check_protocol(chain)
+        links = elementary_links(chain)
         hw = chain.hardware
+        proto = chain.protocol
         n = len(links)
-        if seq and hw.swap_fidelity != 1.0:
-            raise ValueError(
-                "hardware.swap_fidelity must be 1 in sequence_compatible mode "
-                "(SeQUeNCe's bell_diagonal swap takes no degradation)"
-            )
-        if seq and hw.purification != "none" and hw.purification_rounds > 0:
-            raise ValueError("hardware.purification is not supported in sequence_compatible mode")
         herald_s = np.array([lk.herald_delay_s for lk in links])
         if hw.cutoff_time_s is not None and hw.cutoff_time_s <= max(
             lk.herald_delay_s for lk in links
@@ -331,19 +306,22 @@ class MonteCarloChainEngine:
         fids, probs = pumping_schedule(hw.link_fidelity, hw.purification_rounds, hw.purification)
         p_raw = np.array([lk.success_prob for lk in links])
         m = hw.memories_per_node
-        lanes = m if seq else 1
-        p = p_raw if seq else -np.expm1(m * np.log1p(-p_raw))
+        lanes = m if proto.multiplexing != "single" else 1
+        p = -np.expm1(m * np.log1p(-p_raw)) if proto.multiplexing == "single" else p_raw
         pos_m = np.concatenate([[0.0], np.cumsum(chain.segment_lengths_km)]) * _M_PER_KM
         delay = np.abs(pos_m[:, None] - pos_m[None, :]) / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
         t2 = hw.coherence_time_s
-        kappa = 0.0 if math.isinf(t2) else (8.0 / 3.0 if seq else 1.0) / t2
-        scheme = "nested" if seq else chain.scheme
-        partners = nested_swap_partners(n) if scheme == "nested" else None
+        partners = nested_swap_partners(n) if proto.swap_order == "nested" else None
+        classical = proto.swap_messaging == "classical"
         pairing = np.zeros(n + 1)
-        if seq:
+        if classical and partners is not None:
             for j in range(1, n):
                 lo, hi = partners[j]
                 pairing[j] = 2.0 * max(delay[j, lo], delay[j, hi])
+        elif classical:
+            # swap-ASAP partners change with the stored pairs; the pairing wait is
+            # then taken to the current pair ends at swap time (see _run_batch)
+            pairing = None
         prm = _Params(
             n=n,
             p=p,
@@ -353,15 +331,15 @@ class MonteCarloChainEngine:
             pump_probs=tuple(probs),
             a=hw.swap_success_prob,
             swap_fidelity=hw.swap_fidelity,
-            kappa=kappa,
+            rate=0.0 if math.isinf(t2) else 2.0 / t2,
+            floor=STORAGE_FLOOR[hw.decoherence],
             cutoff_s=math.inf if hw.cutoff_time_s is None else float(hw.cutoff_time_s),
             partners=partners,
             pairing_s=pairing,
-            delay_s=delay if seq else np.zeros_like(delay),
+            delay_s=delay if classical else np.zeros_like(delay),
         )
         extra = {
-            "mode": self.mode,
-            "swap_order": "sequence_nested" if seq else chain.scheme,
+            "protocol": proto.label(),
             "attempt_period_s": prm.tau_s,
             "link_success_prob": p.tolist(),
             "lanes": lanes,

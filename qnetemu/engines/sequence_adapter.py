@@ -22,15 +22,30 @@ How a :class:`~qnetemu.engines.chain.ChainSpec` becomes a SeQUeNCe network
 
 Known SeQUeNCe behaviours a comparison must allow for
 -----------------------------------------------------
-* **Swap order.** SeQUeNCe's reservation rules fix a nested order (nodes at
-  odd positions of the path swap first, then the path is halved, ...),
-  whatever ``chain.scheme`` says; for 1 and 2 segments this is the same as
-  swap-as-soon-as-possible. The scheme actually used is reported as
-  ``extra["swap_order"] = "sequence_nested"``.
-* **Quantum-channel light speed.** SeQUeNCe's quantum channels use its own
-  2e8 m/s; only the classical delays (which this adapter sets) use
-  qnetemu's fibre speed, about 2.04e8 m/s. The photon flight time is 2 %
-  longer than qnetemu's value.
+* **Protocol** (``chain.protocol``). SeQUeNCe runs negotiated attempts,
+  classical messaging at swaps and the nested swap order of its reservation
+  rules (nodes at odd positions of the path swap first, then the path is
+  halved, ...); for 1 and 2 segments nested is swap-ASAP. Other choices are
+  refused (:meth:`SequenceChainEngine.check_protocol`) rather than run as
+  something else. Multiplexing: ``shared_pool`` is SeQUeNCe's own (one
+  request of ``memory_size = m``); ``independent_lanes`` is ``m`` requests of
+  one memory each (each reservation's rules only match its own memories,
+  ``action_condition_set.py``); ``single`` is refused for ``m > 1``.
+* **Memories.** ``coherence_time_s`` is the per-memory T2; SeQUeNCe's
+  ``coherence_time`` is the inverse total rate of its Pauli channel, so it
+  gets ``4 T2 / 3`` (depolarising, X/Y/Z equally) or ``2 T2`` with
+  ``decoherence_errors = [0, 0, 1]`` (dephasing);
+  :func:`qnetemu.physics.entanglement.sequence_coherence_time_s`.
+* **Detectors.** The BSM detectors count at up to 1e11 /s (10 ps dead
+  time): lanes of one link emit into the same channel in successive 12.5 ns
+  slots, and at a 25 MHz count rate (40 ns dead time) one lane's photon
+  blinded the detector for the next (two lanes on 20 km: 868 +- 33 Hz
+  against 1,016 Hz for two independent lanes; 944 +- 38 Hz with the faster
+  detectors).
+* **Quantum-channel light speed.** Set to the fibre's speed
+  (:data:`qnetemu.constants.SPEED_OF_LIGHT_IN_FIBRE_M_PER_S`, the one the
+  classical channels and the other engines use) before ``tl.init()``,
+  instead of SeQUeNCe's 2e8 m/s default.
 * **Generation protocol.** ``bell_diagonal`` needs the single-heralded
   protocol (two photons, one from each memory, meet at the BSM; success
   probability per attempt ``0.5 * (eta_mem * eta_det * 10**(-alpha L / 20))**2``
@@ -40,9 +55,9 @@ Known SeQUeNCe behaviours a comparison must allow for
   period is set by the link's light-travel time, not by ``attempt_rate_hz``
   (which only bounds it from below). Read from the source and checked
   by the tests: one attempt of a segment of length ``L`` lasts
-  ``tau = 3 L / v_f + (L / 2) / v_q + (L / 2) / v_f + 10 ps`` (a
+  ``tau = 3 L / v_f + (L / 2) / v_f + (L / 2) / v_f + 10 ps`` (a
   resource-manager request and reply, the generation protocol's
-  negotiation, the photon flight at ``v_q = 2e8 m/s``, the heralding
+  negotiation, the photon flight, the heralding
   message and a fixed 10 ps gap, with ``v_f`` the fibre speed; plus the
   waits for the quantum channel's 12.5 ns emission slots, < 25 ns), and a
   failed attempt is retried at once, so a two-router chain delivers a pair
@@ -51,12 +66,10 @@ Known SeQUeNCe behaviours a comparison must allow for
   manager has paired the protocol with both remote ends (REQUEST/RESPONSE),
   i.e. one classical round trip to the farther partner after it holds both
   pairs; all four memories decohere meanwhile.
-* **Multiplexing.** With ``memories_per_node = m`` each of the ``m``
+* **Shared pool.** With one request of ``memory_size = m`` each of the ``m``
   memories per link side runs its own generation protocol, and a swapping
   node swaps *any* entangled memory on its left with any on its right, so
-  deliveries come sooner and fresher than from ``m`` independent lanes
-  (3 routers, 2 x 50 km, m = 5, T2 = 10 s: 203 +- 13 Hz and F = 0.9783 here,
-  167 +- 1 Hz and 0.9761 from the Monte Carlo engine's independent lanes).
+  deliveries come sooner and fresher than from ``m`` independent lanes.
 * **Fidelity.** Under ``bell_diagonal`` each delivered pair's fidelity is the
   analytic Bell-diagonal fidelity at delivery, including the depolarising
   decoherence of both memories at rate ``1 / coherence_time_s`` (pitfall 3);
@@ -66,7 +79,7 @@ Known SeQUeNCe behaviours a comparison must allow for
   coherence_time`` after it is (re)initialised for an attempt. A spec with
   ``cutoff_time_s=None`` keeps pairs forever, so expiry is switched off
   (``cutoff_flag=False``); otherwise ``cutoff_ratio = cutoff_time_s /
-  coherence_time_s``.
+  T_sequence`` (SeQUeNCe's converted coherence time).
 * **Purification** is not mapped: SeQUeNCe purifies "until the target
   fidelity" with a rule that rarely pairs memories under ``bell_diagonal``
   (pitfall 8). Specs asking for purification are rejected with ValueError.
@@ -90,7 +103,8 @@ from collections.abc import Callable
 import numpy as np
 
 from qnetemu.constants import SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
-from qnetemu.engines.chain import ChainResult, ChainSpec
+from qnetemu.engines.chain import ChainResult, ChainSpec, ProtocolNotSupported
+from qnetemu.physics.entanglement import sequence_coherence_time_s
 
 __all__ = [
     "FORMALISMS",
@@ -228,17 +242,24 @@ def build_router_net_config(
     positions_m = _router_positions_m(chain)
 
     # SeQUeNCe reads coherence_time <= 0 as "never decoheres".
-    coherence_time_s = hw.coherence_time_s if math.isfinite(hw.coherence_time_s) else -1.0
+    coherence_time_s = (
+        sequence_coherence_time_s(hw.coherence_time_s, hw.decoherence)
+        if math.isfinite(hw.coherence_time_s) else -1.0
+    )
     memory = {
         "fidelity": hw.link_fidelity,
         "frequency": hw.attempt_rate_hz,
         "efficiency": hw.memory_efficiency,
         "coherence_time": coherence_time_s,
     }
+    if hw.decoherence == "dephasing":
+        if formalism != "bell_diagonal":
+            raise ValueError("dephasing memories need formalism='bell_diagonal' in SeQUeNCe")
+        memory["decoherence_errors"] = [0.0, 0.0, 1.0]
     if hw.cutoff_time_s is None:
         memory["cutoff_flag"] = False
     else:
-        memory["cutoff_ratio"] = hw.cutoff_time_s / hw.coherence_time_s
+        memory["cutoff_ratio"] = hw.cutoff_time_s / coherence_time_s
         memory["cutoff_flag"] = True
     swapping: dict = {"swapping_success_prob": hw.swap_success_prob}
     if formalism != "bell_diagonal":
@@ -247,7 +268,7 @@ def build_router_net_config(
     detector = {
         "efficiency": hw.detector_efficiency,
         "dark_count": 0,
-        "count_rate": 25e6,
+        "count_rate": 1e11,
         "time_resolution": 150,
     }
     if formalism == "bell_diagonal":
@@ -400,10 +421,39 @@ class SequenceChainEngine:
         self.formalism = formalism
         self.progress = progress
 
+    def check_protocol(self, chain: ChainSpec) -> None:
+        """Refuse a protocol SeQUeNCe 1.3.1 does not run, naming the scenario field."""
+        proto, hw, n = chain.protocol, chain.hardware, chain.n_segments
+        if proto.link_generation != "negotiated":
+            raise ProtocolNotSupported(
+                self.name, "repeater.protocol.link_generation", proto.link_generation,
+                "SeQUeNCe negotiates every attempt (REQUEST/RESPONSE, NEGOTIATE/ACK)")
+        if proto.swap_messaging != "classical" and n > 1:
+            raise ProtocolNotSupported(
+                self.name, "repeater.protocol.swap_messaging", proto.swap_messaging,
+                "SeQUeNCe pairs every swap with its partners by classical messages")
+        if proto.swap_order != "nested" and n > 2:
+            raise ProtocolNotSupported(
+                self.name, "repeater.protocol.swap_order", proto.swap_order,
+                "SeQUeNCe's reservation rules swap in the nested order")
+        if proto.multiplexing == "single" and hw.memories_per_node > 1:
+            raise ProtocolNotSupported(
+                self.name, "repeater.protocol.multiplexing", "single",
+                "SeQUeNCe keeps every heralded pair (use independent_lanes or shared_pool)")
+        if hw.purification != "none" and hw.purification_rounds > 0:
+            raise ProtocolNotSupported(
+                self.name, "repeater.purification", hw.purification,
+                "SeQUeNCe purifies until a target fidelity and rarely pairs memories under "
+                "bell_diagonal")
+        if self.formalism == "bell_diagonal" and hw.swap_fidelity != 1.0:
+            raise ProtocolNotSupported(
+                self.name, "repeater.swap_fidelity", hw.swap_fidelity,
+                "SeQUeNCe's Bell-diagonal swap has no degradation")
+
     def simulate(
         self, chain: ChainSpec, *, seed: int, max_pairs: int, max_time_s: float
     ) -> ChainResult:
-        """Simulate one end-to-end request ``r0 -> rN``.
+        """Simulate the end-to-end request(s) ``r0 -> rN``.
 
         Parameters
         ----------
@@ -453,9 +503,13 @@ class SequenceChainEngine:
             chain, seed=seed, stop_time_s=end_s, formalism=self.formalism
         )
 
+        self.check_protocol(chain)
         _set_protocol_class_state(self.formalism)
         topo = RouterNetTopo(config)
         tl = topo.get_timeline()
+        # photons fly at the fibre's speed, as in the other engines (SeQUeNCe: m/ps)
+        for qc in topo.get_qchannels():
+            qc.light_speed = SPEED_OF_LIGHT_IN_FIBRE_M_PER_S / PS_PER_S
         Timeline.seed(_node_seeds(seed, 0)[0])
         routers = {r.name: r for r in topo.get_nodes_by_type(RouterNetTopo.QUANTUM_ROUTER)}
         initiator = routers[_router_name(0)]
@@ -495,9 +549,16 @@ class SequenceChainEngine:
                 t_ps = start_ps + (end_ps - start_ps) * k // _PROGRESS_STEPS
                 tl.schedule(Event(t_ps, Process(reporter, "report", [t_ps])))
         tl.init()
-        app.start(
-            responder_name, start_ps, end_ps, chain.hardware.memories_per_node, _TARGET_FIDELITY
-        )
+        m = chain.hardware.memories_per_node
+        if chain.protocol.multiplexing == "shared_pool" or m == 1:
+            app.start(responder_name, start_ps, end_ps, m, _TARGET_FIDELITY)
+        else:  # independent lanes: one reservation (and rule set) per memory
+            app.start(responder_name, start_ps, end_ps, 1, _TARGET_FIDELITY)
+            # equal reservations compare equal (reservation.py __eq__): give each lane its id
+            for lane in range(1, m):
+                initiator.reserve_net_resource(
+                    responder_name, start_ps, end_ps, 1, _TARGET_FIDELITY, identity=lane
+                )
         build_s = time.perf_counter() - wall_start
         run_start = time.perf_counter()
         tl.run()
@@ -520,7 +581,8 @@ class SequenceChainEngine:
             "pair_times_s": arrival_s.tolist(),
             "pair_fidelities": fid.tolist(),
             "formalism": self.formalism,
-            "swap_order": "sequence_nested",
+            "protocol": chain.protocol.label(),
+            "qchannels": len(topo.get_qchannels()),
             "request_start_s": start_s,
             "seed": seed,
         }

@@ -130,12 +130,26 @@ def add_bypass_links(
 
 def _bypass_edges(nodes, n, matrix, edge_of, existing, reach_km, bypass_loss_db, max_bypassed_nodes,
                   loss, extra, submarine, profile, profile_names) -> list[tuple]:
-    """The new edges (u, v, data) from blocks of multi-source searches limited to the reach."""
+    """The new edges (u, v, data) from blocks of multi-source searches limited to the reach.
+
+    Blocks are runs of a reverse Cuthill-McKee order (neighbours close
+    together), and each block searches only the nodes within reach of one of
+    its sources (one ``min_only`` search finds them): every route of length
+    <= reach stays inside that set, so the result is exact while the dense
+    (sources x nodes) arrays shrink from the whole network to the block's
+    neighbourhood.
+    """
     new_edges = []
+    order = csgraph.reverse_cuthill_mckee(matrix, symmetric_mode=True).astype(np.int64)
     for start in range(0, n, _SOURCE_CHUNK):
-        sources = np.arange(start, min(start + _SOURCE_CHUNK, n))
-        dist, pred = csgraph.dijkstra(matrix, directed=True, indices=sources, limit=reach_km,
-                                      return_predecessors=True)
+        block = order[start:start + _SOURCE_CHUNK]
+        near = csgraph.dijkstra(matrix, directed=True, indices=block, limit=reach_km, min_only=True)
+        local = np.flatnonzero(np.isfinite(near))  # sorted global indices
+        m = len(local)
+        sub = matrix[local][:, local]
+        sub_edge = edge_of[local][:, local]
+        sources = np.searchsorted(local, block)  # block's positions in local
+        dist, pred = csgraph.dijkstra(sub, directed=True, indices=sources, limit=reach_km, return_predecessors=True)
         rows, cols = np.nonzero(np.isfinite(dist))
         keep = cols != sources[rows]
         rows, cols = rows[keep], cols[keep]
@@ -143,42 +157,53 @@ def _bypass_edges(nodes, n, matrix, edge_of, existing, reach_km, bypass_loss_db,
             continue
         parents = pred[rows, cols].astype(np.int64)
         # np.nonzero is row-major, so the flat positions are sorted: look parents up by bisection
-        flat = rows * n + cols
-        parent_flat = rows * n + parents
+        flat = rows * m + cols
+        parent_flat = rows * m + parents
         up = np.minimum(np.searchsorted(flat, parent_flat), len(flat) - 1)
         up[flat[up] != parent_flat] = -1  # the parent is the source itself
-        hop_edge = edge_of[parents, cols].astype(np.int64) - 1
-        hops, fib, ext, sub, pmin, pmax = _accumulate(
+        hop_edge = np.asarray(sub_edge[parents, cols]).astype(np.int64) - 1
+        hops, fib, ext, subsea, pmin, pmax = _accumulate(
             up,
             [np.ones(len(rows)), loss[hop_edge], extra[hop_edge], submarine[hop_edge].astype(float),
              profile[hop_edge], profile[hop_edge]],
             [np.add, np.add, np.maximum, np.maximum, np.minimum, np.maximum],
         )
-        select = (cols > sources[rows]) & (hops >= 2)
+        # Each pair once, from its lower-numbered end, as the graph orders nodes.
+        select = (local[cols] > block[rows]) & (hops >= 2)
         if max_bypassed_nodes is not None:
             select &= hops - 1 <= max_bypassed_nodes
-        for e in np.flatnonzero(select).tolist():
-            s, t = int(sources[rows[e]]), int(cols[e])
+        chosen = np.flatnonzero(select)
+        if not len(chosen):
+            continue
+        local_list = local.tolist()
+        source_list = sources.tolist()
+        pred_rows = {}
+        for r, c, route_km, fibre_db, extra_db, profile_lo, profile_hi, at_sea in zip(
+            rows[chosen].tolist(), cols[chosen].tolist(), dist[rows[chosen], cols[chosen]].tolist(),
+            fib[chosen].tolist(), ext[chosen].tolist(), pmin[chosen].tolist(), pmax[chosen].tolist(),
+            subsea[chosen].tolist(), strict=True,
+        ):
+            s, t = int(block[r]), local_list[c]
             if frozenset((s, t)) in existing:
                 continue
-            back = pred[rows[e]]
-            path = [t]
-            while path[-1] != s:
-                path.append(int(back[path[-1]]))
-            path.reverse()
-            route_km = float(dist[rows[e], t])
-            extra_db = float(ext[e]) + bypass_loss_db * (len(path) - 2)
+            back = pred_rows.get(r)
+            if back is None:
+                back = pred_rows[r] = pred[r].tolist()
+            path = [c]
+            while path[-1] != source_list[r]:
+                path.append(back[path[-1]])
+            extra_db += bypass_loss_db * (len(path) - 2)
             source, target = nodes[s], nodes[t]
             new_edges.append((source, target, {
                 "length_km": route_km,
-                "attenuation_db_per_km": float(fib[e]) / route_km,
+                "attenuation_db_per_km": fibre_db / route_km,
                 "extra_loss_db": extra_db,
-                "loss_db": float(fib[e]) + extra_db,
+                "loss_db": fibre_db + extra_db,
                 "segment": "fibre",
                 "link_id": f"{source}–{target} (bypass)",
                 "ends": (source, target),
-                "fibre_path": tuple(nodes[i] for i in path),
-                "qkd_profile": profile_names[int(pmin[e])] if pmin[e] == pmax[e] else None,
-                "cable": "submarine" if sub[e] else "terrestrial",
+                "fibre_path": tuple(nodes[local_list[i]] for i in reversed(path)),
+                "qkd_profile": profile_names[int(profile_lo)] if profile_lo == profile_hi else None,
+                "cable": "submarine" if at_sea else "terrestrial",
             }))
     return new_edges

@@ -17,7 +17,10 @@ import networkx as nx
 import numpy as np
 
 from qnetemu.network.graph import assign_fibre_key_rates, fibre_edges
+from qnetemu.physics.cv_qkd import cv_gg02_rr_lodewyck2007
+from qnetemu.physics.fibre import db_to_transmittance
 from qnetemu.physics.finite_key import bb84_decoy_lim2014, bb84_expected_counts
+from qnetemu.physics.mdi import mdi_decoy_xu2013
 from qnetemu.physics.qkd import (
     bb84_decoy_ma2005,
     bb84_gain_and_qber,
@@ -29,7 +32,11 @@ from qnetemu.physics.raman import (
     raman_noise_power_w,
     raman_noise_prob_per_gate,
 )
+from qnetemu.physics.twin_field import tf_pm_ma2018
 from qnetemu.scenario.schema import Coexistence, QKDProfile
+
+#: Protocols whose link has an untrusted measurement station in the middle.
+MIDDLE_STATION_PROTOCOLS = ("tf_pm", "mdi_decoy")
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,9 @@ def link_key(profile: QKDProfile, channel_transmittance, noise_prob=0.0) -> Link
             block_time_s = np.where(x_per_pulse > 0, block / (x_per_pulse * profile.repetition_rate_hz), np.inf)
         return LinkKey(np.asarray(per_pulse, dtype=float) * profile.repetition_rate_hz, qber,
                        np.asarray(block_time_s, dtype=float), np.asarray(block, dtype=float))
+    if profile.protocol in ("tf_pm", "mdi_decoy", "cv_gg02"):
+        # The BB84 signal QBER means nothing here: report none rather than a wrong one.
+        return LinkKey(_two_way_or_cv_rate(profile, t, y0) * profile.repetition_rate_hz, nan, nan, nan)
     if profile.protocol == "decoy_bb84":
         per_pulse = bb84_decoy_ma2005(t, nu=profile.nu, ec_efficiency=profile.ec_efficiency,
                                       sifting=profile.sifting, afterpulse_prob=profile.afterpulse_prob, **common)
@@ -87,6 +97,54 @@ def link_key(profile: QKDProfile, channel_transmittance, noise_prob=0.0) -> Link
     else:
         per_pulse = bb84_gllp_no_decoy(t, ec_efficiency=profile.ec_efficiency, sifting=profile.sifting, **common)
     return LinkKey(np.asarray(per_pulse, dtype=float) * profile.repetition_rate_hz, qber, nan, nan)
+
+
+def _two_way_or_cv_rate(profile: QKDProfile, t, dark_count_prob) -> np.ndarray:
+    """Key per pulse (or symbol) of the twin-field, MDI and CV protocols."""
+    if profile.protocol == "tf_pm":
+        rate = tf_pm_ma2018(t, mu=profile.mu, detector_efficiency=profile.detector_efficiency,
+                            dark_count_prob=dark_count_prob, misalignment_error=profile.misalignment_error,
+                            ec_efficiency=profile.ec_efficiency, phase_slices=profile.phase_slices)
+    elif profile.protocol == "mdi_decoy":
+        rate = mdi_decoy_xu2013(t, mu=profile.mu, detector_efficiency=profile.detector_efficiency,
+                                dark_count_prob=dark_count_prob, misalignment_error=profile.misalignment_error,
+                                ec_efficiency=profile.ec_efficiency)
+    else:
+        rate = cv_gg02_rr_lodewyck2007(np.maximum(t, 1e-300), modulation_variance=profile.modulation_variance,
+                                       excess_noise=profile.excess_noise,
+                                       detector_efficiency=profile.detector_efficiency,
+                                       electronic_noise=profile.electronic_noise,
+                                       reconciliation_efficiency=profile.reconciliation_efficiency)
+    return np.asarray(rate, dtype=float)
+
+
+def profile_reach_km(profile: QKDProfile, *, attenuation_db_per_km: float, extra_loss_db: float,
+                     coexistence: Coexistence | dict | None = None, tolerance_km: float = 0.01) -> float:
+    """Longest link on which ``profile`` still gives key [km] (its own protocol and key model).
+
+    Bisection on the sign of the key rate over length, with the link's
+    terminal losses and the Raman noise of ``coexistence`` (dark fibre when
+    None), capped by the profile's loss budget. Used for trusted-node
+    insertion when ``trusted_nodes.reach_km`` is ``protocol``.
+    """
+    def positive(length_km: float) -> bool:
+        loss_db = attenuation_db_per_km * length_km + extra_loss_db
+        if profile.max_loss_db is not None and loss_db > profile.max_loss_db:
+            return False
+        noise = raman_noise_prob(profile, coexistence, length_km, attenuation_db_per_km)
+        return float(link_key(profile, float(db_to_transmittance(loss_db)), noise).key_rate_bps) > 0.0
+
+    if not positive(0.0):
+        return 0.0
+    low, high = 0.0, 100.0
+    while positive(high):
+        low, high = high, 2 * high
+        if high > 1e5:
+            return high
+    while high - low > tolerance_km:
+        mid = 0.5 * (low + high)
+        low, high = (mid, high) if positive(mid) else (low, mid)
+    return low
 
 
 def key_rate_bps(profile: QKDProfile, channel_transmittance, noise_prob=0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -108,15 +166,24 @@ def raman_noise_prob(profile: QKDProfile, coexistence: Coexistence | dict | None
         return np.zeros_like(length_km)
     if isinstance(coexistence, dict):  # as resolved link records carry it
         coexistence = Coexistence.model_validate(coexistence)
+    middle = profile.protocol in MIDDLE_STATION_PROTOCOLS
     power_w = np.zeros_like(length_km)
     for group in coexistence.channels:
         beta = group.raman_coefficient_per_km_nm
         if beta is None:
             beta = float(raman_coefficient_per_km_nm(group.wavelength_m, coexistence.quantum_wavelength_m))
-        power_w = power_w + group.count * np.asarray(raman_noise_power_w(
-            group.launch_power_mw * 1e-3, length_km, attenuation_db_per_km=attenuation_db_per_km,
-            raman_coefficient_per_km_nm=beta, filter_bandwidth_nm=coexistence.filter_bandwidth_nm,
-            counter_propagating=group.direction == "counter"))
+        common = dict(attenuation_db_per_km=attenuation_db_per_km, raman_coefficient_per_km_nm=beta,
+                      filter_bandwidth_nm=coexistence.filter_bandwidth_nm)
+        p_in = group.launch_power_mw * 1e-3
+        if middle:
+            # The station sits half-way: a channel running through the link scatters forward
+            # into it over one arm and backward over the other, each of half the length.
+            scattered = (np.asarray(raman_noise_power_w(p_in, length_km / 2, counter_propagating=False, **common))
+                         + np.asarray(raman_noise_power_w(p_in, length_km / 2, counter_propagating=True, **common)))
+        else:
+            scattered = np.asarray(raman_noise_power_w(p_in, length_km, counter_propagating=group.direction == "counter",
+                                                       **common))
+        power_w = power_w + group.count * scattered
     return np.asarray(raman_noise_prob_per_gate(
         power_w, quantum_wavelength_m=coexistence.quantum_wavelength_m,
         detector_efficiency=profile.detector_efficiency, gate_width_s=profile.gate_width_s), dtype=float)
@@ -146,9 +213,16 @@ def assign_profile_key_rates(graph: nx.Graph, default: QKDProfile, profiles: dic
     for name, edges in groups.items():
         profile = default if name is None else profiles[name]
         noise = np.zeros(len(edges))
+        # One vectorised Raman call per distinct classical-traffic spec (usually the fibre default).
+        by_spec: dict[str, tuple[Coexistence | dict, list[int]]] = {}
         for i, (_, _, data) in enumerate(edges):
-            noise[i] = float(raman_noise_prob(profile, _edge_coexistence(graph, data), data["length_km"],
-                                              data["attenuation_db_per_km"]))
+            spec = _edge_coexistence(graph, data)
+            if spec is not None:
+                key = spec.model_dump_json() if isinstance(spec, Coexistence) else repr(sorted(spec.items()))
+                by_spec.setdefault(key, (spec, []))[1].append(i)
+        for spec, index in by_spec.values():
+            noise[index] = raman_noise_prob(profile, spec, [edges[i][2]["length_km"] for i in index],
+                                            np.array([edges[i][2]["attenuation_db_per_km"] for i in index]))
         result: dict[str, LinkKey] = {}
 
         def rate_fn(transmittance, noise=noise, profile=profile, result=result):
@@ -164,3 +238,43 @@ def assign_profile_key_rates(graph: nx.Graph, default: QKDProfile, profiles: dic
             data["raman_noise_prob"] = float(noise[i])
             data["block_time_s"] = float(np.broadcast_to(key.block_time_s, noise.shape)[i])
             data["block_detections"] = float(np.broadcast_to(key.block_detections, noise.shape)[i])
+            # Twin-field and MDI links measure in the middle: an untrusted station, never a trusted node.
+            data["untrusted_station"] = (f"MS {data.get('link_id', '')}"
+                                         if profile.protocol in MIDDLE_STATION_PROTOCOLS else None)
+
+
+def insertion_reach_km(scenario) -> float:
+    """The span length beyond which trusted nodes are inserted [km].
+
+    ``trusted_nodes.reach_km`` when it is a number; for ``protocol``, the
+    reach of the default QKD profile on the fibre defaults
+    (:func:`profile_reach_km`), so a twin-field network gets far fewer
+    trusted nodes than a BB84 one.
+    """
+    reach = scenario.trusted_nodes.reach_km
+    if reach != "protocol":
+        return float(reach)
+    fibre = scenario.fibre
+    return profile_reach_km(scenario.qkd, attenuation_db_per_km=fibre.attenuation_db_per_km,
+                            extra_loss_db=fibre.extra_loss_db, coexistence=fibre.coexistence)
+
+
+def profiles_without_key(default: QKDProfile, profiles: dict[str, QKDProfile]) -> list[tuple[str, str]]:
+    """Profiles that give no key even on a lossless, dark link, as (field path, reason) pairs.
+
+    A finite-key block too small to give key is a mistake in the scenario,
+    not a result; so is hardware that cannot make key at all.
+    """
+    bad = []
+    for where, profile in (("qkd", default), *((f"qkd_profiles.{n}", p) for n, p in profiles.items())):
+        if float(link_key(profile, 1.0).key_rate_bps) > 0.0:
+            continue
+        fk = profile.finite_key
+        if profile.key_model == "finite":
+            name, value = (("block_detections", fk.block_detections) if fk.block_detections is not None
+                           else ("block_time_s", fk.block_time_s))
+            bad.append((f"{where}.finite_key.{name}", f"{value:g} is too small to give any key, even on a "
+                        "lossless link"))
+        else:
+            bad.append((where, "this hardware gives no key even on a lossless link"))
+    return bad

@@ -24,6 +24,9 @@ __all__ = [
     "fidelity_from_werner_parameter",
     "werner_swap_fidelity",
     "werner_decohere_fidelity",
+    "STORAGE_FLOOR",
+    "memory_storage_factor",
+    "sequence_coherence_time_s",
     "bbpssw_purify",
     "dejmps_purify",
     "bbm92_qber_werner",
@@ -145,6 +148,85 @@ def werner_decohere_fidelity(fidelity, storage_time_s, coherence_time_s):
     if np.any(np.isnan(t2)) or np.any(t2 <= 0):
         raise ValueError(f"coherence_time_s must be > 0, got {coherence_time_s!r}")
     return fidelity_from_werner_parameter(np.multiply(w, np.exp(-t / t2)))
+
+
+#: Fraction of a twirled pair's Werner parameter that memory noise never removes:
+#: ``g(t) = alpha + (1 - alpha) exp(-2 t / T2)`` (see :func:`memory_storage_factor`).
+STORAGE_FLOOR = {"depolarising": 0.0, "dephasing": 1.0 / 3.0}
+
+
+def memory_storage_factor(storage_time_s, coherence_time_s, decoherence="depolarising"):
+    """Factor on a Werner pair's parameter after both memories stored it.
+
+    Parameters
+    ----------
+    storage_time_s : array_like
+        Time both memories have held the pair since it was made (emission) or
+        last twirled (a swap), >= 0. [s]
+    coherence_time_s : float
+        Per-memory coherence time ``T2``: a qubit's coherence (off-diagonal
+        element, Bloch-vector transverse part) decays as ``exp(-t / T2)``;
+        ``inf`` for a perfect memory. [s]
+    decoherence : {"depolarising", "dephasing"}
+        Memory noise model.
+
+    Returns
+    -------
+    factor : float or ndarray
+        ``g(t) = alpha + (1 - alpha) exp(-2 t / T2)`` with ``alpha = 0``
+        (depolarising) or ``1/3`` (dephasing); the pair's fidelity afterwards
+        is ``(1 + 3 w g) / 4``. [-]
+
+    Notes
+    -----
+    Depolarising memory: ``rho -> l rho + (1 - l) I/2`` with
+    ``l = exp(-t / T2)`` on each qubit, so a Werner pair's parameter falls as
+    ``w l^2 = w exp(-2 t / T2)`` (Dür, Briegel, Cirac, Zoller, PRA 59, 169
+    (1999), Sec. V; Brand, Coopmans, Elkouss, IEEE JSAC 38, 589 (2020),
+    Eq. (4), whose pair constant is ``T_coh = T2 / 2``). Dephasing memory: a Z
+    flip with probability ``(1 - exp(-t/T2))/2`` per qubit; on a Werner pair
+    the Bell weights of Phi+ and Phi- mix with coherence ``exp(-2 t / T2)``,
+    so ``F = (1 + w + 2 w exp(-2t/T2)) / 4`` and the twirled Werner parameter
+    is ``w (1 + 2 exp(-2 t / T2)) / 3``. Pairs are twirled at each swap
+    (SeQUeNCe 1.3.1 ``swapping_bds.py``, ``is_twirled=True``), so the factor
+    restarts from each swap.
+    """
+    if decoherence not in STORAGE_FLOOR:
+        raise ValueError(f"decoherence must be depolarising or dephasing, got {decoherence!r}")
+    t = np.asarray(storage_time_s, dtype=float)
+    if np.any(np.isnan(t)) or np.any(t < 0):
+        raise ValueError(f"storage_time_s must be >= 0, got {storage_time_s!r}")
+    if not coherence_time_s > 0:
+        raise ValueError(f"coherence_time_s must be > 0, got {coherence_time_s!r}")
+    alpha = STORAGE_FLOOR[decoherence]
+    g = alpha + (1.0 - alpha) * np.exp(-2.0 * t / coherence_time_s)
+    return _out(g)
+
+
+def sequence_coherence_time_s(coherence_time_s: float, decoherence: str = "depolarising") -> float:
+    """SeQUeNCe 1.3.1's memory ``coherence_time`` for a per-memory T2.
+
+    Parameters
+    ----------
+    coherence_time_s : float
+        Per-memory T2 (:func:`memory_storage_factor`). [s]
+    decoherence : {"depolarising", "dephasing"}
+        Memory noise model.
+
+    Returns
+    -------
+    float
+        SeQUeNCe's ``coherence_time`` ``T``: its Pauli channel runs at total
+        rate ``1/T`` (``components/memory.py``, ``_p_id`` .. ``_p_zerr``).
+        Depolarising (X, Y, Z at ``1/(3T)`` each) shrinks the Bloch vector as
+        ``exp(-4t/(3T))``: ``T = 4 T2 / 3``. Dephasing (Z only, at ``1/T``)
+        shrinks the coherence as ``exp(-2t/T)``: ``T = 2 T2``. [s]
+    """
+    if decoherence == "depolarising":
+        return 4.0 * coherence_time_s / 3.0
+    if decoherence == "dephasing":
+        return 2.0 * coherence_time_s
+    raise ValueError(f"decoherence must be depolarising or dephasing, got {decoherence!r}")
 
 
 def bbpssw_purify(f1, f2):

@@ -141,6 +141,12 @@ def lim2014_key_length(n_x, m_x, n_z, m_z, *, intensities, probabilities, ec_eff
     * key length, Eq. (1): :math:`\\ell = s_{X,0} + s_{X,1}[1 - h(\\phi_X)]
       - \\lambda_{EC} - 6\\log_2(21/\\varepsilon_{sec}) - \\log_2(2/\\varepsilon_{cor})`.
 
+    Two valid tightenings of the printed bounds: a lower bound
+    :math:`n^-_{X,k}` (or :math:`m^-_{Z,k}`) below 0 is replaced by 0, and
+    :math:`s_{X,0}` enters Eq. (3) as :math:`\\max(s_{X,0}, 0)`, since the
+    quantities bounded are never negative. They matter only for the weakest
+    intensity in small blocks.
+
     Infinite counts are not accepted; use :func:`bb84_decoy_lim2014` with
     ``block_detections=inf`` for the asymptotic limit. Where the bounds
     certify no single photon (:math:`s_{X,1} \\le 0` or :math:`s_{Z,1} \\le 0`)

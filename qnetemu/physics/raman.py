@@ -58,6 +58,10 @@ https://doi.org/10.1103/PhysRevX.2.041010
 
 R. H. Stolen, E. P. Ippen, "Raman gain in glass optical waveguides", Appl.
 Phys. Lett. 22, 276 (1973). https://doi.org/10.1063/1.1654637
+
+L. A. Zischler et al., "Spontaneous Raman scattering in SDM fibers",
+arXiv:2602.18280 (2026): the same route from Raman gain efficiency to
+spontaneous-Raman noise, Stokes and anti-Stokes, validated on field fibre.
 """
 
 from __future__ import annotations

@@ -37,42 +37,81 @@ def repeater_channel_uses_hz(run_dir: Path) -> float | None:
     return float(memory.attempt_rate_hz * memory.memories_per_node)
 
 
+class _Tables:
+    """A run directory's tables, each read on first use."""
+
+    def __init__(self, run_dir: Path, title: str):
+        self.run_dir = run_dir
+        self.title = title
+        self._cache: dict = {}
+
+    def __getitem__(self, name: str):
+        from qnetemu.results.store import read_table
+
+        if name not in self._cache:
+            self._cache[name] = read_table(self.run_dir, name)
+        return self._cache[name]
+
+    def has(self, name: str) -> bool:
+        frame = self[name]
+        return frame is not None and len(frame) > 0
+
+
+def _figures(t: _Tables) -> dict:
+    """Figure stem -> function drawing it, for every figure the run has data for (slowest first)."""
+    from qnetemu.plots import network_map, rates, resilience, space
+
+    title = t.title
+    jobs = {}
+    if t.has("sites") and t["links"] is not None:
+        jobs["network_map"] = lambda: network_map.network_map(t["sites"], t["links"], title=title,
+                                                              satellite_links=t["satellite_links"])
+    if t.has("satellite_links"):
+        jobs["station_pair_key_per_day"] = lambda: space.station_pair_key(t["satellite_links"], title=title)
+    if t.has("pass_samples"):
+        jobs["pass_timelines"] = lambda: space.pass_timelines(t["pass_samples"], title=title)
+    if t.has("demands"):
+        if {"repeater", "trusted_node"} <= set(t["demands"]["architecture"]):
+            jobs["repeater_vs_trusted_node"] = lambda: rates.repeater_vs_trusted(
+                t["demands"], t["links"], title=title, repeater_channel_uses_hz=repeater_channel_uses_hz(t.run_dir))
+        jobs["demand_rate_vs_distance"] = lambda: rates.demand_rate_vs_distance(t["demands"], t["links"], title=title)
+        jobs["trusted_nodes_per_demand"] = lambda: rates.trusted_nodes_per_demand(t["demands"], title=title)
+    if t["links"] is not None and len(t["links"]):
+        jobs["link_rate_vs_distance"] = lambda: rates.link_rate_vs_distance(t["links"], title=title)
+    if t.has("ground_tracks") and t["sites"] is not None:
+        jobs["ground_tracks"] = lambda: space.ground_tracks(t["ground_tracks"], t["sites"], title=title)
+    if t.has("n_minus_one_elements"):
+        jobs["n_minus_one"] = lambda: resilience.n_minus_one_impact(t["n_minus_one_elements"], title=title)
+    holders = t["key_holders"]
+    if holders is not None and "exposure_probability" in holders and holders.exposure_probability.notna().any():
+        jobs["key_exposure"] = lambda: resilience.exposure(holders, t["multipath"], title=title)
+    return jobs
+
+
+def _open(run_dir: Path) -> _Tables:
+    from qnetemu.results.store import read_manifest
+
+    return _Tables(run_dir, read_manifest(run_dir).get("scenario_name", run_dir.name))
+
+
+def _draw_some(run_dir: str, stems: list[str], pdf: bool) -> list[str]:
+    """Draw the named figures of a run (the body of a worker process)."""
+    run_dir_p = Path(run_dir)
+    jobs = _figures(_open(run_dir_p))
+    written = []
+    for stem in stems:
+        written += [str(p) for p in save(jobs[stem](), run_dir_p / "figures" / stem, pdf=pdf)]
+    return written
+
+
 def draw_run(run_dir: str | Path, *, pdf: bool = False) -> list[Path]:
     """Draw all figures for a run or sweep directory; return the files written."""
-    from qnetemu.plots import network_map, rates, space
-    from qnetemu.results.store import read_manifest, read_table
-
     run_dir = Path(run_dir)
     if (run_dir / "sweep.json").is_file():
         return draw_sweep(run_dir, pdf=pdf)
-    manifest = read_manifest(run_dir)
-    fig_dir = run_dir / "figures"
-    fig_dir.mkdir(exist_ok=True)
-    written: list[Path] = []
-    sites, links, demands = (read_table(run_dir, n) for n in ("sites", "links", "demands"))
-    samples, tracks, sat_links = (read_table(run_dir, n) for n in ("pass_samples", "ground_tracks", "satellite_links"))
-    title = manifest.get("scenario_name", run_dir.name)
-
-    def put(fig, stem: str) -> None:
-        written.extend(save(fig, fig_dir / stem, pdf=pdf))
-
-    if sites is not None and links is not None:
-        put(network_map.network_map(sites, links, title=title, satellite_links=sat_links), "network_map")
-        put(rates.link_rate_vs_distance(links, title=title), "link_rate_vs_distance")
-    if demands is not None and len(demands):
-        put(rates.demand_rate_vs_distance(demands, links, title=title), "demand_rate_vs_distance")
-        put(rates.trusted_nodes_per_demand(demands, title=title), "trusted_nodes_per_demand")
-        if {"repeater", "trusted_node"} <= set(demands["architecture"]):
-            put(rates.repeater_vs_trusted(demands, links, title=title,
-                                          repeater_channel_uses_hz=repeater_channel_uses_hz(run_dir)),
-                "repeater_vs_trusted_node")
-    if samples is not None and len(samples):
-        put(space.pass_timelines(samples, title=title), "pass_timelines")
-    if tracks is not None and len(tracks) and sites is not None:
-        put(space.ground_tracks(tracks, sites, title=title), "ground_tracks")
-    if sat_links is not None and len(sat_links):
-        put(space.station_pair_key(sat_links, title=title), "station_pair_key_per_day")
-    return written
+    tables = _open(run_dir)
+    (run_dir / "figures").mkdir(exist_ok=True)
+    return [Path(p) for p in _draw_some(str(run_dir), list(_figures(tables)), pdf)]
 
 
 def figure_stem(path: str) -> str:

@@ -33,22 +33,38 @@ def _bits_scale(values: np.ndarray) -> tuple[float, str]:
     return 1.0, "bit"
 
 
+def _max_drawdown_bits(levels: pd.DataFrame) -> pd.Series:
+    """Per link, the deepest fall of its store below an earlier level [bit] (0 while it only fills)."""
+    ordered = levels.sort_values("time_s")
+    peak = ordered.groupby("link_id")["level_bits"].cummax()
+    return (peak - ordered["level_bits"]).groupby(ordered["link_id"]).max()
+
+
 def store_levels(levels: pd.DataFrame, links: pd.DataFrame, events: pd.DataFrame, *, title: str):
-    """Key in the busiest links' stores over time; their outages shaded."""
-    fig, ax = figure(6.5, 3.8)
-    busiest = links.sort_values("consumed_bits", ascending=False)
-    busiest = busiest[busiest["consumed_bits"] > 0].head(MAX_LINES)
-    if busiest.empty:
-        busiest = links.head(MAX_LINES)
-    chosen = list(busiest["link_id"])
+    """Key in the stores that drained most (then the busiest) over time; their outages shaded."""
+    fig, ax = figure(6.5, 4.4)
+    ranked = links.assign(drawdown=links["link_id"].map(_max_drawdown_bits(levels)).fillna(0.0))
+    ranked = ranked.sort_values(["drawdown", "consumed_bits"], ascending=False, kind="stable")
+    used = ranked[ranked["consumed_bits"] > 0]
+    # Pieces of one span (and links on the same routes) often hold the same key: one line for them.
+    series = {name: tuple(g.sort_values("time_s")["level_bits"]) for name, g in levels.groupby("link_id")}
+    groups: dict[tuple, list[str]] = {}
+    for link_id in (used if len(used) else ranked)["link_id"]:
+        key = series.get(link_id, ())
+        if key in groups:
+            groups[key].append(link_id)
+        elif len(groups) < MAX_LINES:
+            groups[key] = [link_id]
+    chosen = [names[0] for names in groups.values()]
     data = levels[levels["link_id"].isin(chosen)]
     xscale, unit = _time_scale(data["time_s"].to_numpy(dtype=float))
     scale, bits_unit = _bits_scale(data["level_bits"].to_numpy(dtype=float))
     colour = {}
-    for link_id in chosen:
-        rows = data[data["link_id"] == link_id].sort_values("time_s")
-        (line,) = ax.step(rows["time_s"] / xscale, rows["level_bits"] / scale, where="post", lw=1.2, label=link_id)
-        colour[link_id] = line.get_color()
+    for names in groups.values():
+        rows = data[data["link_id"] == names[0]].sort_values("time_s")
+        label = names[0] if len(names) == 1 else f"{names[0]} (+{len(names) - 1} alike)"
+        (line,) = ax.step(rows["time_s"] / xscale, rows["level_bits"] / scale, where="post", lw=1.2, label=label)
+        colour[names[0]] = line.get_color()
     downs = events[(events["element"] == "link") & events["name"].isin(chosen)].sort_values("time_s")
     end_s = float(levels["time_s"].max()) if len(levels) else 0.0
     open_since: dict[str, float] = {}
@@ -62,8 +78,8 @@ def store_levels(levels: pd.DataFrame, links: pd.DataFrame, events: pd.DataFrame
     ax.set_xlabel(f"time [{unit}]")
     ax.set_ylabel(f"key in store [{bits_unit}]")
     ax.set_ylim(bottom=0)
-    ax.set_title(f"{title}: key stores of the {len(chosen)} busiest links (shaded in its colour: link down)")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.set_title(f"{title}: the {len(chosen)} stores that drained most (shaded: that link down)")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2, frameon=False)
     return fig
 
 
@@ -78,11 +94,11 @@ def availability(avail: pd.DataFrame, *, title: str):
     ax1.invert_yaxis()
     ax1.set_xlim(0, 100)
     ax1.set_xlabel("requests served in time [%]")
-    h = 0.27
-    for offset, col, label, colour in ((-h, "requested_rate_bps", "requested", "0.6"),
-                                       (0.0, "static_key_rate_bps", "static max-min share", "tab:green"),
-                                       (h, "served_rate_bps", "served (emulated)", "tab:blue")):
-        ax2.barh(y + offset, avail[col].clip(lower=1e-3), height=h, color=colour, label=label)
+    # Markers, not bars: a bar's length means nothing on a log axis.
+    for col, marker, label, colour, size in (("requested_rate_bps", "|", "requested", "0.3", 14),
+                                             ("static_key_rate_bps", "o", "static max-min share", "tab:green", 7),
+                                             ("served_rate_bps", "x", "served (emulated)", "tab:blue", 7)):
+        ax2.plot(avail[col].clip(lower=1e-3), y, marker, ls="none", color=colour, label=label, ms=size, mew=1.6)
     ax2.set_xscale("log")
     ax2.set_xlabel("key rate [bit/s]")
     fig.legend(*ax2.get_legend_handles_labels(), loc="outside lower center", ncols=3, frameon=False)
@@ -91,33 +107,28 @@ def availability(avail: pd.DataFrame, *, title: str):
 
 
 def request_timeline(requests: pd.DataFrame, avail: pd.DataFrame, *, title: str):
-    """When requests were missed (per application), and the latency distribution of served ones."""
+    """When requests were missed, per application, and the latency of the served ones."""
     fig, _ = figure(7.0, max(2.8, 1.2 + 0.3 * len(avail)))
     fig.clf()
-    ax1, ax2 = fig.subplots(1, 2, width_ratios=(2.2, 1.0))
+    ax1, ax2 = fig.subplots(1, 2, width_ratios=(2.2, 1.0), sharey=True)
     names = list(avail["application"])
     xscale, unit = _time_scale(requests["arrival_s"].to_numpy(dtype=float))
-    x = requests["arrival_s"].to_numpy(dtype=float) / xscale
-    requests = requests.assign(_x=x)
     for i, name in enumerate(names):
         missed = requests[(requests["application"] == name) & (requests["outcome"] == "missed")]
-        ax1.plot(missed["_x"], np.full(len(missed), i), "|", color="tab:red", ms=8)
+        ax1.plot(missed["arrival_s"] / xscale, np.full(len(missed), i), "|", color="tab:red", ms=8)
     ax1.set_yticks(range(len(names)), names)
     ax1.set_ylim(len(names) - 0.5, -0.5)
-    ax1.set_xlim(0, float(x.max()) if len(x) else 1.0)
+    ax1.set_xlim(0, float(requests["arrival_s"].max()) / xscale if len(requests) else 1.0)
     ax1.set_xlabel(f"request time [{unit}]")
     ax1.set_title("missed requests")
-    served = requests[requests["outcome"] == "served"]
-    for name in names[:MAX_LINES]:
-        lat = np.sort(served.loc[served["application"] == name, "latency_s"].to_numpy(dtype=float))
-        if len(lat):
-            ax2.step(np.maximum(lat, 1e-6), np.arange(1, len(lat) + 1) / len(lat), where="post", label=name)
+    y = np.arange(len(names))
+    for col, marker, label in (("mean_latency_s", "o", "mean"), ("p99_latency_s", "x", "99th percentile"),
+                               ("max_latency_s", "|", "maximum")):
+        ax2.plot(avail[col].clip(lower=1e-6), y, marker, ls="none", label=label, ms=6)
     ax2.set_xscale("log")
-    ax2.set_xlabel("key-delivery latency [s]")
-    ax2.set_ylabel("cumulative fraction")
-    ax2.set_title("latency of served requests")
-    if len(names) <= MAX_LINES:
-        ax2.legend(loc="lower right", frameon=False, fontsize=7)
+    ax2.set_xlabel("latency [s]")
+    ax2.set_title("latency (wait + relay)")
+    fig.legend(*ax2.get_legend_handles_labels(), loc="outside lower right", ncols=3, frameon=False)
     fig.suptitle(title)
     return fig
 

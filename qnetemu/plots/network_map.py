@@ -19,7 +19,7 @@ from matplotlib.patches import ConnectionPatch
 
 from qnetemu.plots import palette
 from qnetemu.plots.coastlines import draw_basemap
-from qnetemu.plots.style import figure
+from qnetemu.plots.style import decade_label, figure
 
 
 def map_box(sites: pd.DataFrame) -> tuple[float, float, float, float]:
@@ -56,7 +56,7 @@ def _place_labels(ax, points: list[tuple[str, float, float]], fontsize: float) -
         best = None
         for dx, dy in offsets:
             text = ax.annotate(name, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
-                               ha="left" if dx >= 0 else "right", zorder=5)
+                               ha="left" if dx >= 0 else "right", zorder=5, in_layout=False)
             box = text.get_window_extent(renderer).expanded(1.05, 1.1)
             if not any(box.overlaps(other) for other in placed):
                 best = (text, box)
@@ -64,7 +64,7 @@ def _place_labels(ax, points: list[tuple[str, float, float]], fontsize: float) -
             text.remove()
         if best is None:  # crowded everywhere: keep the first position
             text = ax.annotate(name, (x, y), xytext=offsets[0], textcoords="offset points", fontsize=fontsize,
-                               zorder=5)
+                               zorder=5, in_layout=False)
             best = (text, text.get_window_extent(renderer))
         placed.append(best[1])
         texts.append(best[0])
@@ -101,8 +101,10 @@ def network_map(sites: pd.DataFrame, links: pd.DataFrame, *, title: str = "", sa
                                          linestyles=["solid" if k else "dotted" for k in keyed], zorder=1,
                                          gid="fibre_links"))
     if norm is not None:
-        fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="Link secret-key rate [bit/s]",
-                     shrink=0.8)
+        bar = fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="Link secret-key rate [bit/s]",
+                           shrink=0.8)
+        bar.minorticks_off()
+        bar.ax.yaxis.set_major_formatter(mpl.ticker.FuncFormatter(decade_label))
     ax.set_xlim(box[0], box[1])
     ax.set_ylim(box[2], box[3])
 
@@ -158,7 +160,6 @@ def network_map(sites: pd.DataFrame, links: pd.DataFrame, *, title: str = "", sa
 
     labelled = sites[sites["role"].isin(["endpoint", "ground_station"] if not dense else ["endpoint"]) & ~inserted]
     labelled = labelled[labelled.name.isin(in_box)]
-    _place_labels(ax, [(r.name, r.lon_deg, r.lat_deg) for r in labelled.itertuples()], 6 if dense else 7)
     outside = sites[sites.name.isin(set(pos) - in_box) & sites["role"].isin(["endpoint", "ground_station"])]
     if len(outside):
         note = textwrap.fill("Outside the map: " + ", ".join(outside.name), 100)
@@ -193,4 +194,6 @@ def network_map(sites: pd.DataFrame, links: pd.DataFrame, *, title: str = "", sa
         handles.append(Line2D([], [], ls="--", color=palette.ARCHITECTURE_COLOURS["satellite"],
                               label="entanglement downlink with key"))
     fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False, fontsize=7)
+    fig.get_layout_engine().execute(fig)  # labels are placed on the final layout
+    _place_labels(ax, [(r.name, r.lon_deg, r.lat_deg) for r in labelled.itertuples()], 6 if dense else 7)
     return fig

@@ -14,12 +14,14 @@ ARCHITECTURE_COLOURS = {
     "trusted_node": "#0072B2",  # blue
     "satellite": "#E69F00",  # orange
     "repeater": "#009E73",  # bluish green
+    "twin_field": "#56B4E9",  # sky blue
 }
-ARCHITECTURE_MARKERS = {"trusted_node": "s", "satellite": "^", "repeater": "o"}
+ARCHITECTURE_MARKERS = {"trusted_node": "s", "satellite": "^", "repeater": "o", "twin_field": "D"}
 ARCHITECTURE_LABELS = {
     "trusted_node": "trusted nodes (fibre)",
     "satellite": "fibre + satellites",
     "repeater": "repeaters",
+    "twin_field": "twin-field links + trusted nodes",
 }
 
 #: Site roles on maps.

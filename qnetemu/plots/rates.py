@@ -13,11 +13,12 @@ import pandas as pd
 from qnetemu.physics.bounds import plob_bound
 from qnetemu.physics.fibre import fibre_transmittance
 from qnetemu.plots import palette
-from qnetemu.plots.style import figure
+from qnetemu.plots.style import figure, log_scale
 
 #: Above this many demands a bar per demand does not fit: a histogram and the top demands instead.
 MAX_BARS = 40
 TOP_N = 15
+NO_KEY_NOTE = "  (ticks on the axis: demands without key)"
 
 
 def fibre_attenuation_db_per_km(links: pd.DataFrame | None) -> float | None:
@@ -51,17 +52,18 @@ def _keep_data_in_view(ax, values: np.ndarray) -> None:
         ax.set_ylim(values.min() / 30.0, values.max() * 30.0)
 
 
-def _rug(ax, x: np.ndarray, colour: str, gid: str) -> None:
-    """Ticks on the x axis for items without a value on the (log) y axis."""
+def _rug(ax, x: np.ndarray, colour: str, gid: str) -> bool:
+    """Ticks on the x axis for items without a value on the (log) y axis; True if any was drawn."""
     x = x[np.isfinite(x)]
     if x.size:
         ax.plot(x, np.full(x.size, 0.015), ls="", marker="|", ms=8, mew=1.0, color=colour,
                 transform=ax.get_xaxis_transform(), clip_on=False, gid=gid)
+    return bool(x.size)
 
 
 def link_rate_vs_distance(links: pd.DataFrame, *, title: str = ""):
     fig, ax = figure()
-    ax.set_yscale("log")
+    log_scale(ax)
     fibre = links[links["segment"] == "fibre"]
     ok = fibre[fibre["key_rate_bps"] > 0]
     colour = palette.architecture_colour("trusted_node")
@@ -87,8 +89,9 @@ def link_rate_vs_distance(links: pd.DataFrame, *, title: str = ""):
 def demand_rate_vs_distance(demands: pd.DataFrame, links: pd.DataFrame | None, *, title: str = ""):
     """End-to-end key rate of each demand against its route length, one colour per architecture."""
     fig, ax = figure()
-    ax.set_yscale("log")
+    log_scale(ax)
     order = [a for a in palette.ARCHITECTURE_COLOURS if a in set(demands.architecture)]
+    rug = False
     for arch in order:
         rows = demands[demands.architecture == arch]
         ok = rows[rows["key_rate_bps"] > 0]
@@ -96,8 +99,8 @@ def demand_rate_vs_distance(demands: pd.DataFrame, links: pd.DataFrame | None, *
         ax.scatter(ok.distance_km, ok.key_rate_bps, s=14, color=palette.architecture_colour(arch),
                    marker=palette.ARCHITECTURE_MARKERS[arch], alpha=0.8, zorder=3, gid=f"key_{arch}",
                    label=f"{label}: {len(ok)} of {len(rows)} with key")
-        _rug(ax, rows.loc[~(rows["key_rate_bps"] > 0), "distance_km"].to_numpy(dtype=float),
-             palette.architecture_colour(arch), f"no_key_{arch}")
+        rug |= _rug(ax, rows.loc[~(rows["key_rate_bps"] > 0), "distance_km"].to_numpy(dtype=float),
+                    palette.architecture_colour(arch), f"no_key_{arch}")
     att = fibre_attenuation_db_per_km(links)
     dist = demands["distance_km"].dropna()
     if att is not None and links is not None and links["repetition_rate_hz"].notna().any():
@@ -105,7 +108,7 @@ def demand_rate_vs_distance(demands: pd.DataFrame, links: pd.DataFrame | None, *
         plob_curve(ax, channel_uses_hz=float(fibre["repetition_rate_hz"].median()), attenuation_db_per_km=att,
                    max_km=float(dist.max()) if len(dist) else 100.0, what="QKD pulses")
     _keep_data_in_view(ax, demands["key_rate_bps"].to_numpy(dtype=float))
-    ax.set_xlabel("Route distance [km]  (ticks on the axis: demands without key)")
+    ax.set_xlabel("Route distance [km]" + (NO_KEY_NOTE if rug else ""))
     ax.set_ylabel("End-to-end secret-key rate [bit/s]")
     ax.set_title(f"{title}: demand key rate vs distance" if title else "Demand key rate vs distance")
     ax.legend(fontsize=7)
@@ -172,15 +175,16 @@ def repeater_vs_trusted(demands: pd.DataFrame, links: pd.DataFrame | None, *, ti
     with plt.rc_context(RC):
         fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 6.0), sharex=True, layout="constrained",
                                           height_ratios=(3, 2))
-    top.set_yscale("log")
+    log_scale(top)
+    rug = False
     for arch in ("trusted_node", "repeater"):
         rows = demands[demands.architecture == arch]
         ok = rows[rows.key_rate_bps > 0]
         top.scatter(ok.distance_km, ok.key_rate_bps, s=14, marker=palette.ARCHITECTURE_MARKERS[arch],
                     color=palette.architecture_colour(arch), zorder=3, gid=f"key_{arch}",
                     label=f"{palette.architecture_label(arch)}: {len(ok)} of {len(rows)} with key")
-        _rug(top, rows.loc[~(rows.key_rate_bps > 0), "distance_km"].to_numpy(dtype=float),
-             palette.architecture_colour(arch), f"no_key_{arch}")
+        rug |= _rug(top, rows.loc[~(rows.key_rate_bps > 0), "distance_km"].to_numpy(dtype=float),
+                    palette.architecture_colour(arch), f"no_key_{arch}")
     dist = demands["distance_km"].dropna()
     att = fibre_attenuation_db_per_km(links)
     if repeater_channel_uses_hz is not None and att is not None:
@@ -200,6 +204,6 @@ def repeater_vs_trusted(demands: pd.DataFrame, links: pd.DataFrame | None, *, ti
     bottom.axhline(float(bbm92_fidelity_threshold()), color="black", ls=":", lw=1,
                    label="BBM92 threshold (no key below)")
     bottom.set_ylabel("Delivered fidelity")
-    bottom.set_xlabel("Route distance [km]  (ticks on the axis: demands without key)")
+    bottom.set_xlabel("Route distance [km]" + (NO_KEY_NOTE if rug else ""))
     bottom.legend(fontsize=7)
     return fig

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from qnetemu.plots import palette
-from qnetemu.plots.style import figure
+from qnetemu.plots.style import figure, log_scale
 
 SAT_STYLES = ("-", "--", ":", "-.")
 
@@ -53,7 +53,7 @@ def pass_timelines(samples: pd.DataFrame, *, title: str = ""):
     axes[0].set_ylabel("Elevation [deg]")
     axes[1].set_ylabel("Channel loss [dB]")
     axes[2].set_ylabel("Key rate [bit/s]")
-    axes[2].set_yscale("log")
+    log_scale(axes[2])
     axes[2].set_xlabel("Minutes since the pass began")
     from matplotlib.lines import Line2D
 
@@ -139,13 +139,13 @@ def station_pair_key(links: pd.DataFrame, *, title: str = ""):
     from qnetemu.plots.style import RC
 
     stations, relay, direct = station_pair_matrices(links)
-    panels = [("trusted satellite (relay through the satellite)", relay)]
+    panels = [("trusted satellite (relay)", relay)]
     if np.isfinite(direct).any():
-        panels.append(("entanglement downlink (BBM92, no trusted node)", direct))
+        panels.append(("entanglement downlink (BBM92)", direct))
     n = len(stations)
-    side = max(3.2, 0.32 * n + 1.6)
+    side = max(3.0, 0.26 * n + 1.6)
     with plt.rc_context(RC):
-        fig, axes = plt.subplots(1, len(panels), figsize=(side * len(panels) + 1.2, side + 0.8), layout="constrained",
+        fig, axes = plt.subplots(1, len(panels), figsize=((side + 2.4) * len(panels), side + 1.4), layout="constrained",
                                  squeeze=False)
     cmap = mpl.colormaps["viridis"].with_extremes(bad=palette.MISSING_COLOUR)
     for ax, (label, matrix) in zip(axes[0], panels, strict=True):
@@ -156,13 +156,13 @@ def station_pair_key(links: pd.DataFrame, *, title: str = ""):
             lo, hi = np.log10(positive.min()), np.log10(positive.max())
             if hi - lo < 1:
                 lo, hi = lo - 0.5, hi + 0.5
-            image = ax.imshow(shown, cmap=cmap, vmin=lo, vmax=hi, gid="key")
+            image = ax.imshow(shown, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest", gid="key")
             fig.colorbar(image, ax=ax, label="log10(key per day [bit])", shrink=0.7)
         else:
-            ax.imshow(np.zeros_like(shown), cmap=mpl.colors.ListedColormap([palette.MISSING_COLOUR]), gid="key")
+            ax.imshow(np.zeros_like(shown), cmap=mpl.colors.ListedColormap([palette.MISSING_COLOUR]), interpolation="nearest", gid="key")
         zero = np.argwhere(matrix == 0)
         ax.imshow(np.where(matrix == 0, 1.0, np.nan), cmap=mpl.colors.ListedColormap([palette.NO_KEY_COLOUR]),
-                  vmin=0, vmax=1, gid="zero")
+                  vmin=0, vmax=1, interpolation="nearest", gid="zero")
         ax.set_xticks(range(n), stations, rotation=60, ha="right", fontsize=7 if n <= 12 else 6)
         ax.set_yticks(range(n), stations, fontsize=7 if n <= 12 else 6)
         ax.grid(False)
@@ -171,7 +171,7 @@ def station_pair_key(links: pd.DataFrame, *, title: str = ""):
     from matplotlib.lines import Line2D
 
     fig.legend(handles=[Line2D([], [], marker="s", ls="", color=palette.NO_KEY_COLOUR, label="0 bit/day (no common window or no key)"),
-                        Line2D([], [], marker="s", ls="", color=palette.MISSING_COLOUR, label="no such service")],
+                        Line2D([], [], marker="s", ls="", color=palette.MISSING_COLOUR, label="no such service (diagonal: same station)")],
                loc="outside lower center", ncol=2, fontsize=7, frameon=False)
     fig.suptitle((f"{title}: " if title else "") + "key per day per ground-station pair")
     return fig

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from qnetemu.plots import palette
-from qnetemu.plots.style import figure
+from qnetemu.plots.style import figure, log_scale
 
 ID = ["a", "b", "rep"]
 DEMAND_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
@@ -79,7 +79,7 @@ def rate_vs_parameter(demands: pd.DataFrame, param: str, params: list[str], *, t
     pairs = wide[["a", "b"]].drop_duplicates()
     with plt.rc_context(RC):
         ratios = (3, 1.4) + ((1.8,) if show_f else ())
-        fig, axs = plt.subplots(len(ratios), 1, figsize=(6.8, 2.0 * sum(ratios)), sharex=True, layout="constrained",
+        fig, axs = plt.subplots(len(ratios), 1, figsize=(6.8, 1.5 * sum(ratios)), sharex=True, layout="constrained",
                                 height_ratios=ratios)
     ax, share_ax = axs[0], axs[1]
     if len(pairs) <= max_lines:
@@ -109,8 +109,8 @@ def rate_vs_parameter(demands: pd.DataFrame, param: str, params: list[str], *, t
     share_ax.set_ylim(-3, 103)
     share_ax.legend(fontsize=7)
     if _log_axis(wide[param].to_numpy(dtype=float)):
-        ax.set_xscale("log")
-    ax.set_yscale("log")
+        log_scale(ax, "x")
+    log_scale(ax)
     ax.set_ylabel("Secret-key rate [bit/s]")
     if show_f:
         from qnetemu.physics.entanglement import bbm92_fidelity_threshold
@@ -126,8 +126,8 @@ def rate_vs_parameter(demands: pd.DataFrame, param: str, params: list[str], *, t
         fax.set_ylabel("Delivered fidelity")
         fax.legend(fontsize=7)
     axs[-1].set_xlabel(palette.parameter_label(param))
-    ax.set_title((f"{title}: " if title else "") + f"key rate vs {palette.parameter_label(param).split(' [')[0].lower()}"
-                 + f" ({len(pairs)} demands)")
+    words = palette.parameter_label(param).split(" [")[0]
+    ax.set_title((f"{title}: " if title else "") + f"key rate vs {words[:1].lower() + words[1:]} ({len(pairs)} demands)")
     ax.legend(fontsize=6.5 if len(pairs) <= max_lines else 7, ncol=2 if len(pairs) > 3 and len(pairs) <= max_lines else 1)
     return fig
 

@@ -110,19 +110,30 @@ class ScheduledOutage(_Model):
         return self
 
 
+class LinkStore(_Model):
+    """A store size for one scenario link (every QKD link cut from it), instead of store_capacity_bits."""
+
+    a: str = Field(description="First end of the scenario link.")
+    b: str = Field(description="Second end of the scenario link.")
+    capacity_bits: PositiveFloat = Field(description="Key its store holds at each end [bit].")
+
+
 class Emulation(_Model):
     """The network in time: key stores, key blocks, failures and applications."""
 
     store_capacity_bits: PositiveFloat = Field(
         1e8, description="Key a link's store holds at each end [bit]; key generated into a full store is lost.",
     )
+    link_stores: list[LinkStore] = Field(
+        default_factory=list, description="Per-link store sizes [bit] that replace store_capacity_bits.",
+    )
     initial_fill: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
         0.0, description="Fraction of each store filled at the start (0: the network starts empty).",
     )
     key_block_bits: PositiveFloat = Field(
         1e5, description="A link delivers key in blocks of this size [bit], one every block / key rate "
-        "seconds (post-processing works on blocks); a link's own key_block_bits, when its key model gives "
-        "one, takes precedence.",
+        "seconds (post-processing works on blocks). A link with a finite-key model (qkd.key_model) delivers "
+        "its own blocks instead: key rate x block_time_s bits every block_time_s.",
     )
     scheduling: Literal["max_min_fair", "fifo"] = Field(
         "max_min_fair", description="Which waiting request goes first: max_min_fair (the application that "

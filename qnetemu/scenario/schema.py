@@ -260,10 +260,13 @@ class QKDProfile(Model):
     """
 
     preset: str | None = Field(None, description="Named hardware preset to start from.")
-    protocol: Literal["decoy_bb84", "decoy_bb84_infinite", "bb84_gllp"] = Field(
+    protocol: Literal["decoy_bb84", "decoy_bb84_infinite", "bb84_gllp", "tf_pm", "mdi_decoy", "cv_gg02"] = Field(
         "decoy_bb84",
         description="decoy_bb84: vacuum + weak decoy (Ma et al. 2005); _infinite: infinite-decoy bound; "
-        "bb84_gllp: no decoys (GLLP 2004).",
+        "bb84_gllp: no decoys (GLLP 2004); tf_pm: phase-matching twin-field QKD (Ma, Zeng, Zhou 2018) and "
+        "mdi_decoy: MDI-QKD (Lo, Curty, Qi 2012; Xu et al. 2013), both with an untrusted measurement station "
+        "in the middle of the link, mu = total (tf_pm) or per-sender (mdi_decoy) intensity; cv_gg02: "
+        "Gaussian-modulated coherent states, homodyne, reverse reconciliation (Lodewyck et al. 2007).",
     )
     repetition_rate_hz: PositiveFloat = Field(1e9, description="Pulse repetition rate [Hz].")
     detector_efficiency: Efficiency = Field(0.2, description="Receiver detection efficiency.")
@@ -281,6 +284,22 @@ class QKDProfile(Model):
     )
     max_loss_db: PositiveFloat | None = Field(
         None, description="Loss budget of the device [dB]; links above it give no key."
+    )
+    phase_slices: Annotated[int, Field(ge=2, le=1024)] = Field(
+        16, description="tf_pm: phase slices M of the phase post-selection (2/M of pulses kept)."
+    )
+    modulation_variance: PositiveFloat = Field(
+        4.0, description="cv_gg02: Alice's Gaussian modulation variance V_A [shot-noise units]."
+    )
+    excess_noise: NonNegativeFloat = Field(
+        0.01, description="cv_gg02: excess noise referred to the channel input [shot-noise units]."
+    )
+    electronic_noise: NonNegativeFloat = Field(
+        0.05, description="cv_gg02: homodyne electronic noise [shot-noise units] (detector_efficiency is its "
+        "efficiency; repetition_rate_hz is the symbol rate)."
+    )
+    reconciliation_efficiency: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        0.95, description="cv_gg02: reverse-reconciliation efficiency beta."
     )
     afterpulse_prob: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
         0.0, description="Afterpulse probability per detection (each a random bit; Lim et al. 2014)."
@@ -340,21 +359,17 @@ class QKDProfile(Model):
                              f"omega={fk.omega})")
         if not fk.p_mu + fk.p_nu < 1.0:
             raise ValueError("finite_key.p_mu + finite_key.p_nu must be below 1 (omega needs a probability)")
-        # A block too small to give key even on a lossless link is a mistake, not a result.
-        from qnetemu.network.fibre_qkd import key_rate_bps
-
-        rate, _ = key_rate_bps(self, 1.0)
-        if not float(rate) > 0.0:
-            what = (f"block_detections={fk.block_detections:g}" if fk.block_detections is not None
-                    else f"block_time_s={fk.block_time_s:g}")
-            raise ValueError(f"finite_key.{what} is too small to give any key, even on a lossless link")
+        # A block too small to give any key is caught when the network is built
+        # (qnetemu.network.fibre_qkd.check_profiles_give_key): it takes physics.
 
 
 class TrustedNodePolicy(Model):
     """How trusted nodes are used."""
 
-    reach_km: PositiveFloat = Field(
-        100.0, description="Longest fibre span one QKD link covers; longer spans get trusted nodes."
+    reach_km: PositiveFloat | Literal["protocol"] = Field(
+        100.0, description="Longest fibre span one QKD link covers [km]; longer spans get trusted nodes. "
+        "protocol: the reach of the default qkd profile's own protocol and key model on the fibre defaults "
+        "(attenuation, extra loss, coexistence), e.g. ~500 km for twin-field, ~220 km for MDI.",
     )
     insert: bool = Field(True, description="Insert evenly spaced trusted nodes on spans beyond reach.")
     optical_bypass: bool = Field(
@@ -379,6 +394,22 @@ class TrustedNodePolicy(Model):
         True, description="Inserted trusted nodes stand on land (GSHHG shorelines): where evenly spaced points "
         "would fall in the sea they move to the fewest land points with every span within reach_km, and a link "
         "crossing more open water than reach_km is left whole. false: anywhere on the route (synthetic networks).",
+    )
+    relay: Literal["single_path", "multipath"] = Field(
+        "single_path", description="multipath: also split each demand's key over multipath_paths node-disjoint "
+        "paths combined by XOR, so no coalition of fewer than that many trusted nodes learns it; rates by linear "
+        "program (table multipath; the demands table stays single-path).",
+    )
+    multipath_paths: Annotated[int, Field(ge=2, le=8)] = Field(
+        2, description="Node-disjoint paths per demand for relay: multipath (XOR of that many shares)."
+    )
+    compromise_probability: Probability | None = Field(
+        None, description="Independent probability that a relay node is compromised while the key is in use "
+        "(dimensionless, per node); adds exposure_probability to the key_holders and multipath tables.",
+    )
+    n_minus_one: Literal["off", "links", "nodes", "both"] = Field(
+        "off", description="N-1 analysis: take out each used physical fibre link and/or relay node in turn and "
+        "report the demands that lose key (tables n_minus_one, n_minus_one_elements).",
     )
 
 
@@ -430,12 +461,43 @@ class TrustPolicy(Model):
         return None if values is None else _country_list(values)
 
 
+class PlanningSpec(Model):
+    """Where to build trusted nodes (and ground stations): the least-cost set serving every required rate."""
+
+    candidates: dict[str, NonNegativeFloat] = Field(
+        min_length=1, description="Site name -> cost of building a trusted node (or ground station) there, in "
+        "one currency unit of your choice (e.g. kEUR).",
+    )
+    existing: list[str] = Field(
+        default_factory=list, description="Sites that already relay key, at no cost; sites neither here nor in "
+        "candidates never relay.",
+    )
+    inserted_nodes: Literal["existing", "forbidden"] = Field(
+        "existing", description="Whether the trusted nodes inserted on long spans count as in place or may not relay."
+    )
+    time_limit_s: PositiveFloat = Field(300.0, description="Solver time limit [s] (wall clock).")
+
+
 # --------------------------------------------------------------------------- repeaters
 
 
 class MemoryHardware(Model):
     efficiency: Efficiency = Field(0.9, description="Memory emission/retrieval efficiency.")
-    coherence_time_s: PositiveFloat = Field(1.0, description="Memory coherence time T2 [s].")
+    coherence_time_s: PositiveFloat = Field(
+        1.0,
+        description=(
+            "Per-memory coherence time T2 [s]: a stored qubit's coherence decays as exp(-t/T2), so a "
+            "stored pair's Werner parameter falls as w*exp(-2t/T2) under depolarising memories. "
+            "Storage counts from the photon's emission."
+        ),
+    )
+    decoherence: Literal["depolarising", "dephasing"] = Field(
+        "depolarising",
+        description=(
+            "Memory noise: depolarising (uniform Pauli channel) or dephasing (Z errors only; a "
+            "twirled pair keeps w*(1+2exp(-2t/T2))/3)."
+        ),
+    )
     memories_per_node: Annotated[int, Field(ge=1, le=1000)] = Field(
         4, description="Memories per node per neighbouring link (multiplexing)."
     )
@@ -447,6 +509,44 @@ class MemoryHardware(Model):
 class Purification(Model):
     protocol: Literal["none", "bbpssw", "dejmps"] = "none"
     rounds: Annotated[int, Field(ge=0, le=5)] = 0
+
+
+class RepeaterProtocol(Model):
+    """How a repeater chain generates, stores and swaps pairs.
+
+    The default is what all three engines run: negotiated attempts, nested
+    swaps with classical messages, independent memory lanes.
+    """
+
+    swap_order: Literal["swap_asap", "nested"] = Field(
+        "nested",
+        description=(
+            "swap_asap: a node swaps as soon as it holds two pairs; nested: SeQUeNCe's order (the "
+            "doubling scheme for 2**k segments). Equal for one and two segments."
+        ),
+    )
+    link_generation: Literal["continuous", "negotiated"] = Field(
+        "negotiated",
+        description=(
+            "continuous: attempts every max(1/attempt_rate_hz, L/c); negotiated: every attempt "
+            "negotiated between the two routers as SeQUeNCe does, max(1/attempt_rate_hz, 4 L/c)."
+        ),
+    )
+    swap_messaging: Literal["instant", "classical"] = Field(
+        "classical",
+        description=(
+            "instant: swap outcomes known at once; classical: a swap waits a round trip to its "
+            "farther partner, and its outcome travels at the fibre's speed before the pair is used."
+        ),
+    )
+    multiplexing: Literal["single", "independent_lanes", "shared_pool"] = Field(
+        "independent_lanes",
+        description=(
+            "With m memories per link side: single (m parallel attempts, one pair kept, "
+            "p -> 1-(1-p)^m); independent_lanes (m chains side by side); shared_pool (any left pair "
+            "may be swapped with any right pair; SeQUeNCe only)."
+        ),
+    )
 
 
 class RepeaterPlacement(Model):
@@ -471,8 +571,10 @@ class RepeaterProfile(Model):
     swap_success_prob: Efficiency = Field(1.0, description="Entanglement-swap success probability.")
     swap_fidelity: Efficiency = Field(1.0, description="Fidelity factor per swap (gate noise).")
     purification: Purification = Field(default_factory=Purification)
-    cutoff_time_s: PositiveFloat | None = Field(None, description="Discard stored pairs older than this [s].")
-    scheme: Literal["swap_asap", "nested"] = "swap_asap"
+    cutoff_time_s: PositiveFloat | None = Field(
+        None, description="Discard a stored pair this long after its emission [s]; null keeps pairs."
+    )
+    protocol: RepeaterProtocol = Field(default_factory=RepeaterProtocol)
     placement: RepeaterPlacement = Field(default_factory=RepeaterPlacement)
     ec_efficiency: Annotated[float, Field(ge=1.0, le=3.0)] = Field(
         1.16, description="Error-correction inefficiency for BBM92 on delivered pairs."
@@ -633,7 +735,7 @@ class Demand(Model):
         return self
 
 
-Architecture = Literal["trusted_node", "repeater", "satellite"]
+Architecture = Literal["trusted_node", "repeater", "satellite", "twin_field"]
 
 
 class Scenario(Model):
@@ -647,14 +749,23 @@ class Scenario(Model):
     fibre: FibreDefaults = Field(default_factory=FibreDefaults)
     qkd: QKDProfile = Field(default_factory=QKDProfile, description="Default QKD hardware of fibre links.")
     qkd_profiles: dict[str, QKDProfile] = Field(default_factory=dict)
+    twin_field: QKDProfile = Field(
+        default_factory=lambda: QKDProfile(preset="tf_lucamarini2018"),
+        description="QKD hardware of architecture twin_field: every fibre link uses it (an untrusted station in "
+        "the middle of each link), and trusted nodes are inserted at its own reach on the fibre defaults.",
+    )
     trusted_nodes: TrustedNodePolicy = Field(default_factory=TrustedNodePolicy)
     trust: TrustPolicy = Field(
         default_factory=TrustPolicy, description="Where trusted nodes may stand (countries, regions, named sites)."
     )
+    planning: PlanningSpec | None = Field(
+        None, description="Least-cost trusted nodes / ground stations for the demands' required rates (table planning)."
+    )
     architectures: list[Architecture] = Field(
         default_factory=lambda: ["trusted_node"], min_length=1,
         description="Architectures to evaluate on every demand: trusted_node (terrestrial fibre), "
-        "repeater (fibre repeater chains), satellite (fibre plus satellite links).",
+        "repeater (fibre repeater chains), satellite (fibre plus satellite links), twin_field (fibre with the "
+        "twin_field hardware on every link and trusted nodes at its reach).",
     )
     repeater: RepeaterProfile = Field(default_factory=RepeaterProfile)
     engine: EngineLimits = Field(default_factory=EngineLimits)

@@ -11,6 +11,7 @@ about 1.5 s).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -222,6 +223,142 @@ def check_reachable(address: str, timeout_s: float) -> None:
         ) from None
 
 
+#: Environment of the private local Ray (and of the processes it starts).
+#: RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 is Ray's single-machine switch: without it Ray turns
+#: ``_node_ip_address="127.0.0.1"`` into the host's address (services.resolve_ip_for_localhost)
+#: and the GCS, raylet, object manager and workers listen on every interface.
+_PRIVATE_RAY_ENV = {
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+    "RAY_AUTH_MODE": "token",
+    "RAY_USAGE_STATS_ENABLED": "0",
+}
+_AUTH_VARS = ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
+
+
+class PrivateRayEnv:
+    """Set up, and afterwards undo, what makes the private local Ray private.
+
+    * loopback only (see ``_PRIVATE_RAY_ENV``), also when Ray was imported before;
+    * token authentication with a fresh random token, given to the processes
+      it starts through ``RAY_AUTH_TOKEN`` (no ``~/.ray/auth_token`` is written);
+    * a temp dir of its own (short: Unix socket paths are limited to 107 bytes),
+      removed at the end.
+    """
+
+    def __init__(self, temp_dir: str | None = None):
+        self._given_temp_dir = temp_dir
+        self.temp_dir = ""
+        self._saved: dict[str, str | None] = {}
+        self._saved_cluster_flag: bool | None = None
+        self._remove_temp_dir = False
+
+    def enter(self) -> None:
+        import secrets
+        import tempfile
+
+        names = (*_PRIVATE_RAY_ENV, *_AUTH_VARS)
+        self._saved = {k: os.environ.get(k) for k in names}
+        os.environ.update(_PRIVATE_RAY_ENV)
+        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+        os.environ.pop("RAY_AUTH_TOKEN_PATH", None)
+        if self._given_temp_dir:
+            self.temp_dir = self._given_temp_dir
+            self._remove_temp_dir = not os.path.exists(self.temp_dir)
+        else:
+            self.temp_dir = tempfile.mkdtemp(prefix="qr-", dir="/tmp")  # private (0700), unguessable
+            self._remove_temp_dir = True
+        self._saved_cluster_flag = _set_ray_cluster_flag(False)
+        refresh_ray_config()
+
+    def exit(self) -> None:
+        import shutil
+
+        for k, v in self._saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        if self._saved_cluster_flag is not None:
+            _set_ray_cluster_flag(self._saved_cluster_flag)
+        refresh_ray_config()
+        if self._remove_temp_dir and self.temp_dir:
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+def raylet_fatal_error(temp_dir: str) -> str:
+    """The raylet's fatal log line of the latest session (what Ray's own start-up error leaves out)."""
+    for log in sorted(Path(temp_dir).glob("session_*/logs/raylet.out"), key=lambda p: p.stat().st_mtime)[-1:]:
+        with contextlib.suppress(OSError):
+            for line in log.read_text(errors="replace").splitlines():
+                if "Check failed" in line:
+                    return "raylet: " + line.split("Check failed:", 1)[1].strip()[:200]
+    return ""
+
+
+def _proc_table() -> dict[int, tuple[int, str, str]]:
+    """pid -> (parent pid, state, command line) of every process, from /proc (empty elsewhere)."""
+    table: dict[int, tuple[int, str, str]] = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read().decode(errors="replace")
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                cmdline = fh.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()  # after "pid (comm) "
+        table[int(entry)] = (int(fields[1]), fields[0], cmdline)
+    return table
+
+
+def ray_processes(temp_dir: str) -> list[int]:
+    """The processes of the private Ray: this process's children that name its temp dir, and theirs."""
+    table = _proc_table()
+    found = [pid for pid, (ppid, _, cmd) in table.items() if ppid == os.getpid() and temp_dir in cmd]
+    i = 0
+    while i < len(found):
+        found += [pid for pid, (ppid, _, _) in table.items() if ppid == found[i] and pid not in found]
+        i += 1
+    return found
+
+
+def stop_processes(pids: list[int], grace_s: float = 10.0) -> None:
+    """Wait for processes to end after ``ray.shutdown()``; SIGKILL, by pid, those still running after ``grace_s``."""
+    import signal
+
+    def running() -> list[int]:
+        table = _proc_table()
+        return [p for p in pids if p in table and table[p][1] not in ("Z", "X")]
+
+    for sig, wait_s in ((None, grace_s), (signal.SIGKILL, 2.0)):
+        if sig is not None:
+            for pid in running():
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, sig)
+        deadline = time.monotonic() + wait_s
+        while running() and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+def _set_ray_cluster_flag(value: bool) -> bool:
+    """Set Ray's multi-node switch (read from the environment only when Ray is imported); return the old one."""
+    from ray._private import ray_constants
+
+    old = bool(ray_constants.ENABLE_RAY_CLUSTER)
+    ray_constants.ENABLE_RAY_CLUSTER = value
+    return old
+
+
+def refresh_ray_config() -> None:
+    """Make this process see the RAY_AUTH_* variables just set (Ray caches them; it does this itself too)."""
+    from ray._raylet import AuthenticationTokenLoader, Config
+
+    Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
+
+
 class RayExecutor:
     """Batches of points as Ray tasks, on a private local Ray or on a cluster.
 
@@ -229,8 +366,9 @@ class RayExecutor:
     ----------
     address
         ``HOST:PORT`` of a running cluster's head (or ``auto``). None: read
-        ``RAY_ADDRESS``; when that is unset too, start a private local Ray on
-        127.0.0.1 and stop it at the end.
+        ``RAY_ADDRESS``; when that is unset too, start a private local Ray that
+        listens on 127.0.0.1 only, requires a fresh random token, starts no
+        dashboard, and is stopped (its temp dir removed) at the end.
     workers
         CPUs of the private local Ray (default: all cores). Ignored on a cluster.
     ship_code
@@ -238,6 +376,7 @@ class RayExecutor:
         nodes that do not have qnetemu installed).
     temp_dir
         Temp dir of the private local Ray; must be short (Unix socket paths).
+        Default: a fresh ``/tmp/qr-*``. Removed at the end if this executor created it.
     connect_timeout_s
         How long to try reaching ``address`` before giving up. [s]
     max_in_flight
@@ -273,6 +412,7 @@ class RayExecutor:
         self.max_retries = max_retries
         self.task_options = dict(task_options or {})
         self._started = False
+        self._private: PrivateRayEnv | None = None
 
     def __enter__(self) -> RayExecutor:
         if self.address:
@@ -296,17 +436,22 @@ class RayExecutor:
                     field="--address",
                 ) from None
         else:
-            # Private Ray on loopback: no token file, no usage report, nothing shared.
-            # Its workers get the driver's sys.path, so they import qnetemu from this tree.
-            os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-            self._start_local(ray)
+            # Private Ray: loopback only, token-authenticated, no dashboard, no usage report,
+            # its temp dir removed at the end. Its workers get the driver's sys.path, so they
+            # import qnetemu from this tree.
+            self._private = PrivateRayEnv(self.temp_dir)
+            self._private.enter()
+            try:
+                self._start_local(ray, self._private.temp_dir)
+            except BaseException:
+                self._private.exit()
+                raise
         self._started = True
         return self
 
-    def _start_local(self, ray: Any, attempts: int = 2) -> None:
-        # On a loaded machine a raylet can give up waiting for its agents (a fixed ~16 s)
-        # and the start fails; a second try usually succeeds, a third rarely helps.
+    def _start_local(self, ray: Any, temp_dir: str, attempts: int = 3) -> None:
+        # On a loaded machine a raylet can give up waiting for its agents (a fixed 15 s,
+        # ray-project/ray#65983) and the start fails; another try usually succeeds.
         for attempt in range(1, attempts + 1):
             try:
                 ray.init(
@@ -314,17 +459,18 @@ class RayExecutor:
                     num_cpus=self.workers or os.cpu_count() or 1,
                     include_dashboard=False,
                     _node_ip_address="127.0.0.1",
-                    _temp_dir=self.temp_dir or f"/tmp/qr-{os.getpid()}",
+                    _temp_dir=temp_dir,
                     log_to_driver=False,
                 )
                 return
             except Exception as exc:
                 if "timed out during startup" not in str(exc):
                     raise
+                cause = raylet_fatal_error(temp_dir) or _error_text(exc)
                 ray.shutdown()
                 if attempt == attempts:
                     raise UserError(
-                        f"could not start a local Ray ({_error_text(exc)}); the machine may be "
+                        f"could not start a local Ray in {attempts} tries ({cause}); the machine may be "
                         "overloaded: try again, or use --executor local",
                         field="--executor",
                     ) from None
@@ -333,8 +479,13 @@ class RayExecutor:
         if self._started:
             import ray
 
+            started = ray_processes(self._private.temp_dir) if self._private is not None else []
             ray.shutdown()
             self._started = False
+            if self._private is not None:
+                stop_processes(started)  # nothing of the private Ray outlives the sweep
+                self._private.exit()
+                self._private = None
 
     def run(
         self,

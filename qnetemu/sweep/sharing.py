@@ -3,9 +3,7 @@
 An architecture's rows depend only on the scenario sections it reads. The
 trusted-node and satellite architectures never read ``repeater`` or
 ``engine`` settings and are analytic (no seed), so when a sweep varies only
-repeater hardware all its trusted-node points are one computation. The
-analytic repeater engine has no randomness either: its repetitions are one
-computation. Sharing changes no number: a copy holds the rows its point
+repeater hardware all its trusted-node points are one computation. Sharing changes no number: a copy holds the rows its point
 would have computed, with its own identity and seed.
 """
 
@@ -23,8 +21,8 @@ IGNORES = {
     "trusted_node": ("repeater", "engine"),
     "satellite": ("repeater", "engine"),
     "repeater": (),
+    "twin_field": ("repeater", "engine"),
 }
-DETERMINISTIC_ENGINES = frozenset({"analytic"})
 
 
 def _section(path: str) -> str:
@@ -35,14 +33,12 @@ def work_key(point: Point) -> str:
     """Points with equal keys compute equal rows."""
     ignored = IGNORES.get(point.architecture, ())
     overrides = sorted((k, v) for k, v in point.overrides.items() if _section(k) not in ignored)
-    if point.architecture == "repeater":
-        engine: str | None = point.engine
-        rep: int | None = None if point.engine in DETERMINISTIC_ENGINES else point.rep
-    elif point.architecture in IGNORES:
-        engine, rep = None, None  # analytic whatever the point's engine, and seed-free
-    else:  # an architecture this module does not know: share nothing
+    if point.architecture == "repeater":  # its rows carry per-demand seeds derived from the point's: never copied
         return json.dumps([point.point_id])
-    return json.dumps([point.architecture, engine, rep, overrides], sort_keys=True, default=str)
+    if point.architecture in IGNORES:
+        # analytic whatever the point's engine, and seed-free: engine and repetition do not matter
+        return json.dumps([point.architecture, overrides], sort_keys=True, default=str)
+    return json.dumps([point.point_id])  # an architecture this module does not know: share nothing
 
 
 def plan(points: Iterable[Point]) -> dict[str, list[Point]]:

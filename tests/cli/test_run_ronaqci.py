@@ -10,8 +10,13 @@ import pytest
 
 from qnetemu.geo import great_circle_distance_km
 from qnetemu.physics.fibre import fibre_transmittance
+from qnetemu.physics.finite_key import bb84_decoy_lim2014
 from qnetemu.physics.presets import qkd_device_preset
-from qnetemu.physics.qkd import bb84_decoy_ma2005
+from qnetemu.physics.raman import (
+    raman_coefficient_per_km_nm,
+    raman_noise_power_w,
+    raman_noise_prob_per_gate,
+)
 from qnetemu.scenario.load import content_hash, read_yaml
 
 CITIES = ["Bucharest", "Iași", "Cluj-Napoca", "Timișoara", "Craiova", "Constanța"]
@@ -37,11 +42,14 @@ def test_all_fifteen_city_pairs_get_key(run_dir):
 
 
 def test_bucharest_constanta_by_hand(run_dir):
-    """Direct RoEduNet link: great circle x 1.3, split at 100 km reach into 3 spans, 2 trusted nodes.
+    """Direct RoEduNet link: great circle x 1.3, split at the lit-fibre reach (~94 km) into 3 spans, 2 trusted nodes.
 
     Great-circle Bucharest–Constanța is about 204 km (haversine with the
-    scenario's coordinates); 1.3 x that is 265 km, so ceil(265/100) = 3 spans
-    of 88.3 km, each 0.2 dB/km x 88.3 km + 1 dB = 18.7 dB.
+    scenario's coordinates); 1.3 x that is 265 km, so ceil(265/94) = 3 spans
+    of 88.3 km, each 0.2 dB/km x 88.3 km + 1 dB = 18.7 dB. Each span's key is
+    the finite-key rate of the idq_cerberis_class preset (Lim et al. 2014)
+    with the Raman noise of the scenario's O-band data channels
+    (Eraerds et al. 2010) added to the dark counts.
     """
     demands = pd.read_parquet(run_dir / "demands.parquet").set_index(["a", "b"])
     row = demands.loc[("Bucharest", "Constanța")]
@@ -50,12 +58,25 @@ def test_bucharest_constanta_by_hand(run_dir):
     assert row.distance_km == pytest.approx(1.3 * gc_km, rel=1e-9)
     assert row.trusted_nodes == 2 and row.hops == 3
     assert row.route_sites == "Bucharest > Constanța"
-    p = qkd_device_preset("commercial_decoy_bb84")
-    span_t = fibre_transmittance(1.3 * gc_km / 3, 0.2, 1.0)
-    span_rate = float(bb84_decoy_ma2005(span_t, mu=p["mu"], nu=p["nu"], detector_efficiency=p["detector_efficiency"],
-                                        dark_count_prob=p["dark_count_prob"], misalignment_error=p["misalignment_error"],
-                                        ec_efficiency=p["ec_efficiency"], sifting=0.5)) * p["repetition_rate_hz"]
-    assert row.bottleneck_key_rate_bps == pytest.approx(span_rate, rel=1e-9)
+    p = qkd_device_preset("idq_cerberis_class")
+    fk = p["finite_key"]
+    span_km = 1.3 * gc_km / 3
+    span_t = fibre_transmittance(span_km, 0.2, 1.0)
+    # Raman from 2 co- + 2 counter-propagating 0.05 mW channels at 1310 nm into 1550.12 nm, 0.1 nm filter.
+    beta = raman_coefficient_per_km_nm(1310e-9, 1550.12e-9)
+    power_w = sum(2 * raman_noise_power_w(0.05e-3, span_km, attenuation_db_per_km=0.2, raman_coefficient_per_km_nm=beta,
+                                          filter_bandwidth_nm=0.1, counter_propagating=counter)
+                  for counter in (False, True))
+    noise = raman_noise_prob_per_gate(power_w, quantum_wavelength_m=1550.12e-9,
+                                      detector_efficiency=p["detector_efficiency"], gate_width_s=p["gate_width_s"])
+    span_rate = float(bb84_decoy_lim2014(
+        span_t, block_detections=fk["block_detections"], mu=p["mu"], nu=p["nu"], omega=fk["omega"], p_mu=fk["p_mu"],
+        p_nu=fk["p_nu"], p_x=fk["p_x"], detector_efficiency=p["detector_efficiency"],
+        dark_count_prob=p["dark_count_prob"] + noise, misalignment_error=p["misalignment_error"],
+        afterpulse_prob=p["afterpulse_prob"], ec_efficiency=p["ec_efficiency"], eps_sec=fk["eps_sec"],
+        eps_cor=fk["eps_cor"])) * p["repetition_rate_hz"]
+    assert noise > p["dark_count_prob"]  # lit fibre: Raman noise dominates the dark counts
+    assert row.bottleneck_key_rate_bps == pytest.approx(span_rate, rel=1e-6)
 
 
 def test_allocation_never_overspends_a_link(run_dir):
@@ -96,12 +117,12 @@ def test_manifest_provenance(run_dir, scenarios_dir):
 def test_figures_are_drawn_and_redrawn(run_dir, cli):
     figures = run_dir / "figures"
     for stem in ("network_map", "link_rate_vs_distance", "demand_rate_vs_distance", "trusted_nodes_per_demand"):
-        for ext in ("png", "pdf"):
-            assert (figures / f"{stem}.{ext}").stat().st_size > 5000
+        assert (figures / f"{stem}.png").stat().st_size > 5000
+    assert not list(figures.glob("*.pdf"))  # PDF only when asked for
     (figures / "network_map.png").unlink()
-    code, stdout, _ = cli("plot", run_dir)
-    assert code == 0 and "network_map.png" in stdout
-    assert (figures / "network_map.png").is_file()
+    code, stdout, _ = cli("plot", run_dir, "--pdf")
+    assert code == 0 and "network_map.png" in stdout and "network_map.pdf" in stdout
+    assert (figures / "network_map.png").is_file() and (figures / "network_map.pdf").stat().st_size > 5000
 
 
 def test_printed_table(tmp_path, cli, scenarios_dir):

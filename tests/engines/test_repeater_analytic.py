@@ -11,10 +11,17 @@ import pytest
 from numpy.testing import assert_allclose
 
 from qnetemu.constants import SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
-from qnetemu.engines.chain import ChainSpec, RepeaterHardware
+from qnetemu.engines.chain import (
+    ChainSpec,
+    ProtocolNotSupported,
+    RepeaterHardware,
+    RepeaterProtocol,
+)
 from qnetemu.engines.elementary_link import (
     attempt_period_s,
     nested_swap_partners,
+    pumping_expected_attempts,
+    pumping_schedule,
     two_photon_success_prob,
 )
 from qnetemu.engines.repeater_analytic import (
@@ -22,9 +29,9 @@ from qnetemu.engines.repeater_analytic import (
     expected_max_geometric,
     expected_waiting_nested,
     expected_waiting_two_segments,
-    nested_storage_factor,
     nested_waiting_time_pmf,
-    swap_asap_mean_storage,
+    pumped_attempts_pmf,
+    swap_asap_markov,
 )
 
 
@@ -111,8 +118,11 @@ def test_elementary_link_model_values():
     """50 km at 0.2 dB/km: p = 1/2 * 10**(-10/10) = 0.05; period = L / (c/1.468)."""
     assert_allclose(two_photon_success_prob(50.0, 0.2), 0.05, rtol=1e-14)
     assert_allclose(two_photon_success_prob(50.0, 0.2, 0.8, 0.9), 0.05 * 0.72**2, rtol=1e-14)
-    assert_allclose(attempt_period_s(50.0, 1e5), 50e3 / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S, rtol=1e-14)
-    assert attempt_period_s(0.1, 1e3) == pytest.approx(1e-3)  # rate-limited
+    d = 50e3 / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
+    assert_allclose(attempt_period_s(50.0, 1e5, "continuous"), d, rtol=1e-14)
+    # negotiated: REQUEST/RESPONSE, NEGOTIATE/ACK (3 d), photon L/2 and herald L/2 (d)
+    assert_allclose(attempt_period_s(50.0, 1e5, "negotiated"), 4 * d, rtol=1e-14)
+    assert attempt_period_s(0.1, 1e3, "continuous") == pytest.approx(1e-3)  # rate-limited
 
 
 @pytest.mark.parametrize("n", [1, 2, 4, 8])
@@ -130,39 +140,118 @@ def test_engine_rate_is_inverse_waiting_time(n):
 
 
 def test_engine_two_segment_fidelity_exact_storage():
-    """n = 2, a = 1: F = (1 + 3 w0^2 E[exp(-|G1-G2| tau/T2)])/4, the expectation summed
-    directly over P(|G1-G2| = 0) = p/(2-p), P(= k) = 2 p q^k/(2-p)."""
+    """n = 2, a = 1: F = (1 + 3 w0^2 e^{-4 tau/T2} E[exp(-2|G1-G2| tau/T2)])/4: each link
+    is heralded tau = L/c after emission (factor e^{-2 tau/T2} each), the earlier pair waits
+    |G1 - G2| periods; the expectation summed directly over P(|G1-G2| = 0) = p/(2-p),
+    P(= k) = 2 p q^k/(2-p)."""
     t2 = 5e-3
     chain = ChainSpec((50.0, 50.0), RepeaterHardware(coherence_time_s=t2, link_fidelity=0.99))
     res = AnalyticChainEngine().simulate(chain, seed=0, max_pairs=1, max_time_s=1.0)
     p, tau = 0.05, 50e3 / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
     k = np.arange(1, 5000)
-    factor = p / (2 - p) + np.sum(2 * p * (1 - p) ** k / (2 - p) * np.exp(-k * tau / t2))
+    factor = p / (2 - p) + np.sum(2 * p * (1 - p) ** k / (2 - p) * np.exp(-2 * k * tau / t2))
     w0 = (4 * 0.99 - 1) / 3
-    assert_allclose(res.mean_fidelity, (1 + 3 * w0**2 * factor) / 4, rtol=1e-12)
+    expected = (1 + 3 * w0**2 * math.exp(-4 * tau / t2) * factor) / 4
+    assert_allclose(res.mean_fidelity, expected, rtol=1e-12)
+    assert res.extra["approximation"] == "none (exact)"
 
 
-def test_engine_flags_approximations():
-    chain = ChainSpec((50.0,) * 4, RepeaterHardware(swap_success_prob=0.5, coherence_time_s=0.1))
-    res = AnalyticChainEngine().simulate(chain, seed=0, max_pairs=1, max_time_s=1.0)
-    assert "restarts the chain" in res.extra["approximation"]
-    assert "Jensen" in res.extra["approximation"]
+def test_two_segment_storage_any_swap_probability_closed_form():
+    """n = 2, a = 0.4: only the successful round's wait counts,
+    E[exp(-k|G1-G2|)] = p/(2-p) (1 + 2x/(1-x)), x = q e^{-k}, k = 2 tau / T2."""
+    t2 = 2e-2
+    chain = ChainSpec((50.0, 50.0), RepeaterHardware(coherence_time_s=t2, swap_success_prob=0.4,
+                                                     link_fidelity=1.0, memory_efficiency=1.0,
+                                                     detector_efficiency=1.0))
+    res = AnalyticChainEngine().simulate(chain)
+    p, tau = 0.05, 50e3 / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
+    kk = 2 * tau / t2
+    x = (1 - p) * math.exp(-kk)
+    factor = p / (2 - p) * (1 + 2 * x / (1 - x))
+    assert_allclose(res.mean_fidelity, (1 + 3 * math.exp(-2 * kk) * factor) / 4, rtol=1e-10)
+    assert_allclose(res.pair_rate_hz, 1 / (expected_waiting_two_segments(p, 0.4) * tau), rtol=1e-10)
 
 
-@pytest.mark.parametrize("p", [0.5, 0.05, 0.002])
-def test_swap_asap_mean_storage_two_links(p):
-    """Two links: the stored pair waits |G1 - G2|, E = 2(1-p)/(p(2-p))
-    (= 2 E[max] - 2/p with Shchukin et al.'s E[max])."""
-    assert_allclose(swap_asap_mean_storage([p, p]), 2 * (1 - p) / (p * (2 - p)), rtol=1e-10)
+@pytest.mark.parametrize("n", [2, 3, 5])
+@pytest.mark.parametrize("p", [0.3, 0.05])
+def test_markov_chain_reproduces_max_of_geometrics(n, p):
+    """a = 1: the covered-links Markov chain's absorption time is E[max of n geometric(p)]."""
+    attempts, _ = swap_asap_markov([p] * n, 1.0, 0.0, fidelity=False)
+    assert_allclose(attempts, float(_exact_max_geometric(n, Fraction(p).limit_denominator(1000))),
+                    rtol=1e-9)
 
 
-def test_nested_storage_factor_two_links_closed_form():
-    """n = 2, any a: E[exp(-k|G1-G2|)] = p/(2-p) (1 + 2x/(1-x)), x = q e^{-k}."""
-    p, k = 0.1, 0.05
-    x = (1 - p) * math.exp(-k)
-    assert_allclose(
-        nested_storage_factor([p, p], 0.4, k), p / (2 - p) * (1 + 2 * x / (1 - x)), rtol=1e-10
-    )
+@pytest.mark.parametrize(("p", "a"), [(0.3, 0.5), (0.05, 0.8), (0.9, 0.2)])
+def test_markov_chain_two_segments_shchukin(p, a):
+    """Two links, probabilistic swap: (3 - 2p) / (a p (2 - p)) (Shchukin et al. 2019)."""
+    attempts, _ = swap_asap_markov([p, p], a, 0.0, fidelity=False)
+    assert_allclose(attempts, (3 - 2 * p) / (a * p * (2 - p)), rtol=1e-10)
+
+
+def test_markov_chain_three_links_by_hand():
+    """Three links, p = 1 per attempt, a = 1/2: every attempt all free links succeed.
+    From nothing: swaps at nodes 1 then 2 (left to right). Node 1 fails (1/2): links 0, 1
+    lost, link 2 kept -> state {2}; from {2}, links 0, 1 return and the same two swaps
+    run. Node 1 succeeds and node 2 fails (1/4): all lost -> state {}. Both succeed (1/4):
+    done. E_0 = 1 + E_2/2 + E_0/4 and E_2 = E_0 (same swaps) => E_0 = 4 attempts."""
+    attempts, _ = swap_asap_markov([1.0, 1.0, 1.0], 0.5, 0.0, fidelity=False)
+    assert_allclose(attempts, 4.0, rtol=1e-12)
+
+
+def test_markov_storage_matches_the_deterministic_chain():
+    """a = 1: the marked chain's storage factor equals the Kronecker-chain one (both exact)."""
+    from qnetemu.engines.repeater_analytic import _swap_asap_storage_deterministic
+
+    p = np.array([0.3, 0.2, 0.25, 0.3])
+    _, marked = swap_asap_markov(p, 1.0, 0.02)
+    assert_allclose(marked, _swap_asap_storage_deterministic(p, 0.02), rtol=1e-10)
+
+
+def test_pumped_link_generating_function():
+    """Pumped link: the pmf from the generating function has mean E_2 with E_0 = 1/p,
+    E_k = (E_{k-1} + 1/p)/P_k (every failed round restarts), and sums to 1."""
+    _, probs = pumping_schedule(0.9, 2, "bbpssw")
+    pmf = pumped_attempts_pmf(0.2, probs, 1 << 12)
+    assert_allclose(pmf.sum(), 1.0, rtol=1e-12)
+    assert_allclose(np.dot(np.arange(pmf.size), pmf), pumping_expected_attempts(0.2, probs), rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("hardware", "protocol", "field"),
+    [
+        (RepeaterHardware(cutoff_time_s=1e-2), None, "repeater.cutoff_time_s"),
+        (RepeaterHardware(memories_per_node=2), RepeaterProtocol("nested", "negotiated", "classical", "shared_pool"),
+         "repeater.protocol.multiplexing"),
+        (RepeaterHardware(), RepeaterProtocol("swap_asap", "continuous", "classical", "single"),
+         "repeater.protocol.swap_messaging"),
+        (RepeaterHardware(decoherence="dephasing"), None, "repeater.memory.decoherence"),
+        (RepeaterHardware(swap_fidelity=0.99), None, "repeater.swap_fidelity"),
+    ],
+)
+def test_refuses_what_it_cannot_compute_exactly(hardware, protocol, field):
+    """Cutoffs, the shared pool and swap-ASAP beyond what the Markov chain solves are refused,
+    naming the scenario field, never approximated silently."""
+    kwargs = {} if protocol is None else {"protocol": protocol}
+    with pytest.raises(ProtocolNotSupported, match=field.replace(".", r"\.")):
+        AnalyticChainEngine().simulate(ChainSpec((50.0,) * 4, hardware, **kwargs))
+
+
+def test_swap_asap_probabilistic_beyond_markov_limit_is_refused():
+    chain = ChainSpec((50.0,) * 9, RepeaterHardware(swap_success_prob=0.5))
+    with pytest.raises(ProtocolNotSupported, match="swap_success_prob"):
+        AnalyticChainEngine().simulate(chain)
+
+
+def test_thousand_segment_nested_chain_shares_sub_trees():
+    """1,000 equal segments: the nested tree has ~2 distinct sub-trees per level, and the
+    rate with deterministic swaps equals E[max of 1,000 geometric] (nested = max for a = 1)."""
+    chain = ChainSpec((50.0,) * 1000, RepeaterHardware(coherence_time_s=math.inf),
+                      protocol=RepeaterProtocol("nested", "continuous", "instant", "single"))
+    res = AnalyticChainEngine().simulate(chain)
+    assert res.extra["distinct_subtrees"] < 40
+    tau = 50e3 / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
+    p = 1 - (1 - two_photon_success_prob(50.0, 0.2, 1.0, 1.0)) ** 1
+    assert_allclose(res.pair_rate_hz, 1 / (expected_max_geometric([p] * 1000) * tau), rtol=1e-9)
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,13 @@ import pytest
 from numpy.testing import assert_allclose
 
 from qnetemu.constants import SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
-from qnetemu.engines.chain import ChainSpec, RepeaterHardware
+from qnetemu.engines.chain import (
+    ChainSpec,
+    ProtocolNotSupported,
+    RepeaterHardware,
+    RepeaterProtocol,
+)
 from qnetemu.engines.elementary_link import (
-    SEQUENCE_QUANTUM_LIGHT_SPEED_M_PER_S,
     pumping_expected_attempts,
     pumping_schedule,
 )
@@ -34,8 +38,12 @@ P20 = 0.5 * 10 ** (-0.4)
 TAU20 = L_KM * 1e3 / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
 
 
-def _mc(chain, pairs=20_000, seed=11, mode="textbook"):
-    return MonteCarloChainEngine(mode).simulate(chain, seed=seed, max_pairs=pairs, max_time_s=1e9)
+NESTED = RepeaterProtocol("nested", "continuous", "instant", "single")
+ASAP = RepeaterProtocol("swap_asap", "continuous", "instant", "single")
+
+
+def _mc(chain, pairs=20_000, seed=11):
+    return MonteCarloChainEngine().simulate(chain, seed=seed, max_pairs=pairs, max_time_s=1e9)
 
 
 def _assert_within(res, exact_time_s):
@@ -60,7 +68,8 @@ def test_waiting_time_matches_exact(n, scheme, a, pairs):
     recursion (Shchukin, Schmidt, van Loock, PRA 100, 032322 (2019);
     Brand, Coopmans, Elkouss, JSAC 38, 589 (2020)), within 4 standard errors."""
     chain = ChainSpec(
-        (L_KM,) * n, RepeaterHardware(coherence_time_s=math.inf, swap_success_prob=a), scheme=scheme
+        (L_KM,) * n, RepeaterHardware(coherence_time_s=math.inf, swap_success_prob=a),
+        protocol=NESTED if scheme == "nested" else ASAP,
     )
     exact = expected_max_geometric([P20] * n) if a == 1.0 else expected_waiting_nested([P20] * n, a)
     res = _mc(chain, pairs)
@@ -82,7 +91,7 @@ def test_rate_standard_error_is_the_delta_method_value():
 
 
 def test_two_segment_fidelity_with_storage_matches_exact():
-    """n = 2: F = (1 + 3 w0^2 E[exp(-|G1-G2| tau/T2)])/4 exactly (analytic engine)."""
+    """n = 2: F = (1 + 3 w0^2 e^{-4 tau/T2} E[exp(-2|G1-G2| tau/T2)])/4 exactly (analytic)."""
     chain = ChainSpec(
         (L_KM, L_KM), RepeaterHardware(coherence_time_s=5 * TAU20, link_fidelity=0.98)
     )
@@ -113,17 +122,20 @@ def test_multiplexing_is_parallel_attempts():
 
 
 def test_cutoff_shorter_than_a_period_closed_form():
-    """Cutoff < tau on 2 segments: a lone pair expires before the next slot and its
-    link misses that slot. Markov chain on {both attempting (0), one blocked (1)}:
-    E0 = 1 + q^2 E0 + 2pq E1, E1 = 1 + p E1 + q E0 => E0 = (1 + 2p)/p^2 slots.
-    Pairs never wait, so F is the Werner product."""
+    """Cutoff 1.5 tau from emission on 2 segments (heralds come tau = L/c after emission):
+    a lone pair expires before the next slot and its link misses that slot. Markov chain on
+    {both attempting (0), one blocked (1)}: E0 = 1 + q^2 E0 + 2pq E1, E1 = 1 + p E1 + q E0
+    => E0 = (1 + 2p)/p^2 slots. Pairs never wait, so F is the Werner product of two pairs
+    each stored tau (factor exp(-2 tau / T2))."""
+    t2 = 1.0
     chain = ChainSpec(
-        (L_KM, L_KM), RepeaterHardware(coherence_time_s=1.0, cutoff_time_s=0.5 * TAU20)
+        (L_KM, L_KM), RepeaterHardware(coherence_time_s=t2, cutoff_time_s=1.5 * TAU20),
+        protocol=ASAP,
     )
     res = _mc(chain)
     _assert_within(res, (1 + 2 * P20) / P20**2 * TAU20)
-    w0 = (4 * 0.99 - 1) / 3
-    assert_allclose(res.mean_fidelity, (1 + 3 * w0**2) / 4, rtol=1e-12)
+    w = (4 * 0.99 - 1) / 3 * math.exp(-2 * TAU20 / t2)
+    assert_allclose(res.mean_fidelity, (1 + 3 * w**2) / 4, rtol=1e-12)
 
 
 @pytest.mark.parametrize("method", ["bbpssw", "dejmps"])
@@ -143,7 +155,7 @@ def test_pumped_link_time_and_fidelity(method):
 
 def test_seed_reproducibility():
     chain = ChainSpec(
-        (L_KM,) * 3, RepeaterHardware(coherence_time_s=0.01, swap_success_prob=0.7), scheme="nested"
+        (L_KM,) * 3, RepeaterHardware(coherence_time_s=0.01, swap_success_prob=0.7), protocol=NESTED
     )
     a = _mc(chain, 3_000, seed=5)
     b = _mc(chain, 3_000, seed=5)
@@ -163,47 +175,48 @@ def test_max_time_limits_the_sample():
     assert 2 <= res.pairs < 100 and res.simulated_time_s <= 200 * TAU20
 
 
-def test_sequence_mode_single_link():
-    """SeQUeNCe single-heralded link: period 3d + q + d/2 (d = L/c_fibre, q = (L/2)/2e8);
-    m lanes give rate m p / period; the pair has decohered on both memories
-    (Pauli rate 1/T2 each, w factor exp(-8 h / (3 T2))) over the herald delay
-    h = q + d/2."""
+def test_negotiated_single_link_with_lanes():
+    """Negotiated attempts: period 3d + d/2 + d/2 = 4 d (d = L/c_fibre); m independent lanes
+    give rate m p / period; the pair has stored h = d from emission to herald, so its
+    Werner parameter is w0 exp(-2 h / T2) (per-memory T2, depolarising)."""
     t2, m = 0.01, 2
     chain = ChainSpec(
-        (L_KM,), RepeaterHardware(coherence_time_s=t2, memories_per_node=m, link_fidelity=0.98)
+        (L_KM,), RepeaterHardware(coherence_time_s=t2, memories_per_node=m, link_fidelity=0.98),
+        protocol=RepeaterProtocol("nested", "negotiated", "classical", "independent_lanes"),
     )
-    res = _mc(chain, mode="sequence_compatible")
+    res = _mc(chain)
     d = L_KM * 1e3 / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
-    q = 0.5 * L_KM * 1e3 / SEQUENCE_QUANTUM_LIGHT_SPEED_M_PER_S
-    period = 3 * d + q + d / 2
-    assert_allclose(res.extra["attempt_period_s"], period, rtol=1e-14)
-    assert abs(res.pair_rate_hz - m * P20 / period) < Z * res.pair_rate_stderr_hz
-    w = (4 * 0.98 - 1) / 3 * math.exp(-8 * (q + d / 2) / (3 * t2))
+    assert_allclose(res.extra["attempt_period_s"], 4 * d, rtol=1e-14)
+    assert abs(res.pair_rate_hz - m * P20 / (4 * d)) < Z * res.pair_rate_stderr_hz
+    w = (4 * 0.98 - 1) / 3 * math.exp(-2 * d / t2)
     assert_allclose(res.mean_fidelity, (1 + 3 * w) / 4, rtol=1e-12)
     assert res.extra["lanes"] == m
 
 
-def test_sequence_mode_uses_sequence_swap_order_and_delays():
-    """Sequence mode always swaps in SeQUeNCe's nested order and waits for classical
-    messages, so it is slower than the textbook model of the same chain."""
-    chain = ChainSpec((L_KM,) * 4, RepeaterHardware(coherence_time_s=math.inf), scheme="swap_asap")
-    seq = _mc(chain, 5_000, mode="sequence_compatible")
-    assert seq.extra["swap_order"] == "sequence_nested"
-    # lower bound: textbook waiting time with the sequence attempt period
-    lower = expected_max_geometric([P20] * 4) * seq.extra["attempt_period_s"]
-    assert seq.extra["mean_delivery_time_s"] > lower + Z * seq.extra["delivery_time_stderr_s"]
+def test_classical_messaging_is_slower_than_instant():
+    """Waiting for pairing round trips and outcome messages can only delay deliveries."""
+    base = dict(segment_lengths_km=(L_KM,) * 4, hardware=RepeaterHardware(coherence_time_s=math.inf))
+    slow = _mc(ChainSpec(**base, protocol=RepeaterProtocol("nested", "continuous", "classical", "single")), 5_000)
+    fast = _mc(ChainSpec(**base, protocol=NESTED), 5_000)
+    gap = slow.extra["mean_delivery_time_s"] - fast.extra["mean_delivery_time_s"]
+    assert gap > Z * math.hypot(slow.extra["delivery_time_stderr_s"], fast.extra["delivery_time_stderr_s"])
 
 
-@pytest.mark.parametrize(
-    ("hardware", "field"),
-    [
-        (RepeaterHardware(swap_fidelity=0.95), "swap_fidelity"),
-        (RepeaterHardware(purification="bbpssw", purification_rounds=1), "purification"),
-    ],
-)
-def test_sequence_mode_rejects_what_sequence_cannot_do(hardware, field):
-    with pytest.raises(ValueError, match=field):
-        _mc(ChainSpec((L_KM,) * 2, hardware), 10, mode="sequence_compatible")
+def test_dephasing_memories_keep_a_third():
+    """One link, dephasing: F = (1 + w0 + 2 w0 exp(-2 h/T2))/4 (h = L/c from emission)."""
+    t2 = 1e-4
+    chain = ChainSpec((L_KM,), RepeaterHardware(coherence_time_s=t2, decoherence="dephasing"),
+                      protocol=ASAP)
+    w0 = (4 * 0.99 - 1) / 3
+    assert_allclose(_mc(chain, 100).mean_fidelity,
+                    (1 + w0 + 2 * w0 * math.exp(-2 * TAU20 / t2)) / 4, rtol=1e-12)
+
+
+def test_shared_pool_is_refused_naming_the_field():
+    chain = ChainSpec((L_KM,) * 2, RepeaterHardware(memories_per_node=3),
+                      protocol=RepeaterProtocol("nested", "negotiated", "classical", "shared_pool"))
+    with pytest.raises(ProtocolNotSupported, match=r"repeater\.protocol\.multiplexing"):
+        _mc(chain, 10)
 
 
 @pytest.mark.parametrize(
@@ -221,8 +234,8 @@ def test_invalid_hardware_names_the_field(hardware, field):
 
 
 def test_invalid_engine_arguments():
-    with pytest.raises(ValueError, match="mode"):
-        MonteCarloChainEngine("fast")
+    with pytest.raises(ValueError, match="batch_size"):
+        MonteCarloChainEngine(batch_size=1)
     with pytest.raises(ValueError, match="max_pairs"):
         _mc(ChainSpec((L_KM,)), 1)
 
@@ -233,25 +246,38 @@ def test_lossless_links_rate_limited_nested_four_segments():
     chain = ChainSpec(
         (1e-6,) * 4,
         RepeaterHardware(coherence_time_s=math.inf, swap_success_prob=0.5, attempt_rate_hz=1e3),
-        scheme="nested",
+        protocol=NESTED,
         attenuation_db_per_km=0.0,
     )
     _assert_within(_mc(chain, 10_000), expected_waiting_nested([0.5] * 4, 0.5) * 1e-3)
 
 
-@pytest.mark.parametrize("scheme", ["nested", "swap_asap"])
-def test_analytic_fidelity_approximations_against_monte_carlo(scheme):
-    """Four segments, T2 = 100 tau (storage costs ~10 % of F): the analytic
-    nested-tree fidelity (independent waits per swap) is within 0.5 % of the
-    Monte Carlo value (measured: 0.14 %); the swap-ASAP value exp(-E[S]/T2) is
-    a Jensen lower bound, so it may not exceed it."""
-    chain = ChainSpec((L_KM,) * 4, RepeaterHardware(coherence_time_s=100 * TAU20), scheme=scheme)
+@pytest.mark.parametrize(
+    ("protocol", "a", "decoherence"),
+    [(NESTED, 1.0, "depolarising"), (ASAP, 1.0, "depolarising"), (ASAP, 0.5, "depolarising"),
+     (RepeaterProtocol("nested", "negotiated", "classical", "independent_lanes"), 0.5, "dephasing")],
+    ids=["nested", "swap_asap", "swap_asap-a0.5", "nested-classical-a0.5-dephasing"],
+)
+def test_analytic_engine_is_exact_against_monte_carlo(protocol, a, decoherence):
+    """Four segments, T2 = 100 tau (storage costs ~10 % of F): the analytic rate and
+    fidelity (exact forms) agree with Monte Carlo within 4 standard errors."""
+    chain = ChainSpec((L_KM,) * 4, RepeaterHardware(coherence_time_s=100 * TAU20, swap_success_prob=a,
+                                                    decoherence=decoherence, memories_per_node=2),
+                      protocol=protocol)
     mc = _mc(chain)
-    an = AnalyticChainEngine().simulate(chain, seed=0, max_pairs=2, max_time_s=1.0)
-    if scheme == "nested":
-        assert (
-            abs(an.mean_fidelity - mc.mean_fidelity)
-            < 0.005 * mc.mean_fidelity + Z * mc.fidelity_stderr
-        )
-    else:
-        assert an.mean_fidelity < mc.mean_fidelity + Z * mc.fidelity_stderr
+    an = AnalyticChainEngine().simulate(chain)
+    assert an.extra["approximation"] == "none (exact)"
+    assert abs(an.mean_fidelity - mc.mean_fidelity) < Z * mc.fidelity_stderr
+    assert abs(an.pair_rate_hz - mc.pair_rate_hz) < Z * mc.pair_rate_stderr_hz
+
+
+def test_unequal_segments_with_classical_messages_name_their_approximation():
+    """Unequal segments put classical delays between attempt-grid points: the analytic engine
+    says so and still agrees with Monte Carlo within 4 standard errors."""
+    chain = ChainSpec((23.7, 41.3, 17.9), RepeaterHardware(coherence_time_s=0.02),
+                      protocol=RepeaterProtocol("nested", "negotiated", "classical", "single"))
+    an = AnalyticChainEngine().simulate(chain)
+    assert "split between attempt-grid points" in an.extra["approximation"]
+    mc = _mc(chain)
+    assert abs(an.pair_rate_hz - mc.pair_rate_hz) < Z * mc.pair_rate_stderr_hz
+    assert abs(an.mean_fidelity - mc.mean_fidelity) < Z * mc.fidelity_stderr

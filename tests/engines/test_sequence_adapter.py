@@ -3,8 +3,8 @@
 Reference values are closed forms derived from SeQUeNCe 1.3.1's source
 (``sequence/entanglement_management/generation/single_heralded.py``,
 ``components/bsm.py::SingleHeraldedBSM``, ``components/memory.py``) and
-from the unit definitions (``sequence.constants``: 1 s = 1e12 ps, quantum
-channels at 2e8 m/s), not numbers copied from a run.
+from the unit definitions (``sequence.constants``: 1 s = 1e12 ps; the adapter
+sets the quantum channels to the fibre's speed), not numbers copied from a run.
 """
 
 from __future__ import annotations
@@ -18,7 +18,14 @@ import pytest
 from numpy.testing import assert_allclose
 
 from qnetemu.constants import SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
-from qnetemu.engines.chain import ChainResult, ChainSpec, RepeaterHardware
+from qnetemu.engines.chain import (
+    SEQUENCE_NATIVE_PROTOCOL,
+    ChainResult,
+    ChainSpec,
+    ProtocolNotSupported,
+    RepeaterHardware,
+    RepeaterProtocol,
+)
 from qnetemu.engines.isolated import run_isolated
 from qnetemu.engines.sequence_adapter import (
     SequenceChainEngine,
@@ -26,12 +33,13 @@ from qnetemu.engines.sequence_adapter import (
     request_start_s,
 )
 
-#: SeQUeNCe's quantum-channel light speed, 2e-4 m/ps (sequence.constants).
-V_QUANTUM_M_PER_S = 2e8
+#: Quantum-channel light speed the adapter sets (SeQUeNCe's default would be 2e8 m/s).
+V_QUANTUM_M_PER_S = SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
 
 
 def _chain(lengths_km, **hardware) -> ChainSpec:
-    return ChainSpec(tuple(lengths_km), hardware=RepeaterHardware(**hardware))
+    return ChainSpec(tuple(lengths_km), hardware=RepeaterHardware(**hardware),
+                     protocol=SEQUENCE_NATIVE_PROTOCOL)
 
 
 # --------------------------------------------------------------------- config
@@ -103,9 +111,11 @@ def test_config_hardware_mapping(formalism):
     assert memory["fidelity"] == 0.95
     assert memory["efficiency"] == 0.7
     assert memory["frequency"] == 2e6
-    assert memory["coherence_time"] == 0.25
+    # per-memory T2 = 0.25 s, depolarising: SeQUeNCe's total Pauli rate 1/T with T = 4 T2 / 3
+    assert_allclose(memory["coherence_time"], 0.25 * 4 / 3, rtol=1e-12)
+    assert "decoherence_errors" not in memory  # SeQUeNCe's default: X, Y, Z equally
     assert memory["cutoff_flag"] is True
-    assert_allclose(memory["cutoff_ratio"], 0.05 / 0.25, rtol=1e-12)
+    assert_allclose(memory["cutoff_ratio"], 0.05 / (0.25 * 4 / 3), rtol=1e-12)
     assert router["EntanglementSwapping"]["swapping_success_prob"] == 0.6
     if formalism == "bell_diagonal":
         assert "swapping_degradation" not in router["EntanglementSwapping"]
@@ -117,6 +127,34 @@ def test_config_hardware_mapping(formalism):
     bsm_class = "SingleHeraldedBSM" if formalism == "bell_diagonal" else "SingleAtomBSM"
     assert [d["efficiency"] for d in bsm[bsm_class]["detectors"]] == [0.8, 0.8]
     assert [n["memo_size"] for n in config["nodes"]] == [3, 6, 3]
+
+
+def test_config_dephasing_memories():
+    """Dephasing: Z errors only at total rate 1/T, coherence exp(-2t/T), so T = 2 T2."""
+    config = build_router_net_config(
+        _chain((10.0,), coherence_time_s=0.1, decoherence="dephasing"), seed=1, stop_time_s=1.0,
+        formalism="bell_diagonal",
+    )
+    memory = config["templates"][config["nodes"][0]["template"]]["MemoryArray"]
+    assert memory["decoherence_errors"] == [0.0, 0.0, 1.0]
+    assert_allclose(memory["coherence_time"], 0.2, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("protocol", "memories", "field"),
+    [
+        (RepeaterProtocol("nested", "continuous", "classical", "shared_pool"), 1, "link_generation"),
+        (RepeaterProtocol("nested", "negotiated", "instant", "shared_pool"), 1, "swap_messaging"),
+        (RepeaterProtocol("swap_asap", "negotiated", "classical", "shared_pool"), 1, "swap_order"),
+        (RepeaterProtocol("nested", "negotiated", "classical", "single"), 2, "multiplexing"),
+    ],
+)
+def test_refuses_protocols_sequence_does_not_run(protocol, memories, field):
+    """SeQUeNCe negotiates attempts, messages swaps and swaps nested: anything else is refused
+    (a user error naming repeater.protocol.<field>), never run as something else."""
+    chain = ChainSpec((10.0,) * 3, RepeaterHardware(memories_per_node=memories), protocol=protocol)
+    with pytest.raises(ProtocolNotSupported, match=rf"repeater\.protocol\.{field}"):
+        SequenceChainEngine().check_protocol(chain)
 
 
 def test_config_no_cutoff_and_infinite_coherence():
@@ -174,7 +212,7 @@ def _attempt_period_s(length_km: float) -> float:
 
     Resource-manager request and reply plus the protocol's negotiation (three
     classical crossings of the segment), the photon's flight to the middle
-    at 2e8 m/s, the heralding message back and SeQUeNCe's 10 ps scheduling
+    at the fibre's speed, the heralding message back and SeQUeNCe's 10 ps scheduling
     gap (single_heralded.py, generation_base.py, action_condition_set.py).
     """
     length_m = length_km * 1e3
@@ -189,19 +227,18 @@ def _attempt_period_s(length_km: float) -> float:
 def test_two_node_fidelity_closed_form(length_km, coherence_time_s, link_fidelity):
     """Delivered fidelity = link fidelity decohered from emission to herald.
 
-    Each memory depolarises with Pauli rates 1/(3 T2) (SeQUeNCe's
-    Memory.bds_decohere, after the recurrence-purification paper, Dur and
-    Briegel 2007, doi:10.1088/0034-4885/70/8/R03), shrinking the Werner
-    parameter by exp(-4t/(3 T2)) per qubit, so after t on both memories
-    F = 1/4 + (F0 - 1/4) exp(-8 t / (3 T2)), with t the photon flight plus
-    the heralding message (+10 ps of SeQUeNCe's scheduling gap).
+    Per-memory T2 (depolarising): each qubit keeps exp(-t/T2) of its Bloch
+    vector, so after t on both memories F = 1/4 + (F0 - 1/4) exp(-2 t / T2),
+    with t the photon flight plus the heralding message (+10 ps of
+    SeQUeNCe's scheduling gap). SeQUeNCe gets T = 4 T2/3 and applies its
+    Pauli channel (Memory.bds_decohere, rates 1/(3T) each).
     """
     chain = _chain((length_km,), coherence_time_s=coherence_time_s, link_fidelity=link_fidelity)
     result = SequenceChainEngine().simulate(chain, seed=5, max_pairs=20, max_time_s=0.5)
     assert result.status == "ok" and result.pairs >= 5
     half_m = length_km * 1e3 / 2
     t_s = half_m / V_QUANTUM_M_PER_S + half_m / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S + 10e-12
-    expected = 0.25 + (link_fidelity - 0.25) * math.exp(-8 * t_s / (3 * coherence_time_s))
+    expected = 0.25 + (link_fidelity - 0.25) * math.exp(-2 * t_s / coherence_time_s)
     assert_allclose(result.extra["pair_fidelities"], expected, rtol=1e-7)
     assert_allclose(result.mean_fidelity, expected, rtol=1e-7)
     # storage only ever lowers the fidelity
@@ -263,7 +300,7 @@ def test_cutoff_counts_from_emission(cutoff_factor, delivers):
 
     SeQUeNCe schedules the expiry when the memory is prepared for emission
     (Memory.update_state), so a cutoff shorter than the photon flight plus
-    the herald (L/2 at 2e8 m/s + L/2 at c/1.468) loses every pair, and a
+    the herald (L/2 + L/2 at c/1.468) loses every pair, and a
     longer one loses none on a single segment (delivered at the herald).
     """
     half_m = 10e3

@@ -107,3 +107,57 @@ def test_raman_noise_shortens_reach(length_km):
     reach_dark = lengths[dark > 0].max()
     reach_lit = lengths[noisy > 0].max()
     assert reach_lit < reach_dark
+
+
+def _inserted(qkd, reach):
+    data = {
+        "name": "t",
+        "sites": [{"name": "A", "lat_deg": 44.43, "lon_deg": 26.10}, {"name": "B", "lat_deg": 45.75, "lon_deg": 21.21}],
+        "links": [{"a": "A", "b": "B", "length_km": 600.0}],
+        "qkd": qkd,
+        "trusted_nodes": {"reach_km": reach, "optical_bypass": False},
+        "demands": [{"a": "A", "b": "B"}],
+    }
+    scenario = validate_scenario_dict(data, "t.yaml")
+    graph, inserted = build_network(scenario, resolve(scenario, file="t.yaml", base_dir="."))
+    return graph, inserted
+
+
+def test_protocol_reach_sets_trusted_node_insertion():
+    """600 km: decoy BB84 (~140 km reach) needs 4+ trusted nodes, twin-field (~500 km) one."""
+    _, bb84 = _inserted({"preset": "gys2005"}, "protocol")
+    graph, tf = _inserted({"preset": "tf_lucamarini2018"}, "protocol")
+    assert len(bb84) >= 4 and len(tf) == 1
+    for _, _, data in graph.edges(data=True):
+        # Each twin-field span has its measurement station, recorded as untrusted and not a graph node.
+        assert data["untrusted_station"].startswith("MS ") and data["untrusted_station"] not in graph
+        assert data["key_rate_bps"] > 0
+    assert {graph.nodes[n]["role"] for n in graph} <= {"endpoint", "trusted_node"}
+
+
+def test_fixed_reach_is_unchanged():
+    _, inserted = _inserted({"preset": "tf_lucamarini2018"}, 100.0)
+    assert len(inserted) == 5
+
+
+def test_twin_field_architecture_rows():
+    """Architecture twin_field: the same demand over twin-field links, trusted nodes at twin-field reach."""
+    from qnetemu.pipeline import evaluate
+
+    data = {
+        "name": "t",
+        "sites": [{"name": "A", "lat_deg": 44.43, "lon_deg": 26.10}, {"name": "B", "lat_deg": 45.75, "lon_deg": 21.21}],
+        "links": [{"a": "A", "b": "B", "length_km": 600.0}],
+        "qkd": {"preset": "gys2005"},
+        "trusted_nodes": {"reach_km": "protocol", "optical_bypass": False},
+        "architectures": ["trusted_node", "twin_field"],
+        "demands": [{"a": "A", "b": "B"}],
+    }
+    scenario = validate_scenario_dict(data, "t.yaml")
+    out = evaluate(scenario, resolve(scenario, file="t.yaml", base_dir="."))
+    rows = {r["architecture"]: r for r in out.tables["demands"]}
+    assert set(rows) == {"trusted_node", "twin_field"}
+    assert rows["trusted_node"]["trusted_nodes"] >= 4 and rows["twin_field"]["trusted_nodes"] == 1
+    assert rows["twin_field"]["key_rate_bps"] > 0 and rows["twin_field"]["key_model"] == "asymptotic"
+    # The links table stays the trusted_node architecture's network.
+    assert all(r["protocol"] == "decoy_bb84" for r in out.tables["links"])

@@ -99,14 +99,19 @@ def test_finite_key_is_monotone_in_block_and_tends_to_asymptotic():
     assert np.all(rates[-1] < asymptotic)
 
 
-@pytest.mark.parametrize("length_km", [0.0, 25.0, 75.0, 120.0])
-def test_asymptotic_limit_is_ma2005(length_km):
-    """n_X -> inf, omega = 0, p_mu -> 1, p_x^2 = sifting, no vacuum term: Ma, Qi, Zhao, Lo (2005) exactly."""
-    gys = dict(detector_efficiency=0.045, dark_count_prob=1.7e-6, misalignment_error=0.033, ec_efficiency=1.22)
+@pytest.mark.parametrize("afterpulse_prob", [0.0, 0.04])
+@pytest.mark.parametrize("length_km", [0.0, 25.0, 75.0, 100.0])
+def test_asymptotic_limit_is_ma2005(length_km, afterpulse_prob):
+    """n_X -> inf, omega = 0, p_mu -> 1, p_x^2 = sifting, no vacuum term: Ma, Qi, Zhao, Lo (2005) exactly.
+
+    Also with afterpulses, which both models treat alike (yields x (1 + p_ap), random bits).
+    """
+    gys = dict(detector_efficiency=0.045, dark_count_prob=1.7e-6, misalignment_error=0.033, ec_efficiency=1.22,
+               afterpulse_prob=afterpulse_prob)
     t = 10 ** (-0.21 * length_km / 10)
     ma = bb84_decoy_ma2005(t, mu=0.48, nu=0.05, sifting=0.5, **gys)
     lim = bb84_decoy_lim2014(t, block_detections=np.inf, mu=0.48, nu=0.05, omega=0.0, p_mu=1 - 2e-12,
-                             p_nu=1e-12, p_x=np.sqrt(0.5), afterpulse_prob=0.0, eps_sec=1e-10, eps_cor=1e-15,
+                             p_nu=1e-12, p_x=np.sqrt(0.5), eps_sec=1e-10, eps_cor=1e-15,
                              vacuum_term=False, **gys)
     assert ma > 0
     assert_allclose(lim, ma, rtol=1e-9)

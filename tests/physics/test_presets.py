@@ -20,11 +20,16 @@ KEYS = {"protocol", "repetition_rate_hz", "detector_efficiency", "dark_count_pro
         "misalignment_error", "ec_efficiency", "mu", "nu", "attenuation_db_per_km", "source"}
 #: Keys a preset may add: QKD profile fields (qnetemu.scenario.schema.QKDProfile).
 OPTIONAL_KEYS = {"afterpulse_prob", "gate_width_s", "key_model", "finite_key", "max_loss_db"}
+#: Keys of the twin-field, MDI and CV presets beyond those they share with BB84 presets.
+OTHER_KEYS = {"phase_slices", "modulation_variance", "excess_noise", "electronic_noise", "reconciliation_efficiency"}
 RATE_KEYS = ("mu", "nu", "detector_efficiency", "dark_count_prob", "misalignment_error",
              "ec_efficiency")
 
 
-@pytest.mark.parametrize("name", sorted(QKD_DEVICE_PRESETS))
+BB84_PRESETS = sorted(n for n, p in QKD_DEVICE_PRESETS.items() if p["protocol"] == "decoy_bb84")
+
+
+@pytest.mark.parametrize("name", BB84_PRESETS)
 def test_preset_schema_and_ranges(name):
     p = qkd_device_preset(name)
     assert KEYS <= set(p) <= KEYS | OPTIONAL_KEYS
@@ -39,7 +44,7 @@ def test_preset_schema_and_ranges(name):
     assert isinstance(p["source"], str) and len(p["source"]) > 20
 
 
-@pytest.mark.parametrize("name", sorted(QKD_DEVICE_PRESETS))
+@pytest.mark.parametrize("name", BB84_PRESETS)
 def test_preset_gives_key_at_50_km_and_none_at_300_km(name):
     """Every preset must feed the decoy rate function directly (keys match its arguments)."""
     p = qkd_device_preset(name)
@@ -106,11 +111,11 @@ def test_toshiba_tokyo2015_reproduces_dynes_2015():
 
 
 def test_idq_class_stops_at_its_loss_budget():
-    """Model preset: no key beyond the 18 dB budget; finite key with 1e6-detection blocks."""
+    """Model preset: no key beyond the 20 dB budget; finite key with 1e6-detection blocks."""
     from qnetemu.scenario.schema import QKDProfile
 
     profile = QKDProfile(preset="idq_cerberis_class")
-    assert profile.max_loss_db == 18.0 and profile.key_model == "finite"
+    assert profile.max_loss_db == 20.0 and profile.key_model == "finite"
     assert profile.finite_key.block_detections == 1e6
 
 
@@ -120,3 +125,13 @@ def test_nested_preset_settings_merge_field_by_field():
     profile = QKDProfile(preset="toshiba_tokyo2015", finite_key={"block_detections": 1e9})
     assert profile.finite_key.block_detections == 1e9
     assert profile.finite_key.p_x == 0.9  # kept from the preset
+
+
+@pytest.mark.parametrize("name", sorted(set(QKD_DEVICE_PRESETS) - set(BB84_PRESETS)))
+def test_other_protocol_presets_are_profile_fields(name):
+    from qnetemu.scenario.schema import QKDProfile
+
+    p = qkd_device_preset(name)
+    assert set(p) <= KEYS | OPTIONAL_KEYS | OTHER_KEYS
+    assert QKDProfile(preset=name).protocol == p["protocol"]
+    assert isinstance(p["source"], str) and len(p["source"]) > 20

@@ -15,8 +15,6 @@ CASES = [
      "qkd.finite_key.eps_sec", "less than 1"),
     ("eps-cor-zero", _with("qkd", {**FINITE, "finite_key": {"block_detections": 1e8, "eps_cor": 0.0}}),
      "qkd.finite_key.eps_cor", "greater than 0"),
-    ("block-too-small", _with("qkd", {**FINITE, "finite_key": {"block_detections": 100.0}}),
-     "qkd", "too small to give any key"),
     ("block-missing", _with("qkd", {**FINITE, "finite_key": {}}), "qkd", "exactly one of"),
     ("filter-zero", _with("links[0].coexistence", {**LIT, "filter_bandwidth_nm": 0.0}),
      "links[0].coexistence.filter_bandwidth_nm", "greater than 0"),
@@ -35,3 +33,40 @@ def test_bad_link_model_one_line_exit_2(tmp_path, cli, text, field, words):
     assert len(lines) == 1, stderr
     assert str(path) in lines[0] and field in lines[0] and words in lines[0], lines[0]
     assert "Traceback" not in stderr + stdout
+
+
+def test_protocol_reach_of_a_profile_without_key(tmp_path, cli):
+    """trusted_nodes.reach_km: protocol with hardware whose reach is 0 (key only at a loss below its terminals')."""
+    text = _with("qkd", {"protocol": "cv_gg02", "excess_noise": 0.05, "modulation_variance": 40.0})
+    text += "fibre: {extra_loss_db: 10.0}\ntrusted_nodes: {reach_km: protocol}\n"
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    code, _, stderr = cli("run", path, "--out", out, "--no-plots")
+    assert code == 2
+    assert len(stderr.strip().splitlines()) == 1
+    assert "trusted_nodes.reach_km" in stderr and "no key" in stderr and str(path) in stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("qkd", "field"), [
+    ({**FINITE, "finite_key": {"block_detections": 100.0}}, "qkd.finite_key.block_detections"),
+    ({**FINITE, "finite_key": {"block_time_s": 1e-6}}, "qkd.finite_key.block_time_s"),
+])
+def test_block_too_small_to_give_key(tmp_path, cli, qkd, field):
+    path = tmp_path / "bad.yaml"
+    path.write_text(_with("qkd", qkd))
+    out = tmp_path / "out"
+    code, _, stderr = cli("run", path, "--out", out, "--no-plots")
+    assert code == 2
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and str(path) in lines[0] and field in lines[0] and "too small" in lines[0], stderr
+    assert not out.exists()
+
+
+def test_hardware_without_key(tmp_path, cli):
+    path = tmp_path / "bad.yaml"
+    path.write_text(_with("qkd", {"protocol": "cv_gg02", "excess_noise": 5.0}))
+    code, _, stderr = cli("run", path, "--out", tmp_path / "out", "--no-plots")
+    assert code == 2 and len(stderr.strip().splitlines()) == 1
+    assert str(path) in stderr and "qkd:" in stderr and "no key even on a lossless link" in stderr

@@ -104,3 +104,22 @@ def test_unknown_or_own_sae_is_400_and_a_foreign_certificate_401(kms):
     with pytest.raises(KmeError) as exc:
         manager.status("KME-alice", "SAE-bob", "SAE-carol")
     assert exc.value.status == 401
+
+
+def test_no_route_during_a_failure_is_503_and_key_flows_again_after():
+    """The relay is down from 2 to 4 emulated seconds; stored key cannot cross it (no route), then can."""
+    graph = nx.Graph()
+    for n, role in (("Alice", "endpoint"), ("Relay", "trusted_node"), ("Bob", "endpoint")):
+        graph.add_node(n, role=role, lat_deg=0.0, lon_deg=0.0)
+    for a, b in (("Alice", "Relay"), ("Relay", "Bob")):
+        graph.add_edge(a, b, key_rate_bps=1000.0, link_id=f"{a}–{b}", ends=(a, b), segment="fibre", latency_s=0.0)
+    spec = Emulation(key_block_bits=500, store_capacity_bits=8000,
+                     outages=[{"node": "Relay", "start_s": 2.0, "duration_s": 2.0}])
+    clock = Clock()
+    manager = KeyManager(Emulator.start(emulated_network(graph, spec), 0), identities(["Alice", "Bob"]), clock=clock)
+    clock.t = 3.0
+    with pytest.raises(KmeError) as exc:
+        manager.enc_keys("KME-alice", "SAE-alice", "SAE-bob", number=1, size=256)
+    assert exc.value.status == 503 and "no route" in exc.value.body["message"]
+    clock.t = 4.5
+    assert manager.enc_keys("KME-alice", "SAE-alice", "SAE-bob", number=1, size=256)["keys"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -57,11 +58,18 @@ def no_validation(data, where):
     return None
 
 
+# Token auth with one shared token, on every process (else InvalidAuthToken): nothing else
+# on the machine can submit work to the test's cluster.
 RAY_ENV = {
-    "RAY_AUTH_MODE": "disabled",  # consistently on every process, else InvalidAuthToken
+    "RAY_AUTH_MODE": "token",
+    "RAY_AUTH_TOKEN": secrets.token_hex(32),
     "RAY_USAGE_STATS_ENABLED": "0",
     "RAY_USAGE_STATS_PROMPT_ENABLED": "0",
 }
+# Fewer Python processes importing Ray at once while the raylet waits for its agents.
+QUIET_NODE = ("--include-log-monitor=false",)
+START_ATTEMPTS = 3  # like the executor: on a loaded machine a raylet may give up on its agents (15 s)
+START_TIMEOUT_S = 300
 
 
 def _free_port() -> int:
@@ -70,13 +78,44 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _ray_start(*args: str) -> None:
+def _pids_under(temp_dir: str) -> set[int]:
+    out = subprocess.run(["pgrep", "-f", temp_dir], capture_output=True, text=True)
+    return {int(p) for p in out.stdout.split() if int(p) != os.getpid()}
+
+
+def _ray_start(temp_dir: str, *args: str) -> None:
+    """``ray start ARGS``, tried up to START_ATTEMPTS times; a failed try's processes are stopped by pid."""
     env = {**os.environ, **RAY_ENV}
-    out = subprocess.run(
-        ["ray", "start", *args], env=env, capture_output=True, text=True, timeout=180
-    )
-    if out.returncode:
-        raise RuntimeError(f"ray start {' '.join(args)} failed: {out.stderr[-2000:]}")
+    errors = []
+    for _ in range(START_ATTEMPTS):
+        before = _pids_under(temp_dir)
+        try:
+            out = subprocess.run(["ray", "start", *args], env=env, capture_output=True, text=True,
+                                 timeout=START_TIMEOUT_S)
+            if out.returncode == 0:
+                return
+            errors.append(out.stderr[-1500:])
+        except subprocess.TimeoutExpired:
+            errors.append(f"no answer in {START_TIMEOUT_S} s")
+        _stop_pids(_pids_under(temp_dir) - before)  # only what this try started
+    raise RuntimeError(f"ray start {' '.join(args)} failed {START_ATTEMPTS} times: {errors}")
+
+
+def _stop_pids(pids: set[int]) -> None:
+    import psutil  # installed with the test extra's Ray
+
+    targets = set(pids)
+    for pid in list(targets):  # Ray's agents rename themselves: collect descendants first
+        with contextlib.suppress(psutil.Error):
+            targets.update(c.pid for c in psutil.Process(pid).children(recursive=True))
+    targets.discard(os.getpid())
+    for sig, wait_s in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
+        for pid in [p for p in targets if psutil.pid_exists(p)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + wait_s
+        while [p for p in targets if psutil.pid_exists(p)] and time.monotonic() < deadline:
+            time.sleep(0.2)
 
 
 def _stop_processes_under(temp_dir: str) -> None:
@@ -84,31 +123,8 @@ def _stop_processes_under(temp_dir: str) -> None:
 
     Never a bare ``ray stop``: it would stop every Ray instance on the machine.
     """
-
-    import psutil  # a Ray dependency
-
-    def matching() -> set[int]:
-        out = subprocess.run(["pgrep", "-f", temp_dir], capture_output=True, text=True)
-        return {int(p) for p in out.stdout.split() if int(p) != os.getpid()}
-
-    # Ray's agents rename themselves (ray::DashboardAgent) and outlive a killed raylet:
-    # collect every descendant before the first signal, while they are still children.
-    targets = matching()
-    for pid in list(targets):
-        with contextlib.suppress(psutil.Error):
-            targets.update(c.pid for c in psutil.Process(pid).children(recursive=True))
-    targets.discard(os.getpid())
-
-    def alive() -> list[int]:
-        return [p for p in targets | matching() if psutil.pid_exists(p)]
-
-    for sig, wait_s in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
-        for pid in alive():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        deadline = time.monotonic() + wait_s
-        while alive() and time.monotonic() < deadline:
-            time.sleep(0.2)
+    _stop_pids(_pids_under(temp_dir))
+    _stop_pids(_pids_under(temp_dir))  # agents a dying raylet was still starting
 
 
 @pytest.fixture(scope="module")
@@ -118,12 +134,16 @@ def two_nodes():
     import ray
     import ray.cloudpickle
 
+    from qnetemu.sweep.executors import refresh_ray_config
+
+    refresh_ray_config()  # this process sees the token even if Ray was imported before
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests/
     temp_dir = f"/tmp/qr-c{os.getpid()}"  # short: Unix socket paths are limited to 107 bytes
     port = _free_port()
     address = f"127.0.0.1:{port}"
     try:
         _ray_start(
+            temp_dir,
             "--head",
             "--node-ip-address=127.0.0.1",
             f"--port={port}",
@@ -131,8 +151,10 @@ def two_nodes():
             "--include-dashboard=false",
             "--disable-usage-stats",
             f"--temp-dir={temp_dir}",
+            *QUIET_NODE,
+            "--no-monitor",  # no autoscaler for a fixed cluster
         )
-        _ray_start(f"--address={address}", "--node-ip-address=127.0.0.1", "--num-cpus=1")
+        _ray_start(temp_dir, f"--address={address}", "--node-ip-address=127.0.0.1", "--num-cpus=1", *QUIET_NODE)
         ray.init(address=address, log_to_driver=False)
         node_ids = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
         ray.shutdown()

@@ -30,17 +30,25 @@ def outcomes(rows, app_name):
     return [r for r in rows if r["application"] == app_name]
 
 
-def test_constant_rates_converge_to_the_static_max_min_allocation():
-    """Three greedy applications on A–B (10 kbit/s) and B–C (2 kbit/s).
+GREEDY = dict(request_bits=1000, period_s=0.05)  # 20 kbit/s: more than any link gives
 
-    Max-min by hand: B–C is shared by A–C and B–C, 1 kbit/s each; A–B keeps
-    10 - 1 = 9 kbit/s for A–B. Served bits come in requests of 1000 bits and
-    links deliver blocks of 100 bits, so over T = 500 s a rate is off by at
-    most about (request + block) / T = 2.2 bit/s, plus the start-up fill.
+
+@pytest.mark.parametrize(("ac", "expected"), [
+    (GREEDY, [9000.0, 1000.0, 1000.0]),
+    # A–C asks for 500 bit/s only: it gets that, and B–C takes the rest of B–C.
+    (dict(request_bits=500, period_s=1.0), [9500.0, 500.0, 1500.0]),
+])
+def test_constant_rates_converge_to_the_static_max_min_allocation(ac, expected):
+    """Applications A–B, A–C and B–C on A–B (10 kbit/s) and B–C (2 kbit/s), A–B and B–C greedy.
+
+    Max-min by hand: B–C is shared by A–C and B–C, 1 kbit/s each (or 0.5 and
+    1.5 when A–C asks for 0.5); A–B keeps the rest of its 10 kbit/s. Served
+    bits come in requests of at most 1000 bits and links deliver blocks of
+    100 bits, so over T = 500 s a rate is off by about (request + block) / T
+    = 2.2 bit/s, plus the start-up fill.
     """
     graph = chain({("A", "B"): 10_000.0, ("B", "C"): 2_000.0}, {"B": "trusted_node"})
-    apps = [dict(a="A", b="B", request_bits=1000, period_s=0.05), dict(a="A", b="C", request_bits=1000, period_s=0.05),
-            dict(a="B", b="C", request_bits=1000, period_s=0.05)]
+    apps = [dict(a="A", b="B", **GREEDY), dict(a="A", b="C", **ac), dict(a="B", b="C", **GREEDY)]
     net = emulated_network(graph, Emulation(key_block_bits=100, store_capacity_bits=1e5, applications=apps))
     emu = Emulator.start(net, seed=0)
     duration_s = 500.0
@@ -48,7 +56,7 @@ def test_constant_rates_converge_to_the_static_max_min_allocation():
     served_bps = np.array(emu.state.served_bits) / duration_s
     static = allocate_max_min_fair([["A", "B"], ["A", "B", "C"], ["B", "C"]],
                                    {("A", "B"): 10_000.0, ("B", "C"): 2_000.0}, [a.rate_bps for a in net.applications])
-    np.testing.assert_allclose(static, [9000.0, 1000.0, 1000.0])
+    np.testing.assert_allclose(static, expected)
     np.testing.assert_allclose(served_bps, static, atol=3 * (1000 + 100) / duration_s)
 
 
@@ -174,3 +182,54 @@ def test_same_seed_same_run_other_seed_other_failures():
 
     assert run(1) == run(1)
     assert run(1)[0] != run(2)[0]
+
+
+def test_finite_key_links_deliver_their_own_blocks():
+    """A finite-key link (block_time_s from its key model) delivers rate x block_time_s bits per block."""
+    graph = chain({("A", "B"): 100.0, ("B", "C"): 100.0})
+    graph.edges["A", "B"]["block_time_s"] = 30.0      # finite key: 3000-bit blocks every 30 s
+    graph.edges["B", "C"]["block_time_s"] = float("nan")  # asymptotic: the emulation's block size
+    net = emulated_network(graph, Emulation(key_block_bits=500, store_capacity_bits=1e6))
+    assert [link.block_bits for link in net.links] == [3000.0, 500.0]
+    emu = Emulator.start(net, seed=0)
+    emu.run_until(95.0)
+    assert [emu.level(k) for k in range(2)] == [9000.0, 9500.0]  # 3 blocks of 3000; 19 of 500
+
+
+def test_routes_keep_the_relay_rules_of_the_built_graph():
+    """A node that may not relay (can_relay False) is never a relay, even when it is the wide way round."""
+    graph = chain({("A", "B"): 5000.0, ("B", "C"): 5000.0, ("A", "D"): 1000.0, ("D", "C"): 1000.0},
+                  {"B": "trusted_node", "D": "trusted_node"})
+    graph.nodes["B"]["can_relay"] = False
+    spec = Emulation(key_block_bits=100, applications=[dict(name="app", a="A", b="C", request_bits=100)])
+    emu = Emulator.start(emulated_network(graph, spec), seed=0)
+    served = [r for r in emu.run_until(60.0).requests if r["outcome"] == "served"]
+    assert served and all(r["route"] == "A > D > C" for r in served)
+
+
+def test_a_deeper_store_on_one_link_rides_out_the_outage():
+    """The 150 s cut of the two-link example starves a 10,000-bit store (depth 100 s); with 20,000
+    bit on A–B (depth 200 s, full at the cut) it misses nothing."""
+    graph = chain({("A", "B"): 1000.0, ("B", "C"): 1000.0}, {"B": "trusted_node"})
+    spec = Emulation(key_block_bits=100, store_capacity_bits=10_000,
+                     link_stores=[dict(a="A", b="B", capacity_bits=20_000)],
+                     applications=[dict(name="rekey", a="A", b="C", request_bits=1000, period_s=10.0, start_s=5.0)],
+                     outages=[dict(a="A", b="B", start_s=200.0, duration_s=150.0)])
+    net = emulated_network(graph, spec)
+    assert [link.capacity_bits for link in net.links] == [20_000.0, 10_000.0]
+    emu = Emulator.start(net, seed=0)
+    rows = emu.run_until(600.0).requests + emu.finish().requests
+    assert rows and all(r["outcome"] == "served" for r in rows)
+
+
+def test_link_failure_reroutes_when_another_route_exists():
+    """A–B cut from 100 to 200 s: the key goes round through D meanwhile (A–B's stored key is not needed)."""
+    graph = chain({("A", "B"): 5000.0, ("B", "C"): 5000.0, ("A", "D"): 1000.0, ("D", "C"): 1000.0},
+                  {"B": "trusted_node", "D": "trusted_node"})
+    spec = Emulation(key_block_bits=100, store_capacity_bits=1e5, applications=[
+        dict(name="app", a="A", b="C", request_bits=100, period_s=1.0)],
+        outages=[dict(a="A", b="B", start_s=100.0, duration_s=100.0)])
+    emu = Emulator.start(emulated_network(graph, spec), seed=0)
+    rows = outcomes(emu.run_until(300.0).requests, "app")
+    assert {r["route"] for r in rows if 100.0 <= r["arrival_s"] < 200.0} == {"A > D > C"}
+    assert {r["route"] for r in rows if r["arrival_s"] >= 200.0} == {"A > B > C"}

@@ -1,0 +1,99 @@
+"""The three repeater engines on the same chains, in one run: the README's agreement table.
+
+For the chain of ``scenarios/repeater_chain.yaml`` (its own protocol and
+hardware) and for variants of a five-router chain (4 x 20 km, default
+protocol: negotiated attempts, nested swaps, classical messages, independent
+lanes), runs the analytic engine, the Monte Carlo engine and SeQUeNCe 1.3.1
+(in a child process) and prints a Markdown table of pair rate and mean
+fidelity with standard errors, and the largest pairwise difference in units
+of the combined standard error (``z``; agreement means ``z < 4``). The
+analytic engine refuses cutoffs, so that row has no analytic value.
+
+Usage::
+
+    python benchmarks/repeater_agreement.py            # about 10 minutes on 2 cores
+    python benchmarks/repeater_agreement.py --quick    # shipped chain only
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from qnetemu.architectures.repeater import repeater_hardware, repeater_protocol  # noqa: E402
+from qnetemu.engines.chain import ChainSpec, ProtocolNotSupported, RepeaterHardware  # noqa: E402
+from qnetemu.engines.isolated import run_isolated  # noqa: E402
+from qnetemu.engines.repeater_analytic import AnalyticChainEngine  # noqa: E402
+from qnetemu.engines.repeater_montecarlo import MonteCarloChainEngine  # noqa: E402
+from qnetemu.engines.sequence_adapter import SequenceChainEngine  # noqa: E402
+from qnetemu.scenario.schema import RepeaterProfile  # noqa: E402
+
+
+def _cases(quick: bool):
+    data = yaml.safe_load((ROOT / "scenarios" / "repeater_chain.yaml").read_text())
+    profile = RepeaterProfile.model_validate(data["repeater"])
+    yield ("repeater_chain.yaml (4 x 50 km, 4 lanes, T2 = 10 s)",
+           ChainSpec((50.0,) * 4, repeater_hardware(profile), protocol=repeater_protocol(profile)), 150)
+    if quick:
+        return
+    protocol = repeater_protocol(RepeaterProfile())
+    base = {"coherence_time_s": 0.05, "link_fidelity": 0.98}
+    for label, change, pairs in (
+        ("4 x 20 km, 1 memory, T2 = 50 ms", {}, 200),
+        ("4 x 20 km, 4 lanes", {"memories_per_node": 4}, 400),
+        ("4 x 20 km, T2 = 5 ms", {"coherence_time_s": 5e-3}, 200),
+        ("4 x 20 km, T2 = 10 s", {"coherence_time_s": 10.0}, 200),
+        ("4 x 20 km, swap probability 0.5", {"swap_success_prob": 0.5}, 150),
+        ("4 x 20 km, dephasing, T2 = 5 ms", {"decoherence": "dephasing", "coherence_time_s": 5e-3}, 200),
+        ("4 x 20 km, cutoff 5 ms", {"cutoff_time_s": 5e-3}, 200),
+    ):
+        yield label, ChainSpec((20.0,) * 4, RepeaterHardware(**(base | change)), protocol=protocol), pairs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    print("| chain | analytic: rate [Hz], F | Monte Carlo: rate [Hz], F | SeQUeNCe: rate [Hz], F | max z (rate, F) |")
+    print("| --- | --- | --- | --- | --- |")
+    t0 = time.perf_counter()
+    for label, chain, seq_pairs in _cases(args.quick):
+        results = {}
+        try:
+            results["analytic"] = AnalyticChainEngine().simulate(chain)
+        except ProtocolNotSupported:
+            results["analytic"] = None
+        results["montecarlo"] = MonteCarloChainEngine().simulate(chain, seed=args.seed, max_pairs=20_000,
+                                                                 max_time_s=1e9)
+        results["sequence"] = run_isolated(SequenceChainEngine(), chain, seed=args.seed, max_pairs=seq_pairs,
+                                           max_time_s=60.0)
+        cells, z_rate, z_fid = [], 0.0, 0.0
+        for r in results.values():
+            if r is None:
+                cells.append("refused (cutoff)")
+                continue
+            se = f" ± {r.pair_rate_stderr_hz:.2g}" if r.pair_rate_stderr_hz else ""
+            fse = f" ± {r.fidelity_stderr:.1g}" if r.fidelity_stderr else ""
+            cells.append(f"{r.pair_rate_hz:.4g}{se}, {r.mean_fidelity:.4f}{fse}")
+        for a, b in itertools.combinations([r for r in results.values() if r is not None], 2):
+            se_r = math.hypot(a.pair_rate_stderr_hz, b.pair_rate_stderr_hz)
+            se_f = math.hypot(a.fidelity_stderr, b.fidelity_stderr)
+            z_rate = max(z_rate, abs(a.pair_rate_hz - b.pair_rate_hz) / se_r)
+            if se_f > 1e-12:
+                z_fid = max(z_fid, abs(a.mean_fidelity - b.mean_fidelity) / se_f)
+        print(f"| {label} | " + " | ".join(cells) + f" | {z_rate:.1f}, {z_fid:.1f} |", flush=True)
+    print(f"\n({time.perf_counter() - t0:.0f} s, seed {args.seed})")
+
+
+if __name__ == "__main__":
+    main()

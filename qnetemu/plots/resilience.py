@@ -1,0 +1,66 @@
+"""Trust figures from stored tables: what each failure costs, how exposed each key is.
+
+Drawn from the ``n_minus_one_elements``, ``key_holders`` and ``multipath``
+tables of a run (:mod:`qnetemu.architectures.trust`); nothing is recomputed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from qnetemu.plots.style import figure
+
+#: Elements shown in the N-1 figure, worst first.
+TOP_ELEMENTS = 20
+
+
+def n_minus_one_impact(elements: pd.DataFrame, *, title: str = ""):
+    """Worst single failures: key lost by all demands together, and demands cut off or below requirement."""
+    rows = elements.sort_values(["demands_cut", "key_lost_bps"], ascending=False).head(TOP_ELEMENTS)[::-1]
+    fig, ax = figure(6.5, max(2.5, 0.28 * len(rows) + 1.2))
+    labels = [f"{'node' if k == 'node' else 'link'}: {e}" for k, e in zip(rows.element_kind, rows.element,
+                                                                          strict=True)]
+    colours = ["tab:red" if k == "node" else "tab:blue" for k in rows.element_kind]
+    y = np.arange(len(rows))
+    ax.barh(y, rows.key_lost_bps, color=colours)
+    ax.set_yticks(y, labels, fontsize=7)
+    for yi, (lost, cut, below) in enumerate(zip(rows.key_lost_bps, rows.demands_cut,
+                                                 rows.demands_below_requirement, strict=True)):
+        ax.annotate(f" {cut} cut, {below} below req.", (lost, yi), va="center", fontsize=6)
+    ax.set_xlim(0.0, float(rows.key_lost_bps.max()) * 1.45 if len(rows) else None)  # room for the notes
+    ax.set_xlabel("Key rate lost, summed over demands [bit/s]")
+    ax.grid(axis="y", visible=False)
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(color="tab:blue", label="fibre link lost"), Patch(color="tab:red", label="node lost")],
+              loc="best")
+    ax.set_title((f"{title}: " if title else "") + f"N-1, the {len(rows)} most damaging single failures")
+    return fig
+
+
+def exposure(key_holders: pd.DataFrame, multipath: pd.DataFrame | None, *, title: str = ""):
+    """Probability that each demand's key is exposed, against the relay nodes that see it, single vs multipath."""
+    fig, ax = figure()
+    single = key_holders[key_holders.exposure_probability.notna()]
+    ax.scatter(single.relay_nodes_in_clear, single.exposure_probability, s=16, marker="s",
+               label="single path: every relay holds the key")
+    if multipath is not None and "exposure_probability" in multipath:
+        multi = multipath[multipath.exposure_probability.notna() & (multipath.status == "ok")]
+        k = int(multipath.paths_wanted.iloc[0]) if len(multipath) else 2
+        ax.scatter(multi.relay_nodes, multi.exposure_probability, s=16, marker="o",
+                   label=f"XOR over {k} node-disjoint paths: all must fall")
+    p = float(key_holders.compromise_probability.dropna().iloc[0])
+    n = np.arange(1, max(int(single.relay_nodes_in_clear.max()) if len(single) else 1, 2) + 1)
+    ax.plot(n, -np.expm1(n * np.log1p(-p)), color="black", lw=1, ls="--", label=f"1 − (1 − p)^n, p = {p:g}")
+    ax.set_yscale("log")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("Relay nodes on the demand's path(s)")
+    ax.set_ylabel("Probability the key is exposed")
+    ax.set_title((f"{title}: " if title else "") + "key exposure to compromised relays")
+    ax.set_ylim(top=1.0)  # the decade above the data holds the legend
+    ax.legend(loc="upper right")
+    return fig
+
