@@ -120,6 +120,27 @@ def _km(value) -> str:
     return "-" if value != value else f"{value:,.0f}"
 
 
+def trust_summary(sites: pd.DataFrame | None, demands: pd.DataFrame) -> str:
+    """One paragraph on where key may not be relayed (the sites table's ``can_relay``), or "" when everywhere."""
+    if sites is None or "can_relay" not in sites:
+        return ""
+    barred = sites[~sites["can_relay"].fillna(True).astype(bool)]
+    if not len(barred):
+        return ""
+    junctions = int((barred["role"] == "junction").sum())
+    by_rule = barred[barred["role"] != "junction"]
+    countries = by_rule["country"].fillna("unknown").value_counts()
+    top = ", ".join(f"{c} {n}" for c, n in countries.head(8).items())
+    refused = demands[demands["status"] == "no_allowed_path"] if "status" in demands else demands.iloc[:0]
+    text = (f"Where key may be relayed: {len(barred)} of {len(sites)} nodes may not relay it "
+            f"({junctions} cable junctions at sea, {len(by_rule)} barred by the trust policy"
+            + (f": {top}" if len(by_rule) else "") + ").")
+    if len(refused):
+        per_arch = ", ".join(f"{ARCH_LABEL.get(a, a)} {n}" for a, n in refused.groupby("architecture").size().items())
+        text += f" Demands with no route within the rules (status `no_allowed_path`): {per_arch}."
+    return text
+
+
 def write_report(directory: str | Path) -> list[Path]:
     """Write ``report.md`` and ``report.html`` into ``directory``; return their paths."""
     from qnetemu.plots import draw_run
@@ -164,6 +185,9 @@ def write_report(directory: str | Path) -> list[Path]:
         + (f", {len(sat_links)} satellite services" if sat_links is not None else "")
         + f", {demands[['a', 'b']].drop_duplicates().shape[0]} demands."
     )
+    trust = trust_summary(sites, demands)
+    if trust:
+        sections.append("\n" + trust)
     figures.append(("Network map: links coloured by secret-key rate, trusted nodes marked", run_dir / "figures" / "network_map.png"))
 
     sections.append("\n## Architectures on the same demands\n")

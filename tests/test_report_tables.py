@@ -31,3 +31,22 @@ def test_best_margin_and_ties():
     assert table.loc[("A", "D"), "best"] == "repeater" and table.loc[("A", "D"), "margin"] == pytest.approx(4.0)
     assert table.loc[("A", "E"), "best"] == "none" and math.isnan(table.loc[("A", "E"), "margin"])
     assert table.loc[("A", "B"), "trusted_nodes_today"] == 3
+
+
+def test_trust_summary_counts_barred_nodes_and_refused_demands():
+    from qnetemu.report import trust_summary
+
+    sites = pd.DataFrame({
+        "name": ["A", "B", "C", "W", "S"],
+        "role": ["endpoint", "trusted_node", "trusted_node", "junction", "satellite"],
+        "country": ["AT", "CH", "CH", None, None],
+        "can_relay": [True, False, False, False, True],
+    })
+    demands = pd.DataFrame({"a": ["A", "A"], "b": ["B", "C"], "architecture": ["trusted_node", "satellite"],
+                            "status": ["no_allowed_path", "ok"]})
+    text = trust_summary(sites, demands)
+    assert "3 of 5 nodes may not relay" in text
+    assert "1 cable junctions at sea, 2 barred by the trust policy: CH 2" in text
+    assert "trusted nodes (fibre) 1" in text and "fibre + satellites" not in text
+    assert trust_summary(sites.assign(can_relay=True), demands) == ""
+    assert trust_summary(sites.drop(columns="can_relay"), demands) == ""

@@ -104,6 +104,16 @@ def test_no_inserted_trusted_node_at_sea(eu_network):
     graph, inserted = eu_network
     assert len(inserted) > 500
     assert is_land([r["lat_deg"] for r in inserted], [r["lon_deg"] for r in inserted]).all()
+    # Independently of the shoreline data: boxes of open sea (North Sea, Black Sea, Ionian Sea,
+    # Bay of Biscay, Baltic south of Gotland, Tyrrhenian Sea, Balearic Sea, north of Cyprus) hold
+    # no inserted node. The import before this rule put 16 in them (e.g. on Olbia–Civitavecchia,
+    # Barcelona–Palma, Paphos–Alanya, Penmarch–Gijón, Katthammarsvik–Gdynia).
+    seas = [(55.0, 57.0, 2.0, 5.0), (42.5, 44.0, 31.0, 36.0), (36.0, 38.0, 17.0, 19.5),
+            (44.5, 46.0, -6.0, -3.0), (55.3, 56.3, 17.0, 19.5), (40.8, 41.6, 10.0, 11.5),
+            (40.2, 41.0, 1.2, 2.4), (35.6, 36.2, 32.0, 32.6)]
+    for lat0, lat1, lon0, lon1 in seas:
+        assert not [r["name"] for r in inserted
+                    if lat0 <= r["lat_deg"] <= lat1 and lon0 <= r["lon_deg"] <= lon1], (lat0, lon0)
     # Paphos–Alanya: tagged terrestrial, 242 km of fibre with 165 km of it under the sea.
     assert not any(r["link_id"] == "Paphos–Alanya" for r in inserted)
     assert graph.edges["Paphos", "Alanya"]["unsplit"] == "open water"
