@@ -10,7 +10,6 @@ before it reaches the page.
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 
 import numpy as np
@@ -199,7 +198,7 @@ def write_interactive(directory: str | Path) -> Path:
     import plotly.offline
 
     from qnetemu.errors import UserError
-    from qnetemu.results.store import read_manifest, read_table
+    from qnetemu.results.store import read_manifest, read_sweep_manifest, read_table
 
     directory = Path(directory)
     is_sweep = (directory / "sweep.json").is_file()
@@ -223,7 +222,7 @@ def write_interactive(directory: str | Path) -> Path:
     if is_sweep:
         from qnetemu.plots.sweep import swept_columns
 
-        sweep_manifest = json.loads((directory / "sweep.json").read_text())
+        sweep_manifest = read_sweep_manifest(directory)
         swept = read_table(directory, "demands")
         if swept is not None and len(swept) and "repeater" in set(swept.architecture):
             params = swept_columns(sweep_manifest, swept)

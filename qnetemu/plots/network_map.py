@@ -57,7 +57,7 @@ def _place_labels(ax, points: list[tuple[str, float, float]], fontsize: float) -
         for dx, dy in offsets:
             text = ax.annotate(name, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
                                ha="left" if dx >= 0 else "right", zorder=5, in_layout=False)
-            box = text.get_window_extent(renderer).expanded(1.05, 1.1)
+            box = text.get_window_extent(renderer).expanded(1.2, 1.3)  # margin: the layout rescales a little
             if not any(box.overlaps(other) for other in placed):
                 best = (text, box)
                 break
@@ -194,6 +194,6 @@ def network_map(sites: pd.DataFrame, links: pd.DataFrame, *, title: str = "", sa
         handles.append(Line2D([], [], ls="--", color=palette.ARCHITECTURE_COLOURS["satellite"],
                               label="entanglement downlink with key"))
     fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False, fontsize=7)
-    fig.get_layout_engine().execute(fig)  # labels are placed on the final layout
+    ax.apply_aspect()  # labels are placed on the map's final shape (constrained layout only rescales it)
     _place_labels(ax, [(r.name, r.lon_deg, r.lat_deg) for r in labelled.itertuples()], 6 if dense else 7)
     return fig
