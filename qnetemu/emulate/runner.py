@@ -172,7 +172,7 @@ def _consolidate(out: Path, net: EmuNetwork, emulator: Emulator, duration_s: flo
     outages = _frame(outage_rows(tables["requests"], net, duration_s), "outages")
     tables["outages"] = outages
     tables["availability"] = pd.DataFrame(availability_rows(tables["requests"], outages, net, duration_s))
-    tables["links"] = pd.DataFrame(link_rows(net, emulator.state, duration_s))
+    tables["link_keys"] = pd.DataFrame(link_rows(net, emulator.state, duration_s))
     tables["nights"] = _frame(night_rows(emulator.state), "nights")
     for name, frame in tables.items():
         write_table(out, name, frame)

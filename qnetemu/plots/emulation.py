@@ -140,12 +140,12 @@ def draw_emulation(run_dir: str | Path) -> list[Path]:
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
     title = manifest.get("scenario_name") or run_dir.name
-    tables = {n: read_table(run_dir, n) for n in ("store_levels", "links", "link_events", "availability", "requests")}
+    tables = {n: read_table(run_dir, n) for n in ("store_levels", "link_keys", "link_events", "availability", "requests")}
     fig_dir = run_dir / "figures"
     fig_dir.mkdir(exist_ok=True)
     written: list[Path] = []
     if tables["store_levels"] is not None and len(tables["store_levels"]):
-        written += save(store_levels(tables["store_levels"], tables["links"], tables["link_events"], title=title),
+        written += save(store_levels(tables["store_levels"], tables["link_keys"], tables["link_events"], title=title),
                         fig_dir / "store_levels")
     if tables["availability"] is not None and len(tables["availability"]):
         written += save(availability(tables["availability"], title=title), fig_dir / "availability")

@@ -32,7 +32,7 @@ emulation:
     - {name: encryptor, a: Alice, b: Bob, request_bits: 256, period_s: 10}
     - {name: bulk, a: Alice, b: Relay, rate_bps: 100}
 """
-TABLES = ("requests", "store_levels", "link_events", "availability", "outages", "links")
+TABLES = ("requests", "store_levels", "link_events", "availability", "outages", "link_keys")
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_outputs_parquet_and_csv_with_consistent_numbers(scenario_file, tmp_path
         assert avail.loc[name, "availability"] == pytest.approx(avail.loc[name, "served"] / len(group))
     # Store levels sampled every minute and at the end, for both links.
     assert len(t["store_levels"]) == 2 * (3600 // 60 + 1)
-    links = t["links"]
+    links = t["link_keys"]
     balance = links["initial_bits"] + links["generated_bits"] - links["consumed_bits"] - links["discarded_bits"]
     pd.testing.assert_series_equal(balance, links["final_level_bits"], check_names=False, atol=1e-6)
 
