@@ -392,7 +392,7 @@ def evaluate_point(scenario_dict: dict, *, engine: str, architecture: str, seed:
     cached = _NETWORK_CACHE.get(key) if key is not None else None
     if cached is None:
         resolved = resolve(scenario, file=source, base_dir=Path(base_dir))
-        network = build_network(scenario, resolved, file=source)
+        network = build_network(scenario, resolved, architectures=[architecture], file=source)
         if key is not None:
             while len(_NETWORK_CACHE) >= _NETWORK_CACHE_SIZE:
                 _NETWORK_CACHE.pop(next(iter(_NETWORK_CACHE)))
