@@ -24,8 +24,6 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -35,11 +33,12 @@ from qnetemu.engines.isolated import run_isolated  # noqa: E402
 from qnetemu.engines.repeater_analytic import AnalyticChainEngine  # noqa: E402
 from qnetemu.engines.repeater_montecarlo import MonteCarloChainEngine  # noqa: E402
 from qnetemu.engines.sequence_adapter import SequenceChainEngine  # noqa: E402
+from qnetemu.scenario.load import read_yaml  # noqa: E402
 from qnetemu.scenario.schema import RepeaterProfile  # noqa: E402
 
 
 def _cases(quick: bool):
-    data = yaml.safe_load((ROOT / "scenarios" / "repeater_chain.yaml").read_text())
+    data = read_yaml(ROOT / "scenarios" / "repeater_chain.yaml")  # YAML 1.2 floats, as the CLI reads
     profile = RepeaterProfile.model_validate(data["repeater"])
     yield ("repeater_chain.yaml (4 x 50 km, 4 lanes, T2 = 10 s)",
            ChainSpec((50.0,) * 4, repeater_hardware(profile), protocol=repeater_protocol(profile)), 150)

@@ -20,12 +20,12 @@ import math
 from pathlib import Path
 
 import pytest
-import yaml
 
 from qnetemu.engines.chain import ChainSpec, RepeaterHardware, RepeaterProtocol
 from qnetemu.engines.repeater_analytic import AnalyticChainEngine
 from qnetemu.engines.repeater_montecarlo import MonteCarloChainEngine
 from qnetemu.engines.sequence_adapter import SequenceChainEngine
+from qnetemu.scenario.load import read_yaml
 
 LANES = RepeaterProtocol("nested", "negotiated", "classical", "independent_lanes")
 #: Monte Carlo deliveries per comparison: its errors end up several times
@@ -141,7 +141,7 @@ def test_shipped_repeater_scenarios_agree_in_all_engines(scenario, segments, seq
     from qnetemu.architectures.repeater import repeater_hardware, repeater_protocol
     from qnetemu.scenario.schema import RepeaterProfile
 
-    data = yaml.safe_load((Path(__file__).parents[2] / "scenarios" / scenario).read_text())
+    data = read_yaml(Path(__file__).parents[2] / "scenarios" / scenario)  # YAML 1.2 floats, as the CLI reads
     profile = RepeaterProfile.model_validate(data["repeater"])
     chain = ChainSpec(segments, hardware=repeater_hardware(profile), protocol=repeater_protocol(profile))
     _compare(chain, seq_pairs=seq_pairs, seed=7)
