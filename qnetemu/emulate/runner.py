@@ -2,7 +2,8 @@
 
 The emulated time is cut into chunks of ``emulation.checkpoint_period_s``.
 After each chunk its rows go to ``OUT/parts/`` (Parquet), the whole state is
-pickled to ``OUT/checkpoint.pkl`` (written to a temporary file and renamed),
+pickled to ``OUT/checkpoint.pkl`` (written to a temporary file and renamed; read back
+with only the emulation's own classes and numpy's generators allowed),
 and one fsynced line is appended to ``OUT/journal.jsonl``. A killed run
 resumed with ``--resume`` starts from the last checkpoint and, since every
 run is cut at the same boundaries, writes the same tables as a run that was
@@ -120,7 +121,7 @@ def run_emulation(scenario, resolved, *, scenario_file: str, scenario_hash: str,
     ends = boundaries(duration_s, net.spec.checkpoint_period_s)
     done = 0
     if resume and (out / CHECKPOINT).is_file():
-        saved = pickle.loads((out / CHECKPOINT).read_bytes())
+        saved = _load_checkpoint(out / CHECKPOINT)
         emulator, done = Emulator(net, saved["state"]), saved["chunk"]
         say(f"resuming after chunk {done} of {len(ends)} (emulated {emulator.state.now_s:,.0f} s)")
     else:
@@ -154,6 +155,44 @@ def run_emulation(scenario, resolved, *, scenario_file: str, scenario_hash: str,
             f"requests, {len(rows.requests) - served} missed, {len(rows.events)} failures/repairs")
     return _consolidate(out, net, emulator, duration_s, len(ends), resumed_from, scenario_file, scenario_hash, seed,
                         t_start)
+
+
+# What an emulation's checkpoint holds: its state dataclasses and numpy's generators. A
+# resumed directory may come from anywhere, and plain unpickling would run whatever code a
+# crafted file names, so every other global is refused.
+_CHECKPOINT_GLOBALS = frozenset({
+    ("qnetemu.emulate.kernel", "EmulationState"),
+    ("qnetemu.emulate.kernel", "Request"),
+    ("numpy.random._pickle", "__generator_ctor"),
+    ("numpy.random._pickle", "__bit_generator_ctor"),
+    ("numpy.random._pcg64", "PCG64"),
+    ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),
+    ("numpy.random.bit_generator", "SeedSequence"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+})
+
+
+class _CheckpointUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if (module, name) not in _CHECKPOINT_GLOBALS:
+            raise pickle.UnpicklingError(f"refused {module}.{name}, which no emulation checkpoint holds")
+        return super().find_class(module, name)
+
+
+def _load_checkpoint(path: Path) -> dict:
+    """The saved chunk and state, or a one-line UserError for a damaged or foreign file."""
+    import io
+
+    try:
+        saved = _CheckpointUnpickler(io.BytesIO(path.read_bytes())).load()
+        if not (isinstance(saved, dict) and isinstance(saved.get("chunk"), int) and "state" in saved):
+            raise pickle.UnpicklingError("not an emulation checkpoint")
+    except (pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError, IndexError) as exc:
+        raise UserError(f"damaged or foreign checkpoint ({exc}); use another --out", file=str(path)) from None
+    return saved
 
 
 def _read_parts(out: Path, name: str) -> pd.DataFrame:

@@ -138,3 +138,32 @@ def test_cli_bad_emulation_input_is_one_line(cli, scenario_file, tmp_path, edit,
 def test_cli_bad_duration(cli, scenario_file, tmp_path):
     code, _, err = cli("emulate", scenario_file, "--duration", "soon", "--out", tmp_path / "o")
     assert code == 2 and "--duration" in err
+
+
+class _Planted:
+    """A pickle that would create a file when loaded by plain ``pickle.loads``."""
+
+    def __init__(self, target):
+        self.target = str(target)
+
+    def __reduce__(self):
+        import pathlib
+
+        return (pathlib.Path.touch, (pathlib.Path(self.target),))
+
+
+def test_resume_never_runs_code_a_crafted_checkpoint_names(scenario_file, tmp_path):
+    """A directory handed to --resume may come from anyone: only the emulation's classes load."""
+    import pickle
+
+    from qnetemu.errors import UserError
+
+    emulate(scenario_file, tmp_path / "cut", seed=3, stop_after_chunks=1)
+    planted = tmp_path / "planted"
+    (tmp_path / "cut" / "checkpoint.pkl").write_bytes(pickle.dumps({"chunk": 1, "state": _Planted(planted)}))
+    with pytest.raises(UserError, match="checkpoint.*refused"):
+        emulate(scenario_file, tmp_path / "cut", seed=3, resume=True)
+    assert not planted.exists()
+    (tmp_path / "cut" / "checkpoint.pkl").write_bytes(b"\x80\x05garbage")
+    with pytest.raises(UserError, match="damaged or foreign checkpoint"):
+        emulate(scenario_file, tmp_path / "cut", seed=3, resume=True)
