@@ -193,7 +193,9 @@ def network_map(sites: pd.DataFrame, links: pd.DataFrame, *, title: str = "", sa
     if arcs:
         handles.append(Line2D([], [], ls="--", color=palette.ARCHITECTURE_COLOURS["satellite"],
                               label="entanglement downlink with key"))
-    fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False, fontsize=7)
+    # Two columns when entries are long or many: three overflowed the figure at continental scale.
+    ncol = 3 if len(handles) <= 3 or max(len(h.get_label()) for h in handles) < 28 else 2
+    fig.legend(handles=handles, loc="outside lower center", ncol=ncol, frameon=False, fontsize=7)
     ax.apply_aspect()  # labels are placed on the map's final shape (constrained layout only rescales it)
     _place_labels(ax, [(r.name, r.lon_deg, r.lat_deg) for r in labelled.itertuples()], 6 if dense else 7)
     return fig

@@ -75,10 +75,13 @@ def link_rate_vs_distance(links: pd.DataFrame, *, title: str = ""):
         ax.plot([], [], ls="", marker="|", color=palette.NO_KEY_COLOUR,
                 label=f"links without key ({len(dead)}; ticks at their length)")
     att = fibre_attenuation_db_per_km(links)
+    bound = np.array([])
     if att is not None and "repetition_rate_hz" in fibre and fibre["repetition_rate_hz"].notna().any():
-        plob_curve(ax, channel_uses_hz=float(fibre["repetition_rate_hz"].median()), attenuation_db_per_km=att,
-                   max_km=float(fibre.length_km.max()), what="pulses")
-    _keep_data_in_view(ax, ok.key_rate_bps.to_numpy(dtype=float))
+        length, rate = plob_curve(ax, channel_uses_hz=float(fibre["repetition_rate_hz"].median()),
+                                  attenuation_db_per_km=att, max_km=float(fibre.length_km.max()), what="pulses")
+        # One link's length range spans a few decades of the bound: keep it in view above the data.
+        bound = rate[length >= float(ok.length_km.min())] if len(ok) else rate
+    _keep_data_in_view(ax, np.concatenate([ok.key_rate_bps.to_numpy(dtype=float), bound[:1]]))
     ax.set_xlabel("Fibre length [km]")
     ax.set_ylabel("Secret-key rate [bit/s]")
     ax.set_title(f"{title}: link key rate vs length" if title else "Link key rate vs length")

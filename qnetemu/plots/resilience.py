@@ -60,7 +60,7 @@ def exposure(key_holders: pd.DataFrame, multipath: pd.DataFrame | None, *, title
     ax.set_xlabel("Relay nodes on the demand's path(s)")
     ax.set_ylabel("Probability the key is exposed")
     ax.set_title((f"{title}: " if title else "") + "key exposure to compromised relays")
-    ax.set_ylim(top=1.0)  # the decade above the data holds the legend
-    ax.legend(loc="upper right")
+    ax.set_ylim(top=1.0)
+    ax.legend(loc="lower right")  # exposure grows with path length: the lower right stays empty
     return fig
 
