@@ -62,6 +62,9 @@ def test_private_ray_is_loopback_only_authenticated_and_cleaned_up():
     home_token = Path.home() / ".ray" / "auth_token"
     had_home_token = home_token.exists()
     env_before = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")}
+    # Children this test process had before (e.g. multiprocessing's resource tracker, left by
+    # earlier tests in the session) are not the executor's.
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
     with RayExecutor(workers=1) as ex:
         assert ray.get(ray.remote(_one).remote()) == 1  # a worker process runs (and listens) too
         temp_dir = ex._private.temp_dir
@@ -73,7 +76,7 @@ def test_private_ray_is_loopback_only_authenticated_and_cleaned_up():
         procs = [me, *me.children(recursive=True)]
         for p in node:
             procs += [p, *p.children(recursive=True)]
-        procs = list({p.pid: p for p in procs}.values())
+        procs = [p for p in {p.pid: p for p in procs}.values() if p.pid not in before]
         listening: list[tuple[str, str, int]] = []
         for p in procs:
             try:
