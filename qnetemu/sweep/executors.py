@@ -48,7 +48,8 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _base_record(point: Point) -> Record:
+def base_record(point: Point) -> Record:
+    """The fields that name a point in its journal record."""
     return {
         "point_id": point.point_id,
         "index": point.index,
@@ -63,7 +64,7 @@ def _base_record(point: Point) -> Record:
 def failed_record(point: Point, error: str, provenance: Mapping[str, Any] | None = None) -> Record:
     """The record of a point that did not produce rows."""
     return {
-        **_base_record(point),
+        **base_record(point),
         "status": STATUS_FAILED,
         "error": error,
         "rows": {},
@@ -114,7 +115,7 @@ def run_point(
         rec["elapsed_s"] = time.perf_counter() - t0
         return rec
     return {
-        **_base_record(point),
+        **base_record(point),
         "status": STATUS_OK,
         "error": "",
         "rows": rows,

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from qnetemu.sweep.axes import Point
+from qnetemu.sweep.executors import base_record
 
 #: Path prefixes (top-level sections) each architecture's rows do not depend on.
 IGNORES = {
@@ -64,13 +65,7 @@ def copy_record(record: Mapping[str, Any], point: Point) -> dict[str, Any]:
                 row["seed"] = point.seed
     return {
         **record,
-        "point_id": point.point_id,
-        "index": point.index,
-        "seed": point.seed,
-        "engine": point.engine,
-        "architecture": point.architecture,
-        "rep": point.rep,
-        "overrides": point.overrides,
+        **base_record(point),
         "rows": rows,
         "elapsed_s": 0.0,
         "shared_from": record["point_id"],
