@@ -23,13 +23,17 @@ def n_minus_one_impact(elements: pd.DataFrame, *, title: str = ""):
                                                                           strict=True)]
     colours = ["tab:red" if k == "node" else "tab:blue" for k in rows.element_kind]
     y = np.arange(len(rows))
-    ax.barh(y, rows.key_lost_bps, color=colours)
+    top = float(rows.key_lost_bps.max()) if len(rows) else 0.0
+    scale, unit = next(((f, u) for f, u in ((1e9, "Gbit/s"), (1e6, "Mbit/s"), (1e3, "kbit/s")) if top >= f),
+                       (1.0, "bit/s"))  # a unit in the label, not an offset factor on the axis
+    lost_scaled = rows.key_lost_bps.to_numpy(dtype=float) / scale
+    ax.barh(y, lost_scaled, color=colours, gid="key_lost")
     ax.set_yticks(y, labels, fontsize=7)
-    for yi, (lost, cut, below) in enumerate(zip(rows.key_lost_bps, rows.demands_cut,
+    for yi, (lost, cut, below) in enumerate(zip(lost_scaled, rows.demands_cut,
                                                  rows.demands_below_requirement, strict=True)):
         ax.annotate(f" {cut} cut, {below} below req.", (lost, yi), va="center", fontsize=6)
-    ax.set_xlim(0.0, float(rows.key_lost_bps.max()) * 1.45 if len(rows) else None)  # room for the notes
-    ax.set_xlabel("Key rate lost, summed over demands [bit/s]")
+    ax.set_xlim(0.0, top / scale * 1.45 if len(rows) else None)  # room for the notes
+    ax.set_xlabel(f"Key rate lost, summed over demands [{unit}]")
     ax.grid(axis="y", visible=False)
     from matplotlib.patches import Patch
 

@@ -235,3 +235,23 @@ def test_crossover_map_shows_missing_cells_as_missing():
     best = wide[(wide[PARAMS[0]] == 100.0) & (wide[PARAMS[1]] == 10)]
     assert_allclose(ratio.loc[10, 100.0], np.log10((best.repeater / best.trusted_node).max()))
     assert "best demand" in fig.axes[0].get_title() and "best demand" in fig.axes[-1].get_ylabel()
+
+
+def test_n_minus_one_draws_the_worst_failures_in_a_named_unit():
+    """Bars are the key each failure costs (here 2.5 Mbit/s worst, so in Mbit/s), worst at the top."""
+    from qnetemu.plots import resilience
+
+    elements = pd.DataFrame({
+        "element_kind": ["link", "node", "link"],
+        "element": ["A–B", "C", "D–E"],
+        "key_lost_bps": [2.5e6, 4.0e5, 1.0e6],
+        "demands_cut": [3, 5, 0],
+        "demands_below_requirement": [0, 1, 2],
+    })
+    fig = resilience.n_minus_one_impact(elements)
+    ax = fig.axes[0]
+    bars = [p for p in ax.patches if p.get_gid() == "key_lost"]
+    # Ranked by demands cut, then key lost; drawn bottom-up so the worst is the top bar.
+    assert_allclose([b.get_width() for b in bars], [1.0, 2.5, 0.4])
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["link: D–E", "link: A–B", "node: C"]
+    assert ax.get_xlabel().endswith("[Mbit/s]")
