@@ -123,7 +123,7 @@ def check_work_limits(scenario: Scenario, graph: nx.Graph, architectures, *, fil
                 f"{longest:g} km), above the limit of {limits.max_inserted_trusted_nodes:,}; raise "
                 "limits.max_inserted_trusted_nodes to allow it", file=file, field="trusted_nodes.reach_km")
     if "repeater" in architectures:
-        from qnetemu.architectures.repeater import elementary_link_count
+        from qnetemu.network.repeater_routes import elementary_link_count
 
         spacing = scenario.repeater.placement.spacing_km
         n = sum(elementary_link_count(length, spacing) for length in lengths)
@@ -312,14 +312,10 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
         from qnetemu.architectures.repeater import evaluate_repeater
 
         t0 = time.perf_counter()
-        trusted = [r for r in tables["demands"] if r["architecture"] == "trusted_node"]
-        if not trusted:
-            # A repeater-only point (a sweep) routes exactly as `qnetemu run` does: on the
-            # trusted-node routes, with the scenario's tolerance (issue 12, item 5).
-            trusted = evaluate_trusted_node(fibre_only(graph), resolved.demands, architecture="trusted_node",
-                                            rate_tolerance=scenario.trusted_nodes.route_rate_tolerance)
+        # Routes come from the physical fibre of `graph` alone (no trust policy: a repeater
+        # holds no key), so a repeater-only sweep point routes exactly as `qnetemu run` does.
         tables["demands"] += evaluate_repeater(
-            graph, resolved.demands, trusted, scenario.repeater, engine=engine,
+            graph, resolved.demands, scenario.repeater, engine=engine,
             seeds=point_seeds(seed, len(resolved.demands)), max_pairs=scenario.engine.max_pairs,
             max_time_s=scenario.engine.max_time_s, progress=say, file=file, workers=chain_workers,
         )

@@ -1,15 +1,28 @@
-"""Memory-based quantum repeaters on the same fibre routes as the trusted nodes.
+"""Memory-based quantum repeaters on the physical fibre, one chain per demand.
 
-For each demand the repeater chain follows the fibre route the trusted-node
-architecture uses (the best all-fibre route when that one crosses a
-satellite). Inserted trusted nodes are removed from the route: they were
-only there because one QKD link cannot reach further. Each real fibre span
-is cut into equal elementary links no longer than ``placement.spacing_km``,
-with a repeater at every real intermediate site when ``placement.at_sites``
-(otherwise the whole route is cut evenly). The chain engine (analytic,
-montecarlo or sequence) gives the end-to-end pair rate and fidelity, and
-BBM92 on the delivered pairs gives secret bits per second, the same unit as
-the trusted-node rows, with zero trusted nodes.
+Routes. A repeater holds no key: it stores and swaps entangled pairs, and
+key is distilled only at the two ends, so no station of a chain sees key in
+the clear and the trust policy (``trust``: which nodes may relay key, see
+:mod:`qnetemu.network.trust`) does not bar any node from a chain. Each
+demand's chain runs on its route of least fibre loss over the physical
+fibre graph (every real span; optical-bypass and satellite links are not
+fibre a chain can use), through any country and any landing point
+(:mod:`qnetemu.network.repeater_routes`). A demand the trust policy leaves
+without a trusted-node route may thus still get a repeater row, and the
+two rows of one demand may take different routes; each row records its own
+(``route_nodes``).
+
+Stations. Repeaters stand only where equipment can: at sites on land
+(inserted trusted nodes and sea-cable junctions are not stations). Each land
+stretch of fibre is cut into equal elementary links no longer than
+``placement.spacing_km``, with a repeater at every real intermediate site
+when ``placement.at_sites`` (otherwise consecutive land spans are cut evenly
+as one stretch); a submarine section is one elementary link between its
+landing points, however long. ``repeater_sites`` lists the sites that hold a
+repeater, ``segment_lengths_km`` every elementary link. The chain engine
+(analytic, montecarlo or sequence) gives the end-to-end pair rate and
+fidelity, and BBM92 on the delivered pairs gives secret bits per second, the
+same unit as the trusted-node rows, with zero trusted nodes.
 
 Shared hardware. Demands whose routes cross the same fibre span share the
 repeaters, memories and attempt slots along it, as trusted-node demands share
@@ -36,9 +49,16 @@ import networkx as nx
 import numpy as np
 
 from qnetemu.engines import run_chains
-from qnetemu.engines.chain import ChainSpec, RepeaterHardware, RepeaterProtocol
+from qnetemu.engines.chain import ChainResult, ChainSpec, RepeaterHardware, RepeaterProtocol
+from qnetemu.engines.elementary_link import elementary_links as link_physics
 from qnetemu.errors import UserError
 from qnetemu.network.allocation import allocate_max_min_fair
+from qnetemu.network.repeater_routes import (
+    RepeaterRoute,
+    elementary_links,
+    repeater_routes,
+    route_columns,
+)
 from qnetemu.physics.entanglement import bbm92_key_fraction
 from qnetemu.scenario.schema import RepeaterProfile
 
@@ -79,65 +99,48 @@ def physical_path(graph: nx.Graph, path: list[str]) -> list[str]:
     return out
 
 
-def _physical_fibre(data: dict) -> bool:
-    return data.get("segment", "fibre") == "fibre" and "fibre_path" not in data
-
-
-def fibre_route(graph: nx.Graph, path: list[str], a: str, b: str) -> list[str]:
-    """The demand's physical fibre path: its own if all fibre, else the shortest all-fibre one ([] if none)."""
-    if path and all(graph.edges[u, v].get("segment", "fibre") == "fibre" for u, v in zip(path, path[1:], strict=False)):
-        return physical_path(graph, path)
-    # A filtered view, not a copy: this runs once per demand without a fibre path.
-    fibre = nx.subgraph_view(graph, filter_edge=lambda u, v: _physical_fibre(graph.edges[u, v]))
-    try:
-        return nx.shortest_path(fibre, a, b, weight="length_km")
-    except (nx.NetworkXNoPath, nx.NodeNotFound):
-        return []
-
-
-def route_spans(graph: nx.Graph, path: list[str]) -> list[tuple[float, float]]:
-    """(length_km, attenuation_db_per_km) of each real span: inserted trusted nodes merged away."""
-    spans: list[tuple[float, float]] = []
-    length = loss = 0.0
-    for u, v in zip(path, path[1:], strict=False):
-        d = graph.edges[u, v]
-        length += d["length_km"]
-        loss += d["length_km"] * d["attenuation_db_per_km"]
-        if not graph.nodes[v].get("inserted"):
-            spans.append((length, loss / length))
-            length = loss = 0.0
-    return spans
-
-
-def elementary_link_count(length_km: float, spacing_km: float) -> float:
-    """Equal elementary links no longer than ``spacing_km`` that cover ``length_km`` (infinity on overflow)."""
-    ratio = length_km / spacing_km
-    return max(1, math.ceil(ratio - 1e-9)) if math.isfinite(ratio) else math.inf
-
-
-def segment_lengths_km(spans: list[tuple[float, float]], spacing_km: float, at_sites: bool) -> tuple[float, ...]:
-    """Cut spans into elementary links of at most ``spacing_km`` (equal within a span)."""
-    if not at_sites:
-        total = sum(s for s, _ in spans)
-        n = elementary_link_count(total, spacing_km)
-        return (total / n,) * n
-    out: list[float] = []
-    for length, _ in spans:
-        n = elementary_link_count(length, spacing_km)
-        out += [length / n] * n
-    return tuple(out)
-
-
-def chain_for_route(graph: nx.Graph, path: list[str], profile: RepeaterProfile) -> ChainSpec:
-    spans = route_spans(graph, path)
-    total = sum(s for s, _ in spans)
-    attenuation = sum(s * a for s, a in spans) / total  # length-weighted mean
-    return ChainSpec(
-        segment_lengths_km=segment_lengths_km(spans, profile.placement.spacing_km, profile.placement.at_sites),
+def chain_for_route(route: RepeaterRoute, profile: RepeaterProfile) -> tuple[ChainSpec, tuple[str, ...]]:
+    """The chain a route carries under ``profile.placement``, and the named sites that hold its repeaters."""
+    lengths, stations = elementary_links(route, profile.placement.spacing_km, profile.placement.at_sites)
+    chain = ChainSpec(
+        segment_lengths_km=lengths,
         hardware=repeater_hardware(profile),
-        attenuation_db_per_km=attenuation,
+        attenuation_db_per_km=route.attenuation_db_per_km,  # length-weighted mean
         protocol=repeater_protocol(profile),
     )
+    return chain, stations
+
+
+def first_herald_bound_s(chain: ChainSpec) -> float:
+    """A lower bound on the time to a chain's first end-to-end pair [s].
+
+    Every elementary link must herald once, and a link with ``m`` memories
+    a side makes at most ``m`` attempts per attempt period ``tau``, each
+    succeeding with probability ``p``: its first herald takes
+    ``tau / (1 - (1 - p)**m)`` on average (the mean of a geometric number of
+    periods), so the slowest link bounds the chain's mean latency from below.
+    """
+    links = link_physics(chain)
+    m = chain.hardware.memories_per_node
+    return max(link.attempt_period_s / -math.expm1(m * math.log1p(-link.success_prob))
+               if link.success_prob > 0 else math.inf for link in links)
+
+
+def _bound_or_zero(chain: ChainSpec) -> float:
+    """:func:`first_herald_bound_s`, or 0 for a chain the engines will refuse with their own message."""
+    try:
+        return first_herald_bound_s(chain)
+    except ValueError:
+        return 0.0
+
+
+def _beyond_time(engine: str, bound_s: float, max_time_s: float) -> ChainResult:
+    """The result of a chain not simulated: its slowest elementary link alone outlasts ``engine.max_time_s``."""
+    return ChainResult(engine=engine, pairs=0, simulated_time_s=0.0, pair_rate_hz=0.0, pair_rate_stderr_hz=0.0,
+                       mean_fidelity=float("nan"), fidelity_stderr=float("nan"), latency_s=bound_s, wall_s=0.0,
+                       status="beyond_time_limit",
+                       error=f"its slowest elementary link heralds its first pair after {bound_s:.3g} s on average, "
+                             f"beyond engine.max_time_s = {max_time_s:g} s")
 
 
 def _tenths(say: Callable[[str], None], label: str) -> Callable[[float], None]:
@@ -156,7 +159,6 @@ def _tenths(say: Callable[[str], None], label: str) -> Callable[[float], None]:
 def evaluate_repeater(
     graph: nx.Graph,
     demands: list[dict],
-    trusted_rows: list[dict],
     profile: RepeaterProfile,
     *,
     engine: str,
@@ -169,14 +171,14 @@ def evaluate_repeater(
 ) -> list[dict]:
     """One row per demand for the repeater architecture.
 
+    Each demand's chain runs on its least-loss route over the physical fibre
+    of ``graph`` (:func:`qnetemu.network.repeater_routes.repeater_routes`),
+    whatever the trust policy says: a repeater holds no key. The route
+    depends on ``graph`` alone, so ``qnetemu run`` and every sweep point
+    evaluate the same routes.
+
     ``workers``: SeQUeNCe chains run at once on this many warm local worker
     processes (:func:`qnetemu.engines.run_chains`); the numbers do not depend on it.
-
-    ``trusted_rows`` (the trusted-node rows of the same demands, as
-    :func:`qnetemu.architectures.trusted_node.evaluate_trusted_node` gives
-    them whether or not the trusted-node architecture is asked for) supply
-    the routes, so both architectures are compared on the same fibre and a
-    sweep point routes every demand as ``qnetemu run`` does.
 
     Raises
     ------
@@ -184,21 +186,21 @@ def evaluate_repeater(
         When the engine cannot run ``repeater.protocol`` (or the hardware) as
         the scenario asks: one line naming ``file`` and the field.
     """
-    paths = [r["path"].split(" > ") if r.get("path") else [] for r in trusted_rows]
+    routes = repeater_routes(graph, [(d["a"], d["b"]) for d in demands], profile.placement.spacing_km)
     protocol_label = repeater_protocol(profile).label()
     rows = []
     planned = []  # (row, route, chain) of each demand with a route, in demand order
-    for i, (demand, path, seed) in enumerate(zip(demands, paths, seeds, strict=True)):
+    for i, (demand, route, seed) in enumerate(zip(demands, routes, seeds, strict=True)):
         row = {"a": demand["a"], "b": demand["b"], "architecture": "repeater", "engine": engine,
                "required_key_rate_bps": demand.get("required_key_rate_bps"), "trusted_nodes": 0,
                "trusted_node_names": "", "seed": seed, "protocol": protocol_label,
                "decoherence": profile.memory.decoherence}
         rows.append(row)
-        route = fibre_route(graph, path, demand["a"], demand["b"])
-        if not route:
-            row.update(status="no_path", key_rate_bps=0.0, path="", route_sites="")
+        if route is None:
+            row.update(status="no_path", key_rate_bps=0.0, path="", route_sites="", **route_columns(None))
             continue
-        chain = chain_for_route(graph, route, profile)
+        chain, stations = chain_for_route(route, profile)
+        row.update(route_columns(route, stations, chain.segment_lengths_km))
         if progress:
             progress(f"repeater [{i + 1}/{len(demands)}] {demand['a']} ↔ {demand['b']}: "
                      f"{chain.n_segments} links, {chain.total_length_km:,.0f} km ({engine})")
@@ -206,12 +208,18 @@ def evaluate_repeater(
     callbacks = None
     if progress and engine == "sequence":
         callbacks = [_tenths(progress, f"  SeQUeNCe {row['a']} ↔ {row['b']}") for row, _, _ in planned]
+    screened = [_bound_or_zero(chain) for _, _, chain in planned]
+    runnable = [k for k, bound in enumerate(screened) if not bound > max_time_s]
     try:  # SeQUeNCe chains run at once on warm workers, the others one by one
-        results = run_chains(engine, [(chain, row["seed"]) for row, _, chain in planned],
-                             max_pairs=max_pairs, max_time_s=max_time_s, progress=callbacks,
-                             workers=workers)
+        ran = run_chains(engine, [(planned[k][2], planned[k][0]["seed"]) for k in runnable],
+                         max_pairs=max_pairs, max_time_s=max_time_s,
+                         progress=None if callbacks is None else [callbacks[k] for k in runnable],
+                         workers=workers)
     except UserError as exc:  # the engine refuses the protocol: say where in the scenario
         raise UserError(exc.message, file=file, field=exc.field) from None
+    results = [_beyond_time(engine, bound, max_time_s) for bound in screened]
+    for k, result in zip(runnable, ran, strict=True):
+        results[k] = result
     for (row, route, chain), result in zip(planned, results, strict=True):
         fraction = float(bbm92_key_fraction(result.mean_fidelity, ec_efficiency=profile.ec_efficiency)) \
             if result.pair_rate_hz > 0 and np.isfinite(result.mean_fidelity) else 0.0
@@ -224,8 +232,8 @@ def evaluate_repeater(
         row.update(
             status=result.status,
             error=result.error,
-            path=" > ".join(route),
-            route_sites=" > ".join(n for n in route if not graph.nodes[n].get("inserted")),
+            path=" > ".join(map(str, route.nodes)),
+            route_sites=" > ".join(str(n) for n in route.nodes if not graph.nodes[n].get("inserted")),
             hops=chain.n_segments,
             repeaters=chain.n_segments - 1,
             segment_length_km=float(np.mean(chain.segment_lengths_km)),
@@ -250,16 +258,18 @@ def evaluate_repeater(
 def share_hardware(rows: list[dict]) -> None:
     """Share each fibre span's repeater hardware max-min fairly among the demands crossing it.
 
-    ``rows`` are repeater rows with ``path`` (physical fibre route, " > "
-    joined), ``status`` and ``bottleneck_key_rate_bps`` (rate alone); each
-    gets ``hardware_share`` and its shared ``key_rate_bps`` and
-    ``requirement_met``, in place (see the module docstring).
+    ``rows`` are repeater rows with ``route_nodes`` (the physical fibre
+    route, a list of node names), ``status`` and ``bottleneck_key_rate_bps``
+    (rate alone); each gets ``hardware_share`` and its shared
+    ``key_rate_bps`` and ``requirement_met``, in place (see the module
+    docstring).
     """
     paths, caps = [], []
     for row in rows:
         alone = row.get("bottleneck_key_rate_bps", 0.0)
-        usable = row.get("status") == "ok" and row.get("path") and alone > 0
-        paths.append(row["path"].split(" > ") if usable else [])
+        route = list(row.get("route_nodes") or [])
+        usable = row.get("status") == "ok" and len(route) >= 2 and alone > 0
+        paths.append(route if usable else [])
         req = row.get("required_key_rate_bps")
         caps.append(None if not usable or req is None else min(1.0, req / alone))
     spans = {frozenset(e) for p in paths for e in zip(p, p[1:], strict=False)}

@@ -102,9 +102,10 @@ def test_repeater_route_is_the_same_in_run_and_sweep_point(tmp_path):
     """Issue 12 item 5: a repeater-only sweep point routes as `qnetemu run` does.
 
     A - B is one 150 km span (one inserted trusted node, two 75 km QKD links); A - C - D - B
-    is three 60 km spans (two trusted nodes, faster links). With the scenario's tolerance
-    (0.9) the trusted-node route, and so the repeater chain, is the direct one; routing with
-    tolerance 0 (what repeater-only points did) would take the three-span detour.
+    is three 60 km spans (two trusted nodes, faster links). The repeater chain takes the
+    least-loss fibre route, the direct span, in the run and in the point alike, and it does
+    not follow the trusted-node route when the trust routing changes: with tolerance 0 the
+    trusted-node key takes the three-span detour, the repeater chain still the direct span.
     """
     from qnetemu.pipeline import evaluate, evaluate_point
     from qnetemu.scenario.load import validate_scenario_dict
@@ -135,7 +136,8 @@ def test_repeater_route_is_the_same_in_run_and_sweep_point(tmp_path):
                                     "routes.yaml")
     strict_rows = evaluate(strict, resolve(strict, file="routes.yaml", base_dir=tmp_path),
                            engine="analytic", seed=1).tables["demands"]
-    assert "C" in next(r["path"] for r in strict_rows if r["architecture"] == "repeater")
+    assert "C" in next(r["path"] for r in strict_rows if r["architecture"] == "trusted_node")
+    assert next(r["path"] for r in strict_rows if r["architecture"] == "repeater") == run_route
 
 
 @pytest.mark.parametrize(("path", "value", "field"), [

@@ -8,7 +8,7 @@ from qnetemu.architectures.repeater import share_hardware
 
 
 def _row(path: str, alone: float, req: float | None = None, status: str = "ok") -> dict:
-    return {"path": path, "status": status, "bottleneck_key_rate_bps": alone, "key_rate_bps": alone,
+    return {"route_nodes": path.split(" > "), "status": status, "bottleneck_key_rate_bps": alone, "key_rate_bps": alone,
             "required_key_rate_bps": req}
 
 
@@ -41,7 +41,7 @@ def test_a_demand_capped_at_its_requirement_frees_hardware():
 
 
 def test_failed_and_unroutable_rows_take_nothing():
-    rows = [_row("A > B", 10.0), _row("A > B", 10.0, status="failed"), {"path": "", "status": "no_path",
+    rows = [_row("A > B", 10.0), _row("A > B", 10.0, status="failed"), {"route_nodes": [], "status": "no_path",
                                                                          "key_rate_bps": 0.0,
                                                                          "required_key_rate_bps": 1.0}]
     share_hardware(rows)

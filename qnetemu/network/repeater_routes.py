@@ -1,0 +1,326 @@
+"""Repeater-chain routes: the physical fibre a chain runs on, and where its stations can stand.
+
+A quantum repeater holds no key. It stores and swaps entangled pairs, and
+the key is distilled only at the chain's two ends (BBM92 on the delivered
+pairs), so no station of the chain ever sees key in the clear. The trust
+policy (:mod:`qnetemu.network.trust`, which bars nodes from *relaying key*:
+untrusted countries, points at sea) therefore does not apply to repeater
+chains, and they are routed on the physical fibre graph alone:
+
+* the physical fibre graph is every fibre edge that is a real span (the
+  pieces of a link cut by inserted trusted nodes included, optical-bypass
+  links of the QKD overlay and satellite links left out);
+* a demand's chain takes the route whose longest sea crossing without a
+  station is shortest, then of least fibre loss (sum of ``length_km *
+  attenuation_db_per_km`` [dB]), then the shortest
+  (:func:`repeater_routes`), every node allowed in transit whatever its
+  ``can_relay``.
+
+Where repeater stations (memories and swaps) can stand. Equipment needs a
+site on land: a node with ``is_site`` (not a sea-cable junction or
+branching unit) that is not an inserted trusted node (inserted nodes were
+placed only because one QKD link cannot reach further). The route is cut
+at those nodes into :class:`FibreSection` s. A section with any submarine
+piece (``cable == "submarine"``, junctions at sea included) is one
+elementary link from landing point to landing point: no station stands at
+sea. The others are cut evenly into elementary links no longer than the
+spacing (:func:`elementary_links`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import dijkstra
+
+#: Weight of one km of fibre in the route search, added to its loss in dB:
+#: it breaks ties between equal-loss routes toward the shorter one and keeps
+#: every edge weight positive (sparse graph code drops zero weights).
+_LENGTH_TIE_BREAK_PER_KM = 1e-9
+
+
+@dataclass(frozen=True)
+class FibreSection:
+    """Fibre between two consecutive candidate stations of a route.
+
+    Attributes
+    ----------
+    length_km : float
+        Fibre length of the section. [km]
+    loss_db : float
+        Its fibre loss, sum of ``length_km * attenuation_db_per_km`` of its pieces. [dB]
+    submarine : bool
+        Whether any piece is a submarine cable: no station may be put inside it.
+    """
+
+    length_km: float
+    loss_db: float
+    submarine: bool
+
+
+@dataclass(frozen=True)
+class RepeaterRoute:
+    """A repeater chain's physical fibre route.
+
+    Attributes
+    ----------
+    nodes : tuple of str
+        Every fibre node from one end to the other (inserted trusted nodes
+        and junctions included), as the fibre graph names them.
+    section_ends : tuple of str
+        The route's candidate stations in order: both ends and every
+        intermediate site where equipment can stand; ``len(sections) + 1``.
+    sections : tuple of FibreSection
+        The fibre between consecutive ``section_ends``.
+    """
+
+    nodes: tuple[str, ...]
+    section_ends: tuple[str, ...]
+    sections: tuple[FibreSection, ...]
+
+    @property
+    def length_km(self) -> float:
+        return float(sum(s.length_km for s in self.sections))
+
+    @property
+    def attenuation_db_per_km(self) -> float:
+        """Length-weighted mean attenuation of the whole route [dB/km]."""
+        return float(sum(s.loss_db for s in self.sections)) / self.length_km
+
+
+def fibre_graph(graph: nx.Graph) -> nx.Graph:
+    """The physical fibre spans of ``graph`` (a view): no satellite, no optical-bypass edges."""
+    adj = graph._adj  # the raw dict of dicts: the filter runs for every edge of every traversal
+    return nx.subgraph_view(
+        graph, filter_edge=lambda u, v: adj[u][v].get("segment", "fibre") == "fibre" and "fibre_path" not in adj[u][v])
+
+
+def station_allowed(data: dict) -> bool:
+    """Whether a repeater station may stand at a node with attributes ``data`` (a site on land, not inserted)."""
+    return bool(data.get("is_site", True)) and not data.get("inserted", False)
+
+
+def route_from_path(graph: nx.Graph, path: Sequence) -> RepeaterRoute:
+    """Cut a fibre path of ``graph`` into sections at the nodes where stations may stand.
+
+    Examples
+    --------
+    >>> g = nx.Graph()
+    >>> g.add_node("W", is_site=False)
+    >>> g.add_edge("A", "W", length_km=100.0, attenuation_db_per_km=0.2, cable="submarine")
+    >>> g.add_edge("W", "B", length_km=50.0, attenuation_db_per_km=0.2, cable="submarine")
+    >>> g.add_edge("B", "C", length_km=60.0, attenuation_db_per_km=0.2)
+    >>> r = route_from_path(g, ["A", "W", "B", "C"])
+    >>> r.section_ends, [s.length_km for s in r.sections], [s.submarine for s in r.sections]
+    (('A', 'B', 'C'), [150.0, 60.0], [True, False])
+    """
+    path = list(path)
+    ends, sections = [path[0]], []
+    length = loss = 0.0
+    submarine = False
+    for k, (u, v) in enumerate(zip(path[:-1], path[1:], strict=True)):
+        d = graph.edges[u, v]
+        length += d["length_km"]
+        loss += d["length_km"] * d["attenuation_db_per_km"]
+        submarine |= d.get("cable") == "submarine"
+        if k == len(path) - 2 or station_allowed(graph.nodes[v]):
+            ends.append(v)
+            sections.append(FibreSection(length_km=length, loss_db=loss, submarine=submarine))
+            length = loss = 0.0
+            submarine = False
+    return RepeaterRoute(nodes=tuple(path), section_ends=tuple(ends), sections=tuple(sections))
+
+
+def _sections(fibre: nx.Graph, stations: set) -> list[tuple]:
+    """Every section of the fibre: ``(u, v, length_km, loss_db, submarine, nodes)`` between two stations.
+
+    A section is a station-to-station fibre edge, or the least-loss way from
+    one station to another through nodes that hold no station (an inserted
+    trusted node's chain, a junction cluster at sea), passing no third
+    station; of parallel sections only the least-loss one is kept.
+    """
+    out: dict[frozenset, tuple] = {}
+
+    def keep(u, v, length, loss, submarine, nodes):
+        key = frozenset((u, v))
+        if key not in out or loss < out[key][3]:
+            out[key] = (u, v, length, loss, submarine, tuple(nodes))
+
+    for u, v, d in fibre.edges(data=True):
+        if u in stations and v in stations:
+            keep(u, v, d["length_km"], d["length_km"] * d["attenuation_db_per_km"], d.get("cable") == "submarine",
+                 (u, v))
+    others = fibre.subgraph([n for n in fibre if n not in stations])
+    for component in nx.connected_components(others):
+        boundary = sorted({m for n in component for m in fibre[n] if m in stations}, key=str)
+        inside = component | set(boundary)
+        for source in boundary:
+            # Paths leave `source`, run through the component, and end at the first station reached.
+            def weight(u, v, d, source=source, inside=inside):
+                if (u in stations and u != source) or v not in inside or (u in stations and v in stations):
+                    return None
+                return d["length_km"] * (d["attenuation_db_per_km"] + _LENGTH_TIE_BREAK_PER_KM)
+
+            _, paths = nx.single_source_dijkstra(fibre, source, weight=weight)
+            for target in boundary:
+                if target == source or target not in paths or str(target) < str(source):
+                    continue
+                nodes = paths[target]
+                hops = [fibre.edges[x, y] for x, y in zip(nodes[:-1], nodes[1:], strict=True)]
+                keep(source, target, sum(h["length_km"] for h in hops),
+                     sum(h["length_km"] * h["attenuation_db_per_km"] for h in hops),
+                     any(h.get("cable") == "submarine" for h in hops), nodes)
+    return list(out.values())
+
+
+def repeater_routes(graph: nx.Graph, pairs: Sequence[tuple], spacing_km: float) -> list[RepeaterRoute | None]:
+    """Each pair's repeater route on the physical fibre graph (None when fibre does not join them).
+
+    The route first minimises its longest sea crossing that no station can
+    split (a submarine section longer than ``spacing_km``: one elementary
+    link, the chain's bottleneck, whose heralding probability falls
+    exponentially with its length), then the total fibre loss (sum of
+    ``length_km * attenuation_db_per_km``), then the length. On land a chain
+    can always be cut to links of at most ``spacing_km``, so among land
+    routes the least-loss one is taken.
+
+    Every node may be passed in transit: the trust policy (``can_relay``)
+    concerns key in the clear, which a repeater never holds. Method: the
+    sections between candidate stations form a graph; the bottleneck of
+    each pair is where it first joins in a Kruskal pass over the sections in
+    increasing sea-crossing loss; then one Dijkstra run per (bottleneck,
+    source) on the sections within it (:func:`scipy.sparse.csgraph.dijkstra`).
+
+    Examples
+    --------
+    >>> g = nx.Graph()
+    >>> g.add_node("X", can_relay=False)
+    >>> g.add_edge("A", "X", length_km=50.0, attenuation_db_per_km=0.2)
+    >>> g.add_edge("X", "B", length_km=50.0, attenuation_db_per_km=0.2)
+    >>> g.add_edge("A", "B", length_km=150.0, attenuation_db_per_km=0.2)
+    >>> [r.nodes for r in repeater_routes(g, [("A", "B")], 50.0)]
+    [('A', 'X', 'B')]
+    """
+    fibre = fibre_graph(graph)
+    ends = {n for pair in pairs for n in pair if n in fibre}
+    stations = {n for n, d in fibre.nodes(data=True) if station_allowed(d)} | ends
+    sections = _sections(fibre, stations)
+    names = sorted(stations, key=str)
+    index = {n: i for i, n in enumerate(names)}
+    # The bottleneck a section sets: its loss if it is an unsplittable sea crossing, else none (0).
+    crossing = [loss if submarine and length > spacing_km * (1 + 1e-9) else 0.0
+                for _, _, length, loss, submarine, _ in sections]
+    parent = list(range(len(names)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    todo = {k: (index[a], index[b]) for k, (a, b) in enumerate(pairs) if a in index and b in index and a != b}
+    level: dict[int, float] = {}
+    order = sorted(range(len(sections)), key=lambda j: crossing[j])
+    position = 0
+    for threshold in sorted(set(crossing)):
+        while position < len(order) and crossing[order[position]] <= threshold:
+            u, v = sections[order[position]][:2]
+            parent[root(index[u])] = root(index[v])
+            position += 1
+        for k, (i, j) in list(todo.items()):
+            if root(i) == root(j):
+                level[k] = threshold
+                del todo[k]
+    out: list[RepeaterRoute | None] = [None] * len(pairs)
+    n = len(names)
+    for threshold in sorted(set(level.values())):
+        kept = [j for j in range(len(sections)) if crossing[j] <= threshold]
+        rows, cols, weights = [], [], []
+        for j in kept:
+            u, v, length, loss, _, _ = sections[j]
+            w = loss + length * _LENGTH_TIE_BREAK_PER_KM
+            rows += [index[u], index[v]]
+            cols += [index[v], index[u]]
+            weights += [w, w]
+        matrix = sparse.csr_matrix((weights, (rows, cols)), shape=(n, n))
+        by_ends = {frozenset((index[sections[j][0]], index[sections[j][1]])): sections[j] for j in kept}
+        demands = [k for k, t in level.items() if t == threshold]
+        sources = sorted({index[pairs[k][0]] for k in demands})
+        _, predecessors = dijkstra(matrix, directed=True, indices=sources, return_predecessors=True)
+        row_of = {s: r for r, s in enumerate(sources)}
+        for k in demands:
+            a, b = index[pairs[k][0]], index[pairs[k][1]]
+            pred = predecessors[row_of[a]]
+            hops, node = [], b
+            while node != a:
+                prev = int(pred[node])
+                hops.append((prev, node))
+                node = prev
+            path: list = [names[a]]
+            for prev, node in reversed(hops):
+                u, v, *_, nodes = by_ends[frozenset((prev, node))]
+                path += list(nodes[1:] if u == names[prev] else reversed(nodes[:-1]))
+            out[k] = route_from_path(graph, path)
+    return out
+
+
+def elementary_link_count(length_km: float, spacing_km: float) -> float:
+    """Equal elementary links no longer than ``spacing_km`` that cover ``length_km`` (infinity on overflow)."""
+    ratio = length_km / spacing_km
+    return max(1, math.ceil(ratio - 1e-9)) if math.isfinite(ratio) else math.inf
+
+
+def elementary_links(route: RepeaterRoute, spacing_km: float, at_sites: bool
+                     ) -> tuple[tuple[float, ...], tuple[str, ...]]:
+    """Elementary-link lengths of a route and the named sites that hold a repeater station.
+
+    With ``at_sites``, every section is cut evenly into links no longer than
+    ``spacing_km``, so every intermediate candidate station holds a
+    repeater. Without, consecutive land sections are joined and cut evenly as
+    one stretch (stations at even distances, sites ignored). Either way a
+    submarine section is one elementary link between its landing points,
+    which then hold the stations either side of it.
+
+    Returns
+    -------
+    segment_lengths_km : tuple of float
+        Elementary-link lengths from one end to the other. [km]
+    station_sites : tuple of str
+        Intermediate route nodes where a repeater stands (stations placed
+        along a stretch between sites have no name and are not listed).
+
+    Examples
+    --------
+    >>> r = RepeaterRoute(("A", "B", "C"), ("A", "B", "C"),
+    ...                   (FibreSection(150.0, 30.0, True), FibreSection(60.0, 12.0, False)))
+    >>> elementary_links(r, 50.0, True)
+    ((150.0, 30.0, 30.0), ('B',))
+    """
+    groups: list[tuple[float, bool, int]] = []  # (length, submarine, index of the end in section_ends)
+    for k, section in enumerate(route.sections, start=1):
+        if not at_sites and groups and not section.submarine and not groups[-1][1]:
+            groups[-1] = (groups[-1][0] + section.length_km, False, k)
+        else:
+            groups.append((section.length_km, section.submarine, k))
+    lengths: list[float] = []
+    for length, submarine, _ in groups:
+        n = 1 if submarine else elementary_link_count(length, spacing_km)
+        if not math.isfinite(n):
+            raise ValueError(f"{length:g} km cut at {spacing_km:g} km gives an unbounded number of elementary links")
+        lengths += [length / n] * int(n)
+    stations = tuple(route.section_ends[k] for _, _, k in groups[:-1])
+    return tuple(lengths), stations
+
+
+def route_columns(route: RepeaterRoute | None, stations: Sequence[str] = (),
+                  segment_lengths_km: Sequence[float] = ()) -> dict:
+    """The typed route columns of a repeater result row (lists, not joined strings)."""
+    if route is None:
+        return {"route_nodes": [], "repeater_sites": [], "segment_lengths_km": []}
+    return {"route_nodes": list(map(str, route.nodes)), "repeater_sites": list(map(str, stations)),
+            "segment_lengths_km": [float(x) for x in np.asarray(segment_lengths_km, dtype=float)]}
