@@ -161,7 +161,10 @@ def trusted_nodes_per_demand(demands: pd.DataFrame, *, title: str = ""):
 
 def repeater_vs_trusted(demands: pd.DataFrame, links: pd.DataFrame | None, *, title: str = "",
                         repeater_channel_uses_hz: float | None = None):
-    """Repeater against trusted node on the same routes: key rate and delivered fidelity vs distance.
+    """Repeater against trusted node, each on its own route: key rate and delivered fidelity vs route distance.
+
+    A repeater chain runs on the physical fibre whatever the trust policy
+    (it holds no key), so its route may differ from the trusted-node one.
 
     Top: end-to-end key rate of both architectures with the PLOB bound at the
     repeater's channel uses per second (attempt rate × memories per link):
@@ -196,7 +199,7 @@ def repeater_vs_trusted(demands: pd.DataFrame, links: pd.DataFrame | None, *, ti
     _keep_data_in_view(top, demands["key_rate_bps"].to_numpy(dtype=float))
     top.set_ylabel("Secret-key rate [bit/s]")
     top.legend(fontsize=7)
-    top.set_title((f"{title}: " if title else "") + "repeaters vs trusted nodes on the same routes")
+    top.set_title((f"{title}: " if title else "") + "repeaters vs trusted nodes, each on its own route")
     rep = demands[demands.architecture == "repeater"]
     with_f = rep[rep["fidelity"].notna()] if "fidelity" in rep else rep.iloc[:0]
     colour = palette.architecture_colour("repeater")

@@ -610,10 +610,12 @@ class RepeaterPlacement(Model):
     """Where repeaters sit along a demand's fibre route."""
 
     spacing_km: PositiveFloat = Field(
-        50.0, description="Target elementary-link length [km]; each fibre span is cut evenly."
+        50.0, description="Longest elementary link on land [km]; each land fibre span is cut evenly. A submarine "
+        "section is one elementary link between its landing points (no repeater at sea)."
     )
     at_sites: bool = Field(
-        True, description="Put a repeater at every real intermediate site of the route too."
+        True, description="Put a repeater at every real intermediate site of the route too (sites on land; "
+        "false: consecutive land spans are cut evenly as one stretch)."
     )
 
 
