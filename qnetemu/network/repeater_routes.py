@@ -20,10 +20,11 @@ Where repeater stations (memories and swaps) can stand. Equipment needs a
 site on land: a node with ``is_site`` (not a sea-cable junction or
 branching unit) that is not an inserted trusted node (inserted nodes were
 placed only because one QKD link cannot reach further). The route is cut
-at those nodes into :class:`FibreSection` s. A section with any submarine
-piece (``cable == "submarine"``, junctions at sea included) is one
-elementary link from landing point to landing point: no station stands at
-sea. The others are cut evenly into elementary links no longer than the
+at those nodes into :class:`FibreSection` s. A section with any piece at
+sea (``cable == "submarine"``, junctions at sea included, or a link that
+trusted-node insertion found to cross more open water than one QKD span,
+``unsplit == "open water"``) is one elementary link from landing point to
+landing point: no station stands at sea. The others are cut evenly into elementary links no longer than the
 spacing (:func:`elementary_links`).
 """
 
@@ -55,7 +56,7 @@ class FibreSection:
     loss_db : float
         Its fibre loss, sum of ``length_km * attenuation_db_per_km`` of its pieces. [dB]
     submarine : bool
-        Whether any piece is a submarine cable: no station may be put inside it.
+        Whether any piece runs at sea (:func:`at_sea`): no station may be put inside it.
     """
 
     length_km: float
@@ -100,6 +101,11 @@ def fibre_graph(graph: nx.Graph) -> nx.Graph:
         graph, filter_edge=lambda u, v: adj[u][v].get("segment", "fibre") == "fibre" and "fibre_path" not in adj[u][v])
 
 
+def at_sea(data: dict) -> bool:
+    """Whether a fibre edge runs at sea: a submarine cable, or a link found to cross open water."""
+    return data.get("cable") == "submarine" or data.get("unsplit") == "open water"
+
+
 def station_allowed(data: dict) -> bool:
     """Whether a repeater station may stand at a node with attributes ``data`` (a site on land, not inserted)."""
     return bool(data.get("is_site", True)) and not data.get("inserted", False)
@@ -127,7 +133,7 @@ def route_from_path(graph: nx.Graph, path: Sequence) -> RepeaterRoute:
         d = graph.edges[u, v]
         length += d["length_km"]
         loss += d["length_km"] * d["attenuation_db_per_km"]
-        submarine |= d.get("cable") == "submarine"
+        submarine |= at_sea(d)
         if k == len(path) - 2 or station_allowed(graph.nodes[v]):
             ends.append(v)
             sections.append(FibreSection(length_km=length, loss_db=loss, submarine=submarine))
@@ -153,7 +159,7 @@ def _sections(fibre: nx.Graph, stations: set) -> list[tuple]:
 
     for u, v, d in fibre.edges(data=True):
         if u in stations and v in stations:
-            keep(u, v, d["length_km"], d["length_km"] * d["attenuation_db_per_km"], d.get("cable") == "submarine",
+            keep(u, v, d["length_km"], d["length_km"] * d["attenuation_db_per_km"], at_sea(d),
                  (u, v))
     others = fibre.subgraph([n for n in fibre if n not in stations])
     for component in nx.connected_components(others):
@@ -174,7 +180,7 @@ def _sections(fibre: nx.Graph, stations: set) -> list[tuple]:
                 hops = [fibre.edges[x, y] for x, y in zip(nodes[:-1], nodes[1:], strict=True)]
                 keep(source, target, sum(h["length_km"] for h in hops),
                      sum(h["length_km"] * h["attenuation_db_per_km"] for h in hops),
-                     any(h.get("cable") == "submarine" for h in hops), nodes)
+                     any(at_sea(h) for h in hops), nodes)
     return list(out.values())
 
 

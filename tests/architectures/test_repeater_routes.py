@@ -136,6 +136,17 @@ def test_land_route_beats_a_sea_crossing_no_station_can_split(spacing, expected)
     assert route.nodes == expected
 
 
+def test_a_link_found_to_cross_open_water_is_not_cut():
+    """Trusted-node insertion marks a link tagged terrestrial whose route crosses more open water than
+    one QKD span (``unsplit = "open water"``): it counts as a sea crossing, one elementary link."""
+    g = nx.Graph()
+    g.add_edge("Barcelona", "Palma", length_km=210.0, attenuation_db_per_km=0.2, cable="terrestrial",
+               unsplit="open water")
+    [route] = repeater_routes(g, [("Barcelona", "Palma")], 50.0)
+    assert route.sections[0].submarine
+    assert elementary_links(route, 50.0, True) == ((210.0,), ())
+
+
 def _transit_scenario(tmp_path):
     """Paris - Geneva (CH) - Lyon is the short way (2 x 60 km); Paris - Dijon - Lyon the long one
     (2 x 90 km); Annecy hangs off Geneva only. Switzerland may not relay key."""
