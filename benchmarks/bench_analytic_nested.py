@@ -58,8 +58,11 @@ def main() -> None:
     args = parser.parse_args()
     chain = ChainSpec(
         (args.length_km,) * args.segments,
-        RepeaterHardware(coherence_time_s=args.coherence_time_s, memories_per_node=4,
-                         memory_efficiency=0.9, detector_efficiency=0.9),
+        RepeaterHardware(memory_efficiency=0.9, coherence_time_s=args.coherence_time_s,
+                         decoherence="depolarising", memories_per_node=4, link_fidelity=0.99,
+                         attempt_rate_hz=1e5, detector_efficiency=0.9, swap_success_prob=1.0,
+                         swap_fidelity=1.0, purification="none", purification_rounds=0, cutoff_time_s=None),
+        attenuation_db_per_km=0.2,
         protocol=RepeaterProtocol("nested", args.generation, args.messaging, "single"),
     )
     shared_s, shared = _best(chain, args.repeats)

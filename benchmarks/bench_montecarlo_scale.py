@@ -32,7 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qnetemu.engines import repeater_montecarlo as mc  # noqa: E402
-from qnetemu.engines.chain import ChainSpec  # noqa: E402
+from qnetemu.engines.chain import TEXTBOOK_PROTOCOL, ChainSpec, RepeaterHardware  # noqa: E402
 
 
 def best(fn, repeats: int) -> float:
@@ -54,7 +54,12 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
 
-    chain = ChainSpec((args.length_km,) * args.segments)
+    hardware = RepeaterHardware(memory_efficiency=1.0, coherence_time_s=1.0, decoherence="depolarising",
+                                memories_per_node=1, link_fidelity=0.99, attempt_rate_hz=1e5,
+                                detector_efficiency=1.0, swap_success_prob=1.0, swap_fidelity=1.0,
+                                purification="none", purification_rounds=0, cutoff_time_s=None)
+    chain = ChainSpec((args.length_km,) * args.segments, hardware, attenuation_db_per_km=0.2,
+                      protocol=TEXTBOOK_PROTOCOL)
     engine = mc.MonteCarloChainEngine()
     prm, _, _ = engine._params(chain)
     assert mc._fast_path(prm)

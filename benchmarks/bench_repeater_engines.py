@@ -68,14 +68,23 @@ def main() -> None:
     args = parser.parse_args()
 
     hardware = RepeaterHardware(
+        memory_efficiency=1.0,
         coherence_time_s=args.coherence_time_s,
+        decoherence="depolarising",
         memories_per_node=args.memories,
         link_fidelity=0.99,
         attempt_rate_hz=1e5,
+        detector_efficiency=1.0,
+        swap_success_prob=1.0,
+        swap_fidelity=1.0,
+        purification="none",
+        purification_rounds=0,
+        cutoff_time_s=None,
     )
     pool = RepeaterProtocol("nested", "negotiated", "classical", "shared_pool")
-    chain = ChainSpec((args.length_km,) * args.segments, hardware=hardware, protocol=pool)
-    mc_chain = ChainSpec(chain.segment_lengths_km, hardware=hardware,
+    chain = ChainSpec((args.length_km,) * args.segments, hardware=hardware, attenuation_db_per_km=0.2,
+                      protocol=pool)
+    mc_chain = ChainSpec(chain.segment_lengths_km, hardware=hardware, attenuation_db_per_km=0.2,
                          protocol=RepeaterProtocol("nested", "negotiated", "classical", "independent_lanes"))
     rows = []
 

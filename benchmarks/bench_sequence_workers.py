@@ -63,9 +63,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
 
-    hw = RepeaterHardware(coherence_time_s=args.coherence_time_s, link_fidelity=0.99,
-                          attempt_rate_hz=1e5)
-    chain = ChainSpec((args.length_km,) * args.segments, hw, protocol=SEQUENCE_NATIVE_PROTOCOL)
+    hw = RepeaterHardware(memory_efficiency=1.0, coherence_time_s=args.coherence_time_s,
+                          decoherence="depolarising", memories_per_node=1, link_fidelity=0.99,
+                          attempt_rate_hz=1e5, detector_efficiency=1.0, swap_success_prob=1.0,
+                          swap_fidelity=1.0, purification="none", purification_rounds=0, cutoff_time_s=None)
+    chain = ChainSpec((args.length_km,) * args.segments, hw, attenuation_db_per_km=0.2,
+                      protocol=SEQUENCE_NATIVE_PROTOCOL)
     engine = SequenceChainEngine()
     kw = {"max_pairs": 10**9, "max_time_s": args.window_s}
 
@@ -90,7 +93,7 @@ def main() -> None:
     print(f"(c) events per wall s, engine / plain script: median {statistics.median(ratios):.3f}, "
           f"range {min(ratios):.3f}-{max(ratios):.3f} (target 0.9-1.1)")
 
-    big = ChainSpec((args.length_km,) * (args.routing_routers - 1), hw,
+    big = ChainSpec((args.length_km,) * (args.routing_routers - 1), hw, attenuation_db_per_km=0.2,
                     protocol=SEQUENCE_NATIVE_PROTOCOL)
     config = build_router_net_config(big, seed=0, stop_time_s=1.0, formalism="bell_diagonal")
     _set_protocol_class_state("bell_diagonal")

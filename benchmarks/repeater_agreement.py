@@ -41,11 +41,15 @@ def _cases(quick: bool):
     data = read_yaml(ROOT / "scenarios" / "repeater_chain.yaml")  # YAML 1.2 floats, as the CLI reads
     profile = RepeaterProfile.model_validate(data["repeater"])
     yield ("repeater_chain.yaml (4 x 50 km, 4 lanes, T2 = 10 s)",
-           ChainSpec((50.0,) * 4, repeater_hardware(profile), protocol=repeater_protocol(profile)), 150)
+           ChainSpec((50.0,) * 4, repeater_hardware(profile), attenuation_db_per_km=0.2,
+                     protocol=repeater_protocol(profile)), 150)
     if quick:
         return
     protocol = repeater_protocol(RepeaterProfile())
-    base = {"coherence_time_s": 0.05, "link_fidelity": 0.98}
+    base = {"memory_efficiency": 1.0, "coherence_time_s": 0.05, "decoherence": "depolarising",
+            "memories_per_node": 1, "link_fidelity": 0.98, "attempt_rate_hz": 1e5, "detector_efficiency": 1.0,
+            "swap_success_prob": 1.0, "swap_fidelity": 1.0, "purification": "none", "purification_rounds": 0,
+            "cutoff_time_s": None}
     for label, change, pairs in (
         ("4 x 20 km, 1 memory, T2 = 50 ms", {}, 200),
         ("4 x 20 km, 4 lanes", {"memories_per_node": 4}, 400),
@@ -55,7 +59,8 @@ def _cases(quick: bool):
         ("4 x 20 km, dephasing, T2 = 5 ms", {"decoherence": "dephasing", "coherence_time_s": 5e-3}, 200),
         ("4 x 20 km, cutoff 5 ms", {"cutoff_time_s": 5e-3}, 200),
     ):
-        yield label, ChainSpec((20.0,) * 4, RepeaterHardware(**(base | change)), protocol=protocol), pairs
+        yield label, ChainSpec((20.0,) * 4, RepeaterHardware(**(base | change)), attenuation_db_per_km=0.2,
+                                   protocol=protocol), pairs
 
 
 def main() -> None:

@@ -68,44 +68,53 @@ class ProtocolNotSupported(UserError):
 
 @dataclass(frozen=True)
 class RepeaterHardware:
-    """Hardware of every node of a chain (SI units; dimensionless where unnamed)."""
+    """Hardware of every node of a chain (SI units; dimensionless where unnamed).
 
-    memory_efficiency: float = 1.0
+    Every field is required: the scenario schema
+    (:class:`qnetemu.scenario.schema.RepeaterProfile`) holds the only
+    defaults, and :func:`qnetemu.architectures.repeater.repeater_hardware`
+    converts it.
+    """
+
+    memory_efficiency: float
     """Probability that a memory emits/retrieves its photon when asked."""
-    coherence_time_s: float = 1.0
+    coherence_time_s: float
     """Per-memory coherence time T2 [s]: a qubit's Bloch-vector coherence decays
     as exp(-t / T2), so a stored pair (two memories) keeps Werner parameter
     ``w exp(-2 t / T2)`` under depolarising memories. Storage counts from the
     photon's emission. ``inf``: a perfect memory."""
-    decoherence: Decoherence = "depolarising"
+    decoherence: Decoherence
     """Memory noise: ``depolarising`` (uniform Pauli channel) or ``dephasing`` (Z only)."""
-    memories_per_node: int = 1
+    memories_per_node: int
     """Memories a node devotes to each neighbouring link (multiplexing)."""
-    link_fidelity: float = 0.99
+    link_fidelity: float
     """Fidelity of a freshly heralded elementary pair (to the target Bell state)."""
-    attempt_rate_hz: float = 1e5
+    attempt_rate_hz: float
     """Entanglement-generation attempts per second per memory."""
-    detector_efficiency: float = 1.0
+    detector_efficiency: float
     """Efficiency of each detector of the middle Bell-state measurement."""
-    swap_success_prob: float = 1.0
+    swap_success_prob: float
     """Probability that an entanglement swap succeeds."""
-    swap_fidelity: float = 1.0
+    swap_fidelity: float
     """Multiplicative fidelity factor per swap (SeQUeNCe's swapping_degradation)."""
-    purification: Purification = "none"
-    purification_rounds: int = 0
+    purification: Purification
+    purification_rounds: int
     """Rounds of entanglement pumping/recurrence on each elementary link."""
-    cutoff_time_s: float | None = None
+    cutoff_time_s: float | None
     """Discard a stored pair older than this; None keeps pairs forever."""
 
 
 @dataclass(frozen=True)
 class ChainSpec:
-    """A linear chain: ``len(segment_lengths_km)`` elementary links."""
+    """A linear chain: ``len(segment_lengths_km)`` elementary links (every field required).
+
+    ``attenuation_db_per_km``: fibre attenuation of every elementary link [dB/km].
+    """
 
     segment_lengths_km: tuple[float, ...]
-    hardware: RepeaterHardware = field(default_factory=RepeaterHardware)
-    attenuation_db_per_km: float = 0.2
-    protocol: RepeaterProtocol = TEXTBOOK_PROTOCOL
+    hardware: RepeaterHardware
+    attenuation_db_per_km: float
+    protocol: RepeaterProtocol
 
     @property
     def n_segments(self) -> int:

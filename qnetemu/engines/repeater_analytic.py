@@ -469,9 +469,15 @@ def nested_waiting_time_pmf(p, swap_success_prob: float = 1.0) -> np.ndarray:
     ps = _check_probs(p)
     if not (0.0 < swap_success_prob <= 1.0):
         raise ValueError(f"swap_success_prob must lie in (0, 1], got {swap_success_prob!r}")
+    # Only the swap order, ``swap_success_prob`` and perfect memories matter to the waiting
+    # time in attempts (``ps`` are given); the other values are placeholders the law ignores.
     chain = ChainSpec(
         (1.0,) * ps.size,
-        RepeaterHardware(coherence_time_s=math.inf, swap_success_prob=swap_success_prob),
+        RepeaterHardware(memory_efficiency=1.0, coherence_time_s=math.inf, decoherence="depolarising",
+                         memories_per_node=1, link_fidelity=1.0, attempt_rate_hz=1.0, detector_efficiency=1.0,
+                         swap_success_prob=swap_success_prob, swap_fidelity=1.0, purification="none",
+                         purification_rounds=0, cutoff_time_s=None),
+        attenuation_db_per_km=0.0,
         protocol=RepeaterProtocol("nested", "continuous", "instant", "single"),
     )
     law, _, _, _ = _nested_law(chain, ps, [], 1.0, 1.0, np.zeros(ps.size))

@@ -17,9 +17,10 @@ import math
 
 import pytest
 from numpy.testing import assert_allclose
+from repeater_chain_values import make_chain, make_hardware
 
 from qnetemu.constants import SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
-from qnetemu.engines.chain import ChainSpec, RepeaterHardware, RepeaterProtocol
+from qnetemu.engines.chain import RepeaterProtocol
 from qnetemu.engines.repeater_analytic import AnalyticChainEngine
 from qnetemu.engines.repeater_montecarlo import MonteCarloChainEngine
 from qnetemu.engines.sequence_adapter import SequenceChainEngine
@@ -41,7 +42,7 @@ def _expected(t_s: float, t2_s: float, model: str) -> float:
 @pytest.mark.parametrize(("length_km", "t2_s"), [(20.0, 2e-4), (60.0, 1e-3)])
 @pytest.mark.parametrize("engine", ["analytic", "montecarlo", "sequence"])
 def test_one_stored_link_decays_with_per_memory_t2(engine, model, length_km, t2_s):
-    chain = ChainSpec((length_km,), RepeaterHardware(coherence_time_s=t2_s, link_fidelity=F0,
+    chain = make_chain((length_km,), make_hardware(coherence_time_s=t2_s, link_fidelity=F0,
                                                      decoherence=model), protocol=PROTOCOL)
     if engine == "analytic":
         res = AnalyticChainEngine().simulate(chain)

@@ -20,8 +20,9 @@ import math
 from pathlib import Path
 
 import pytest
+from repeater_chain_values import make_chain, make_hardware
 
-from qnetemu.engines.chain import ChainSpec, RepeaterHardware, RepeaterProtocol
+from qnetemu.engines.chain import ChainSpec, RepeaterProtocol
 from qnetemu.engines.repeater_analytic import AnalyticChainEngine
 from qnetemu.engines.repeater_montecarlo import MonteCarloChainEngine
 from qnetemu.engines.sequence_adapter import SequenceChainEngine
@@ -76,9 +77,9 @@ def test_two_routers_agree(length_km, coherence_time_s, memory_efficiency):
     p = 1/2 (eta 10**(-aL/20))**2 per attempt of 4 L/c; fidelity decohered from emission to
     herald (L/c) on two memories of per-memory T2.
     """
-    chain = ChainSpec(
+    chain = make_chain(
         (length_km,),
-        hardware=RepeaterHardware(coherence_time_s=coherence_time_s, link_fidelity=0.98,
+        hardware=make_hardware(coherence_time_s=coherence_time_s, link_fidelity=0.98,
                                   memory_efficiency=memory_efficiency),
         protocol=LANES,
     )
@@ -98,9 +99,9 @@ def test_multi_hop_rate_and_fidelity_agree(n_segments, seq_pairs, hardware):
     """Three and five routers, 20 km segments, T2 = 50 ms: storage over a few ms costs a
     few per cent of fidelity, so the fidelity tests when storage starts and ends (emission,
     pairing round trips, outcome messages) in all three engines."""
-    chain = ChainSpec(
+    chain = make_chain(
         (20.0,) * n_segments,
-        hardware=RepeaterHardware(coherence_time_s=0.05, link_fidelity=0.98, **hardware),
+        hardware=make_hardware(coherence_time_s=0.05, link_fidelity=0.98, **hardware),
         protocol=LANES,
     )
     _compare(chain, seq_pairs=seq_pairs, seed=3)
@@ -124,7 +125,7 @@ def test_multi_hop_rate_and_fidelity_agree(n_segments, seq_pairs, hardware):
 def test_variants_agree(hardware, seq_pairs, analytic):
     """Five routers, 4 x 20 km: variants of memories, T2, swap probability, noise, cutoff."""
     hw = {"coherence_time_s": 0.05, "link_fidelity": 0.98} | hardware
-    chain = ChainSpec((20.0,) * 4, hardware=RepeaterHardware(**hw), protocol=LANES)
+    chain = make_chain((20.0,) * 4, hardware=make_hardware(**hw), protocol=LANES)
     _compare(chain, seq_pairs=seq_pairs, seed=5, analytic=analytic)
 
 
@@ -143,5 +144,5 @@ def test_shipped_repeater_scenarios_agree_in_all_engines(scenario, segments, seq
 
     data = read_yaml(Path(__file__).parents[2] / "scenarios" / scenario)  # YAML 1.2 floats, as the CLI reads
     profile = RepeaterProfile.model_validate(data["repeater"])
-    chain = ChainSpec(segments, hardware=repeater_hardware(profile), protocol=repeater_protocol(profile))
+    chain = make_chain(segments, hardware=repeater_hardware(profile), protocol=repeater_protocol(profile))
     _compare(chain, seq_pairs=seq_pairs, seed=7)

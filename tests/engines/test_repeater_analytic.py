@@ -9,12 +9,11 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from repeater_chain_values import make_chain, make_hardware
 
 from qnetemu.constants import SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
 from qnetemu.engines.chain import (
-    ChainSpec,
     ProtocolNotSupported,
-    RepeaterHardware,
     RepeaterProtocol,
 )
 from qnetemu.engines.elementary_link import (
@@ -128,7 +127,7 @@ def test_elementary_link_model_values():
 @pytest.mark.parametrize("n", [1, 2, 4, 8])
 def test_engine_rate_is_inverse_waiting_time(n):
     """Rate = 1 / (E[max of n geometric(0.05)] * L/c); fidelity = Werner product (T2 = inf)."""
-    chain = ChainSpec((50.0,) * n, RepeaterHardware(coherence_time_s=math.inf, link_fidelity=0.97))
+    chain = make_chain((50.0,) * n, make_hardware(coherence_time_s=math.inf, link_fidelity=0.97))
     res = AnalyticChainEngine().simulate(chain, seed=0, max_pairs=1, max_time_s=1.0)
     tau = 50e3 / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
     assert_allclose(
@@ -145,7 +144,7 @@ def test_engine_two_segment_fidelity_exact_storage():
     |G1 - G2| periods; the expectation summed directly over P(|G1-G2| = 0) = p/(2-p),
     P(= k) = 2 p q^k/(2-p)."""
     t2 = 5e-3
-    chain = ChainSpec((50.0, 50.0), RepeaterHardware(coherence_time_s=t2, link_fidelity=0.99))
+    chain = make_chain((50.0, 50.0), make_hardware(coherence_time_s=t2, link_fidelity=0.99))
     res = AnalyticChainEngine().simulate(chain, seed=0, max_pairs=1, max_time_s=1.0)
     p, tau = 0.05, 50e3 / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
     k = np.arange(1, 5000)
@@ -160,7 +159,7 @@ def test_two_segment_storage_any_swap_probability_closed_form():
     """n = 2, a = 0.4: only the successful round's wait counts,
     E[exp(-k|G1-G2|)] = p/(2-p) (1 + 2x/(1-x)), x = q e^{-k}, k = 2 tau / T2."""
     t2 = 2e-2
-    chain = ChainSpec((50.0, 50.0), RepeaterHardware(coherence_time_s=t2, swap_success_prob=0.4,
+    chain = make_chain((50.0, 50.0), make_hardware(coherence_time_s=t2, swap_success_prob=0.4,
                                                      link_fidelity=1.0, memory_efficiency=1.0,
                                                      detector_efficiency=1.0))
     res = AnalyticChainEngine().simulate(chain)
@@ -219,13 +218,13 @@ def test_pumped_link_generating_function():
 @pytest.mark.parametrize(
     ("hardware", "protocol", "field"),
     [
-        (RepeaterHardware(cutoff_time_s=1e-2), None, "repeater.cutoff_time_s"),
-        (RepeaterHardware(memories_per_node=2), RepeaterProtocol("nested", "negotiated", "classical", "shared_pool"),
+        (make_hardware(cutoff_time_s=1e-2), None, "repeater.cutoff_time_s"),
+        (make_hardware(memories_per_node=2), RepeaterProtocol("nested", "negotiated", "classical", "shared_pool"),
          "repeater.protocol.multiplexing"),
-        (RepeaterHardware(), RepeaterProtocol("swap_asap", "continuous", "classical", "single"),
+        (make_hardware(), RepeaterProtocol("swap_asap", "continuous", "classical", "single"),
          "repeater.protocol.swap_messaging"),
-        (RepeaterHardware(decoherence="dephasing"), None, "repeater.memory.decoherence"),
-        (RepeaterHardware(swap_fidelity=0.99), None, "repeater.swap_fidelity"),
+        (make_hardware(decoherence="dephasing"), None, "repeater.memory.decoherence"),
+        (make_hardware(swap_fidelity=0.99), None, "repeater.swap_fidelity"),
     ],
 )
 def test_refuses_what_it_cannot_compute_exactly(hardware, protocol, field):
@@ -233,11 +232,11 @@ def test_refuses_what_it_cannot_compute_exactly(hardware, protocol, field):
     naming the scenario field, never approximated silently."""
     kwargs = {} if protocol is None else {"protocol": protocol}
     with pytest.raises(ProtocolNotSupported, match=field.replace(".", r"\.")):
-        AnalyticChainEngine().simulate(ChainSpec((50.0,) * 4, hardware, **kwargs))
+        AnalyticChainEngine().simulate(make_chain((50.0,) * 4, hardware, **kwargs))
 
 
 def test_swap_asap_probabilistic_beyond_markov_limit_is_refused():
-    chain = ChainSpec((50.0,) * 9, RepeaterHardware(swap_success_prob=0.5))
+    chain = make_chain((50.0,) * 9, make_hardware(swap_success_prob=0.5))
     with pytest.raises(ProtocolNotSupported, match="swap_success_prob"):
         AnalyticChainEngine().simulate(chain)
 
@@ -245,7 +244,7 @@ def test_swap_asap_probabilistic_beyond_markov_limit_is_refused():
 def test_thousand_segment_nested_chain_shares_sub_trees():
     """1,000 equal segments: the nested tree has ~2 distinct sub-trees per level, and the
     rate with deterministic swaps equals E[max of 1,000 geometric] (nested = max for a = 1)."""
-    chain = ChainSpec((50.0,) * 1000, RepeaterHardware(coherence_time_s=math.inf),
+    chain = make_chain((50.0,) * 1000, make_hardware(coherence_time_s=math.inf),
                       protocol=RepeaterProtocol("nested", "continuous", "instant", "single"))
     res = AnalyticChainEngine().simulate(chain)
     assert res.extra["distinct_subtrees"] < 40
@@ -257,22 +256,22 @@ def test_thousand_segment_nested_chain_shares_sub_trees():
 @pytest.mark.parametrize(
     ("hardware", "field"),
     [
-        (RepeaterHardware(memory_efficiency=1.2), "memory_efficiency"),
-        (RepeaterHardware(detector_efficiency=-0.1), "detector_efficiency"),
-        (RepeaterHardware(coherence_time_s=-1.0), "coherence_time_s"),
-        (RepeaterHardware(memories_per_node=0), "memories_per_node"),
-        (RepeaterHardware(swap_success_prob=1.5), "swap_success_prob"),
-        (RepeaterHardware(cutoff_time_s=0.0), "cutoff_time_s"),
-        (RepeaterHardware(purification="foo", purification_rounds=1), "purification"),
+        (make_hardware(memory_efficiency=1.2), "memory_efficiency"),
+        (make_hardware(detector_efficiency=-0.1), "detector_efficiency"),
+        (make_hardware(coherence_time_s=-1.0), "coherence_time_s"),
+        (make_hardware(memories_per_node=0), "memories_per_node"),
+        (make_hardware(swap_success_prob=1.5), "swap_success_prob"),
+        (make_hardware(cutoff_time_s=0.0), "cutoff_time_s"),
+        (make_hardware(purification="foo", purification_rounds=1), "purification"),
     ],
 )
 def test_invalid_hardware_names_the_field(hardware, field):
     with pytest.raises(ValueError, match=field):
         AnalyticChainEngine().simulate(
-            ChainSpec((50.0, 50.0), hardware), seed=0, max_pairs=1, max_time_s=1.0
+            make_chain((50.0, 50.0), hardware), seed=0, max_pairs=1, max_time_s=1.0
         )
 
 
 def test_invalid_segment_length():
     with pytest.raises(ValueError, match=r"segment_lengths_km\[1\]"):
-        AnalyticChainEngine().simulate(ChainSpec((50.0, -3.0)), seed=0, max_pairs=1, max_time_s=1.0)
+        AnalyticChainEngine().simulate(make_chain((50.0, -3.0)), seed=0, max_pairs=1, max_time_s=1.0)

@@ -14,12 +14,11 @@ import math
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from repeater_chain_values import make_chain, make_hardware
 
 from qnetemu.constants import SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
 from qnetemu.engines.chain import (
-    ChainSpec,
     ProtocolNotSupported,
-    RepeaterHardware,
     RepeaterProtocol,
 )
 from qnetemu.engines.elementary_link import (
@@ -68,8 +67,8 @@ def test_waiting_time_matches_exact(n, scheme, a, pairs):
     """Mean delivery time vs E[max of n geometric] (a = 1) and the nested
     recursion (Shchukin, Schmidt, van Loock, PRA 100, 032322 (2019);
     Brand, Coopmans, Elkouss, JSAC 38, 589 (2020)), within 4 standard errors."""
-    chain = ChainSpec(
-        (L_KM,) * n, RepeaterHardware(coherence_time_s=math.inf, swap_success_prob=a),
+    chain = make_chain(
+        (L_KM,) * n, make_hardware(coherence_time_s=math.inf, swap_success_prob=a),
         protocol=NESTED if scheme == "nested" else ASAP,
     )
     exact = expected_max_geometric([P20] * n) if a == 1.0 else expected_waiting_nested([P20] * n, a)
@@ -84,7 +83,7 @@ def test_rate_standard_error_is_the_delta_method_value():
     se(rate) = sd(T) / (E[T]^2 sqrt(N)); the reported error must be that (to 5 %),
     not a flat number."""
     n_pairs = 40_000
-    res = _mc(ChainSpec((L_KM,), RepeaterHardware(coherence_time_s=math.inf)), n_pairs)
+    res = _mc(make_chain((L_KM,), make_hardware(coherence_time_s=math.inf)), n_pairs)
     sd = TAU20 * math.sqrt(1 - P20) / P20
     expected_se = sd / (TAU20 / P20) ** 2 / math.sqrt(n_pairs)
     assert_allclose(res.pair_rate_stderr_hz, expected_se, rtol=0.05)
@@ -93,8 +92,8 @@ def test_rate_standard_error_is_the_delta_method_value():
 
 def test_two_segment_fidelity_with_storage_matches_exact():
     """n = 2: F = (1 + 3 w0^2 e^{-4 tau/T2} E[exp(-2|G1-G2| tau/T2)])/4 exactly (analytic)."""
-    chain = ChainSpec(
-        (L_KM, L_KM), RepeaterHardware(coherence_time_s=5 * TAU20, link_fidelity=0.98)
+    chain = make_chain(
+        (L_KM, L_KM), make_hardware(coherence_time_s=5 * TAU20, link_fidelity=0.98)
     )
     res = _mc(chain)
     exact = AnalyticChainEngine().simulate(chain, seed=0, max_pairs=2, max_time_s=1.0).mean_fidelity
@@ -106,7 +105,7 @@ def test_two_segment_fidelity_with_storage_matches_exact():
 def test_perfect_memories_give_werner_product(n):
     """T2 = inf: every delivered pair has F = (1 + 3 w0^n)/4 (Dür et al. 1999)."""
     res = _mc(
-        ChainSpec((L_KM,) * n, RepeaterHardware(coherence_time_s=math.inf, link_fidelity=0.95)),
+        make_chain((L_KM,) * n, make_hardware(coherence_time_s=math.inf, link_fidelity=0.95)),
         2_000,
     )
     w0 = (4 * 0.95 - 1) / 3
@@ -117,7 +116,7 @@ def test_perfect_memories_give_werner_product(n):
 def test_multiplexing_is_parallel_attempts():
     """m memories per link: p -> 1 - (1-p)^m per attempt; 3 segments, m = 3."""
     m = 3
-    chain = ChainSpec((L_KM,) * 3, RepeaterHardware(coherence_time_s=math.inf, memories_per_node=m))
+    chain = make_chain((L_KM,) * 3, make_hardware(coherence_time_s=math.inf, memories_per_node=m))
     p_mux = 1 - (1 - P20) ** m
     _assert_within(_mc(chain), expected_max_geometric([p_mux] * 3) * TAU20)
 
@@ -129,8 +128,8 @@ def test_cutoff_shorter_than_a_period_closed_form():
     => E0 = (1 + 2p)/p^2 slots. Pairs never wait, so F is the Werner product of two pairs
     each stored tau (factor exp(-2 tau / T2))."""
     t2 = 1.0
-    chain = ChainSpec(
-        (L_KM, L_KM), RepeaterHardware(coherence_time_s=t2, cutoff_time_s=1.5 * TAU20),
+    chain = make_chain(
+        (L_KM, L_KM), make_hardware(coherence_time_s=t2, cutoff_time_s=1.5 * TAU20),
         protocol=ASAP,
     )
     res = _mc(chain)
@@ -144,10 +143,10 @@ def test_pumped_link_time_and_fidelity(method):
     """One pumped link (2 rounds from F = 0.9): time E_2 with E_0 = 1/p,
     E_k = (E_{k-1} + 1/p)/P_k, and the deterministic pumped fidelity
     (BBPSSW round one: 365/394, Bennett et al. 1996)."""
-    hw = RepeaterHardware(
+    hw = make_hardware(
         coherence_time_s=math.inf, link_fidelity=0.9, purification=method, purification_rounds=2
     )
-    res = _mc(ChainSpec((L_KM,), hw))
+    res = _mc(make_chain((L_KM,), hw))
     fids, probs = pumping_schedule(0.9, 2, method)
     assert_allclose(fids[1], 365 / 394, rtol=1e-12)
     _assert_within(res, pumping_expected_attempts(P20, probs) * TAU20)
@@ -155,8 +154,8 @@ def test_pumped_link_time_and_fidelity(method):
 
 
 def test_seed_reproducibility():
-    chain = ChainSpec(
-        (L_KM,) * 3, RepeaterHardware(coherence_time_s=0.01, swap_success_prob=0.7), protocol=NESTED
+    chain = make_chain(
+        (L_KM,) * 3, make_hardware(coherence_time_s=0.01, swap_success_prob=0.7), protocol=NESTED
     )
     a = _mc(chain, 3_000, seed=5)
     b = _mc(chain, 3_000, seed=5)
@@ -171,7 +170,7 @@ def test_seed_reproducibility():
 
 def test_max_time_limits_the_sample():
     res = MonteCarloChainEngine().simulate(
-        ChainSpec((L_KM,) * 2), seed=1, max_pairs=100_000, max_time_s=200 * TAU20
+        make_chain((L_KM,) * 2), seed=1, max_pairs=100_000, max_time_s=200 * TAU20
     )
     assert 2 <= res.pairs < 100 and res.simulated_time_s <= 200 * TAU20
 
@@ -181,8 +180,8 @@ def test_negotiated_single_link_with_lanes():
     give rate m p / period; the pair has stored h = d from emission to herald, so its
     Werner parameter is w0 exp(-2 h / T2) (per-memory T2, depolarising)."""
     t2, m = 0.01, 2
-    chain = ChainSpec(
-        (L_KM,), RepeaterHardware(coherence_time_s=t2, memories_per_node=m, link_fidelity=0.98),
+    chain = make_chain(
+        (L_KM,), make_hardware(coherence_time_s=t2, memories_per_node=m, link_fidelity=0.98),
         protocol=RepeaterProtocol("nested", "negotiated", "classical", "independent_lanes"),
     )
     res = _mc(chain)
@@ -196,9 +195,9 @@ def test_negotiated_single_link_with_lanes():
 
 def test_classical_messaging_is_slower_than_instant():
     """Waiting for pairing round trips and outcome messages can only delay deliveries."""
-    base = dict(segment_lengths_km=(L_KM,) * 4, hardware=RepeaterHardware(coherence_time_s=math.inf))
-    slow = _mc(ChainSpec(**base, protocol=RepeaterProtocol("nested", "continuous", "classical", "single")), 5_000)
-    fast = _mc(ChainSpec(**base, protocol=NESTED), 5_000)
+    base = dict(segment_lengths_km=(L_KM,) * 4, hardware=make_hardware(coherence_time_s=math.inf))
+    slow = _mc(make_chain(**base, protocol=RepeaterProtocol("nested", "continuous", "classical", "single")), 5_000)
+    fast = _mc(make_chain(**base, protocol=NESTED), 5_000)
     gap = slow.extra["mean_delivery_time_s"] - fast.extra["mean_delivery_time_s"]
     assert gap > Z * math.hypot(slow.extra["delivery_time_stderr_s"], fast.extra["delivery_time_stderr_s"])
 
@@ -206,7 +205,7 @@ def test_classical_messaging_is_slower_than_instant():
 def test_dephasing_memories_keep_a_third():
     """One link, dephasing: F = (1 + w0 + 2 w0 exp(-2 h/T2))/4 (h = L/c from emission)."""
     t2 = 1e-4
-    chain = ChainSpec((L_KM,), RepeaterHardware(coherence_time_s=t2, decoherence="dephasing"),
+    chain = make_chain((L_KM,), make_hardware(coherence_time_s=t2, decoherence="dephasing"),
                       protocol=ASAP)
     w0 = (4 * 0.99 - 1) / 3
     assert_allclose(_mc(chain, 100).mean_fidelity,
@@ -214,7 +213,7 @@ def test_dephasing_memories_keep_a_third():
 
 
 def test_shared_pool_is_refused_naming_the_field():
-    chain = ChainSpec((L_KM,) * 2, RepeaterHardware(memories_per_node=3),
+    chain = make_chain((L_KM,) * 2, make_hardware(memories_per_node=3),
                       protocol=RepeaterProtocol("nested", "negotiated", "classical", "shared_pool"))
     with pytest.raises(ProtocolNotSupported, match=r"repeater\.protocol\.multiplexing"):
         _mc(chain, 10)
@@ -223,30 +222,30 @@ def test_shared_pool_is_refused_naming_the_field():
 @pytest.mark.parametrize(
     ("hardware", "field"),
     [
-        (RepeaterHardware(memory_efficiency=1.2), "memory_efficiency"),
-        (RepeaterHardware(coherence_time_s=-1.0), "coherence_time_s"),
-        (RepeaterHardware(memories_per_node=0), "memories_per_node"),
-        (RepeaterHardware(link_fidelity=float("nan")), "link_fidelity"),
+        (make_hardware(memory_efficiency=1.2), "memory_efficiency"),
+        (make_hardware(coherence_time_s=-1.0), "coherence_time_s"),
+        (make_hardware(memories_per_node=0), "memories_per_node"),
+        (make_hardware(link_fidelity=float("nan")), "link_fidelity"),
     ],
 )
 def test_invalid_hardware_names_the_field(hardware, field):
     with pytest.raises(ValueError, match=field):
-        _mc(ChainSpec((L_KM,) * 2, hardware), 10)
+        _mc(make_chain((L_KM,) * 2, hardware), 10)
 
 
 def test_invalid_engine_arguments():
     with pytest.raises(ValueError, match="batch_size"):
         MonteCarloChainEngine(batch_size=1)
     with pytest.raises(ValueError, match="max_pairs"):
-        _mc(ChainSpec((L_KM,)), 1)
+        _mc(make_chain((L_KM,)), 1)
 
 
 def test_lossless_links_rate_limited_nested_four_segments():
     """Lossless links keep the linear-optics 1/2 (p = 0.5) and attempt at
     attempt_rate_hz (1 kHz): the nested recursion with a = 1/2 gives the exact mean."""
-    chain = ChainSpec(
+    chain = make_chain(
         (1e-6,) * 4,
-        RepeaterHardware(coherence_time_s=math.inf, swap_success_prob=0.5, attempt_rate_hz=1e3),
+        make_hardware(coherence_time_s=math.inf, swap_success_prob=0.5, attempt_rate_hz=1e3),
         protocol=NESTED,
         attenuation_db_per_km=0.0,
     )
@@ -262,7 +261,7 @@ def test_lossless_links_rate_limited_nested_four_segments():
 def test_analytic_engine_is_exact_against_monte_carlo(protocol, a, decoherence):
     """Four segments, T2 = 100 tau (storage costs ~10 % of F): the analytic rate and
     fidelity (exact forms) agree with Monte Carlo within 4 standard errors."""
-    chain = ChainSpec((L_KM,) * 4, RepeaterHardware(coherence_time_s=100 * TAU20, swap_success_prob=a,
+    chain = make_chain((L_KM,) * 4, make_hardware(coherence_time_s=100 * TAU20, swap_success_prob=a,
                                                     decoherence=decoherence, memories_per_node=2),
                       protocol=protocol)
     mc = _mc(chain)
@@ -275,7 +274,7 @@ def test_analytic_engine_is_exact_against_monte_carlo(protocol, a, decoherence):
 def test_unequal_segments_with_classical_messages_name_their_approximation():
     """Unequal segments put classical delays between attempt-grid points: the analytic engine
     says so and still agrees with Monte Carlo within 4 standard errors."""
-    chain = ChainSpec((23.7, 41.3, 17.9), RepeaterHardware(coherence_time_s=0.02),
+    chain = make_chain((23.7, 41.3, 17.9), make_hardware(coherence_time_s=0.02),
                       protocol=RepeaterProtocol("nested", "negotiated", "classical", "single"))
     an = AnalyticChainEngine().simulate(chain)
     assert "split between attempt-grid points" in an.extra["approximation"]
@@ -287,11 +286,11 @@ def test_unequal_segments_with_classical_messages_name_their_approximation():
 @pytest.mark.parametrize(
     ("order", "messaging", "hardware"),
     [
-        ("swap_asap", "instant", RepeaterHardware(coherence_time_s=0.05)),
-        ("swap_asap", "instant", RepeaterHardware(coherence_time_s=0.05, swap_fidelity=0.97)),
-        ("swap_asap", "instant", RepeaterHardware(coherence_time_s=0.05, decoherence="dephasing")),
-        ("nested", "instant", RepeaterHardware(coherence_time_s=0.05, swap_fidelity=0.97)),
-        ("nested", "classical", RepeaterHardware(
+        ("swap_asap", "instant", make_hardware(coherence_time_s=0.05)),
+        ("swap_asap", "instant", make_hardware(coherence_time_s=0.05, swap_fidelity=0.97)),
+        ("swap_asap", "instant", make_hardware(coherence_time_s=0.05, decoherence="dephasing")),
+        ("nested", "instant", make_hardware(coherence_time_s=0.05, swap_fidelity=0.97)),
+        ("nested", "classical", make_hardware(
             coherence_time_s=0.05, purification="bbpssw", purification_rounds=1)),
     ],
 )
@@ -301,7 +300,7 @@ def test_direct_path_equals_event_loop(order, messaging, hardware, n):
     from one generator state, and agree in distribution from independent seeds."""
     from qnetemu.engines import repeater_montecarlo as mc
 
-    chain = ChainSpec(
+    chain = make_chain(
         (L_KM,) * n, hardware, protocol=RepeaterProtocol(order, "continuous", messaging, "single")
     )
     prm, _, _ = MonteCarloChainEngine()._params(chain)

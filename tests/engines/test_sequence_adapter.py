@@ -16,6 +16,7 @@ import time
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from repeater_chain_values import make_chain, make_hardware
 
 from qnetemu.constants import SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
 from qnetemu.engines.chain import (
@@ -23,7 +24,6 @@ from qnetemu.engines.chain import (
     ChainResult,
     ChainSpec,
     ProtocolNotSupported,
-    RepeaterHardware,
     RepeaterProtocol,
 )
 from qnetemu.engines.isolated import run_isolated
@@ -38,7 +38,7 @@ V_QUANTUM_M_PER_S = SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
 
 
 def _chain(lengths_km, **hardware) -> ChainSpec:
-    return ChainSpec(tuple(lengths_km), hardware=RepeaterHardware(**hardware),
+    return make_chain(tuple(lengths_km), hardware=make_hardware(**hardware),
                      protocol=SEQUENCE_NATIVE_PROTOCOL)
 
 
@@ -55,7 +55,7 @@ def test_config_units_and_structure(lengths_km, attenuation_db_per_km):
     Classical delay between routers i < j is the fibre distance between them
     divided by c / 1.468 (qnetemu.constants), e.g. 100 km -> 489.67 us.
     """
-    chain = ChainSpec(lengths_km, attenuation_db_per_km=attenuation_db_per_km)
+    chain = make_chain(lengths_km, attenuation_db_per_km=attenuation_db_per_km)
     config = build_router_net_config(chain, seed=3, stop_time_s=2.5, formalism="bell_diagonal")
     n_routers = len(lengths_km) + 1
     assert config["stop_time"] == 2_500_000_000_000
@@ -152,7 +152,7 @@ def test_config_dephasing_memories():
 def test_refuses_protocols_sequence_does_not_run(protocol, memories, field):
     """SeQUeNCe negotiates attempts, messages swaps and swaps nested: anything else is refused
     (a user error naming repeater.protocol.<field>), never run as something else."""
-    chain = ChainSpec((10.0,) * 3, RepeaterHardware(memories_per_node=memories), protocol=protocol)
+    chain = make_chain((10.0,) * 3, make_hardware(memories_per_node=memories), protocol=protocol)
     with pytest.raises(ProtocolNotSupported, match=rf"repeater\.protocol\.{field}"):
         SequenceChainEngine().check_protocol(chain)
 
@@ -186,7 +186,7 @@ def test_config_is_pure_and_seeded():
     ("chain", "kwargs", "message"),
     [
         (_chain((10.0,)), {"formalism": "stabilizer"}, "formalism"),
-        (ChainSpec(()), {}, "at least one segment"),
+        (make_chain(()), {}, "at least one segment"),
         (_chain((10.0, -1.0)), {}, "segment_lengths_km"),
         (_chain((10.0,), purification="bbpssw", purification_rounds=1), {}, "purification"),
         (_chain((10.0,), link_fidelity=0.4), {}, "link_fidelity"),

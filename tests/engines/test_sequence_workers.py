@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 
 import pytest
+from repeater_chain_values import make_chain, make_hardware
 
 from qnetemu.engines import run_chains
-from qnetemu.engines.chain import SEQUENCE_NATIVE_PROTOCOL, ChainSpec, RepeaterHardware
+from qnetemu.engines.chain import SEQUENCE_NATIVE_PROTOCOL, ChainSpec
 from qnetemu.engines.isolated import WarmWorkers, run_isolated
 from qnetemu.engines.sequence_adapter import (
     SequenceChainEngine,
@@ -29,7 +30,7 @@ KW = {"max_pairs": 12, "max_time_s": 0.05}
 
 
 def _chain(n: int) -> ChainSpec:
-    return ChainSpec((20.0,) * n, RepeaterHardware(coherence_time_s=0.5),
+    return make_chain((20.0,) * n, make_hardware(coherence_time_s=0.5),
                      protocol=SEQUENCE_NATIVE_PROTOCOL)
 
 
