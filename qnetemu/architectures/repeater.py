@@ -4,9 +4,10 @@ Routes. A repeater holds no key: it stores and swaps entangled pairs, and
 key is distilled only at the two ends, so no station of a chain sees key in
 the clear and the trust policy (``trust``: which nodes may relay key, see
 :mod:`qnetemu.network.trust`) does not bar any node from a chain. Each
-demand's chain runs on its route of least fibre loss over the physical
-fibre graph (every real span; optical-bypass and satellite links are not
-fibre a chain can use), through any country and any landing point
+demand's chain runs on the route over the physical fibre graph (every real
+span; optical-bypass and satellite links are not fibre a chain can use)
+with the fewest expected attempts to herald each of its elementary links
+once, through any country and any landing point
 (:mod:`qnetemu.network.repeater_routes`). A demand the trust policy leaves
 without a trusted-node route may thus still get a repeater row, and the
 two rows of one demand may take different routes; each row records its own
@@ -17,7 +18,7 @@ Stations. Repeaters stand only where equipment can: at sites on land
 stretch of fibre is cut into equal elementary links no longer than
 ``placement.spacing_km``, with a repeater at every real intermediate site
 when ``placement.at_sites`` (otherwise consecutive land spans are cut evenly
-as one stretch); a submarine section is one elementary link between its
+as one stretch); a section at sea is one elementary link between its
 landing points, however long. ``repeater_sites`` lists the sites that hold a
 repeater, ``segment_lengths_km`` every elementary link. The chain engine
 (analytic, montecarlo or sequence) gives the end-to-end pair rate and
@@ -171,8 +172,7 @@ def evaluate_repeater(
 ) -> list[dict]:
     """One row per demand for the repeater architecture.
 
-    Each demand's chain runs on its least-loss route over the physical fibre
-    of ``graph`` (:func:`qnetemu.network.repeater_routes.repeater_routes`),
+    Each demand's chain runs on its route over the physical fibre of ``graph`` (:func:`qnetemu.network.repeater_routes.repeater_routes`),
     whatever the trust policy says: a repeater holds no key. The route
     depends on ``graph`` alone, so ``qnetemu run`` and every sweep point
     evaluate the same routes.

@@ -10,11 +10,11 @@ chains, and they are routed on the physical fibre graph alone:
 * the physical fibre graph is every fibre edge that is a real span (the
   pieces of a link cut by inserted trusted nodes included, optical-bypass
   links of the QKD overlay and satellite links left out);
-* a demand's chain takes the route whose longest sea crossing without a
-  station is shortest, then of least fibre loss (sum of ``length_km *
-  attenuation_db_per_km`` [dB]), then the shortest
-  (:func:`repeater_routes`), every node allowed in transit whatever its
-  ``can_relay``.
+* a demand's chain takes the route that minimises the mean attempts to
+  herald each of its elementary links once (:func:`section_cost`,
+  :func:`repeater_routes`): on land the least-loss route, with a sea
+  crossing no station can split weighed by its loss against a way round;
+  every node is allowed in transit whatever its ``can_relay``.
 
 Where repeater stations (memories and swaps) can stand. Equipment needs a
 site on land: a node with ``is_site`` (not a sea-cable junction or
@@ -184,23 +184,57 @@ def _sections(fibre: nx.Graph, stations: set) -> list[tuple]:
     return list(out.values())
 
 
+#: Largest cost one section adds to a route search: keeps sums of many finite.
+_MAX_SECTION_COST = 1e290
+
+
+def section_cost(length_km: float, loss_db: float, submarine: bool, spacing_km: float) -> float:
+    """Expected attempts to herald every elementary link of a section once, up to a hardware constant.
+
+    The section is cut into ``n`` elementary links (``n = 1`` at sea, else
+    ``ceil(length_km / spacing_km)``), each of loss ``loss_db / n``. A link
+    heralds a pair per attempt with probability ``p = c * 10**(-loss / 10)``:
+    with the Bell-state measurement in the middle each photon crosses half
+    the loss, so the two-photon success goes as the whole link's
+    transmittance, ``c`` holding memory and detector efficiencies, the same
+    on every link (Sangouard et al., Rev. Mod. Phys. 83, 33 (2011),
+    doi:10.1103/RevModPhys.83.33, Sec. III). A link's mean attempts are
+    ``1 / p`` (geometric), so the cost is ``n * 10**(loss_db / (10 n))``
+    (in units of ``1 / c``). Summed over a route it bounds the mean
+    attempts until every link has heralded from above, ``E[max_i T_i] <=
+    sum_i E[T_i]``, and it grows with a route's weakest link exponentially
+    and with its number of links linearly: one 80 km crossing (cost 40)
+    beats a 700 km detour by land (14 links of 50 km, cost 140), a 150 km
+    crossing (1,000) loses to 200 km by land (40).
+
+    Examples
+    --------
+    >>> round(section_cost(80.0, 16.0, True, 50.0), 2), section_cost(200.0, 40.0, False, 50.0)
+    (39.81, 40.0)
+    """
+    n = 1 if submarine else elementary_link_count(length_km, spacing_km)
+    if not math.isfinite(n):
+        return _MAX_SECTION_COST
+    exponent = loss_db / (10.0 * n)
+    return min(n * 10.0 ** min(exponent, 300.0), _MAX_SECTION_COST)
+
+
 def repeater_routes(graph: nx.Graph, pairs: Sequence[tuple], spacing_km: float) -> list[RepeaterRoute | None]:
     """Each pair's repeater route on the physical fibre graph (None when fibre does not join them).
 
-    The route first minimises its longest sea crossing that no station can
-    split (a submarine section longer than ``spacing_km``: one elementary
-    link, the chain's bottleneck, whose heralding probability falls
-    exponentially with its length), then the total fibre loss (sum of
-    ``length_km * attenuation_db_per_km``), then the length. On land a chain
-    can always be cut to links of at most ``spacing_km``, so among land
-    routes the least-loss one is taken.
+    The route minimises the sum of :func:`section_cost` over its sections:
+    the mean attempts to herald each of its elementary links once, which
+    weighs a sea crossing no station can split by its loss, exponentially,
+    against a longer way round by land, linearly in its extra links. On land
+    alone it is, within the rounding of the links, the least-loss route.
 
     Every node may be passed in transit: the trust policy (``can_relay``)
     concerns key in the clear, which a repeater never holds. Method: the
-    sections between candidate stations form a graph; the bottleneck of
-    each pair is where it first joins in a Kruskal pass over the sections in
-    increasing sea-crossing loss; then one Dijkstra run per (bottleneck,
-    source) on the sections within it (:func:`scipy.sparse.csgraph.dijkstra`).
+    sections between candidate stations form a graph (:func:`_sections`), and
+    one Dijkstra run per distinct source searches it
+    (:func:`scipy.sparse.csgraph.dijkstra`). A route may pass a sea-cable
+    junction twice, when going out to a landing station on a branch and back
+    splits a long crossing.
 
     Examples
     --------
@@ -218,60 +252,41 @@ def repeater_routes(graph: nx.Graph, pairs: Sequence[tuple], spacing_km: float) 
     sections = _sections(fibre, stations)
     names = sorted(stations, key=str)
     index = {n: i for i, n in enumerate(names)}
-    # The bottleneck a section sets: its loss if it is an unsplittable sea crossing, else none (0).
-    crossing = [loss if submarine and length > spacing_km * (1 + 1e-9) else 0.0
-                for _, _, length, loss, submarine, _ in sections]
-    parent = list(range(len(names)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    todo = {k: (index[a], index[b]) for k, (a, b) in enumerate(pairs) if a in index and b in index and a != b}
-    level: dict[int, float] = {}
-    order = sorted(range(len(sections)), key=lambda j: crossing[j])
-    position = 0
-    for threshold in sorted(set(crossing)):
-        while position < len(order) and crossing[order[position]] <= threshold:
-            u, v = sections[order[position]][:2]
-            parent[root(index[u])] = root(index[v])
-            position += 1
-        for k, (i, j) in list(todo.items()):
-            if root(i) == root(j):
-                level[k] = threshold
-                del todo[k]
-    out: list[RepeaterRoute | None] = [None] * len(pairs)
+    rows, cols, weights = [], [], []
+    by_ends = {}
+    for u, v, length, loss, submarine, nodes in sections:
+        # The length term breaks ties between equal costs and keeps every weight positive.
+        w = section_cost(length, loss, submarine, spacing_km) + length * _LENGTH_TIE_BREAK_PER_KM
+        rows += [index[u], index[v]]
+        cols += [index[v], index[u]]
+        weights += [w, w]
+        by_ends[frozenset((index[u], index[v]))] = (u, nodes)
     n = len(names)
-    for threshold in sorted(set(level.values())):
-        kept = [j for j in range(len(sections)) if crossing[j] <= threshold]
-        rows, cols, weights = [], [], []
-        for j in kept:
-            u, v, length, loss, _, _ = sections[j]
-            w = loss + length * _LENGTH_TIE_BREAK_PER_KM
-            rows += [index[u], index[v]]
-            cols += [index[v], index[u]]
-            weights += [w, w]
-        matrix = sparse.csr_matrix((weights, (rows, cols)), shape=(n, n))
-        by_ends = {frozenset((index[sections[j][0]], index[sections[j][1]])): sections[j] for j in kept}
-        demands = [k for k, t in level.items() if t == threshold]
-        sources = sorted({index[pairs[k][0]] for k in demands})
-        _, predecessors = dijkstra(matrix, directed=True, indices=sources, return_predecessors=True)
-        row_of = {s: r for r, s in enumerate(sources)}
-        for k in demands:
-            a, b = index[pairs[k][0]], index[pairs[k][1]]
-            pred = predecessors[row_of[a]]
-            hops, node = [], b
-            while node != a:
-                prev = int(pred[node])
-                hops.append((prev, node))
-                node = prev
-            path: list = [names[a]]
-            for prev, node in reversed(hops):
-                u, v, *_, nodes = by_ends[frozenset((prev, node))]
-                path += list(nodes[1:] if u == names[prev] else reversed(nodes[:-1]))
-            out[k] = route_from_path(graph, path)
+    matrix = sparse.csr_matrix((weights, (rows, cols)), shape=(n, n))
+    wanted = [k for k, (a, b) in enumerate(pairs) if a in index and b in index and a != b]
+    sources = sorted({index[pairs[k][0]] for k in wanted})
+    out: list[RepeaterRoute | None] = [None] * len(pairs)
+    if not sources:
+        return out
+    _, predecessors = dijkstra(matrix, directed=True, indices=sources, return_predecessors=True)
+    row_of = {s: r for r, s in enumerate(sources)}
+    for k in wanted:
+        a, b = index[pairs[k][0]], index[pairs[k][1]]
+        pred = predecessors[row_of[a]]
+        hops, node = [], b
+        while node != a:
+            prev = int(pred[node])
+            if prev < 0:  # scipy marks an unreachable node with -9999
+                break
+            hops.append((prev, node))
+            node = prev
+        if node != a:
+            continue
+        path: list = [names[a]]
+        for prev, node in reversed(hops):
+            u, nodes = by_ends[frozenset((prev, node))]
+            path += list(nodes[1:] if u == names[prev] else reversed(nodes[:-1]))
+        out[k] = route_from_path(graph, path)
     return out
 
 

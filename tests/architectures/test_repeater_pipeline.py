@@ -102,10 +102,11 @@ def test_repeater_route_is_the_same_in_run_and_sweep_point(tmp_path):
     """Issue 12 item 5: a repeater-only sweep point routes as `qnetemu run` does.
 
     A - B is one 150 km span (one inserted trusted node, two 75 km QKD links); A - C - D - B
-    is three 60 km spans (two trusted nodes, faster links). The repeater chain takes the
-    least-loss fibre route, the direct span, in the run and in the point alike, and it does
-    not follow the trusted-node route when the trust routing changes: with tolerance 0 the
-    trusted-node key takes the three-span detour, the repeater chain still the direct span.
+    is three 60 km spans (two trusted nodes, faster links). With the scenario's tolerance
+    (0.9) the trusted-node key takes the direct span. The repeater chain takes its own route
+    on the fibre, the same in the run and in the point: three 50 km links (10 dB each, 3 x 10
+    expected attempts) against six of 30 km (6 dB, 6 x 10**0.6 = 23.9), so the three spans;
+    and it stays there when the trust routing changes (tolerance 0).
     """
     from qnetemu.pipeline import evaluate, evaluate_point
     from qnetemu.scenario.load import validate_scenario_dict
@@ -130,7 +131,8 @@ def test_repeater_route_is_the_same_in_run_and_sweep_point(tmp_path):
                                 source="routes.yaml", base_dir=tmp_path)["demands"]
     assert [r["architecture"] for r in point_rows] == ["repeater"]
     assert point_rows[0]["path"] == run_route
-    assert run_route.split(" > ")[0] == "A" and "C" not in run_route  # the direct span
+    assert run_route == "A > C > D > B"
+    assert next(r["path"] for r in run_rows if r["architecture"] == "trusted_node") == "A > TN A–B 1 > B"
 
     strict = validate_scenario_dict(data | {"trusted_nodes": {"reach_km": 100, "route_rate_tolerance": 0.0}},
                                     "routes.yaml")

@@ -14,6 +14,7 @@ from qnetemu.network.repeater_routes import (
     elementary_links,
     repeater_routes,
     route_from_path,
+    section_cost,
 )
 from qnetemu.scenario.schema import RepeaterProfile
 
@@ -79,7 +80,8 @@ def test_routes_use_fibre_only_and_ignore_bypass_links():
 
 
 def test_least_loss_not_least_length():
-    """A-X-B is 110 km at 0.3 dB/km (33 dB), A-B direct 120 km at 0.2 dB/km (24 dB): the direct one."""
+    """A-X-B is 110 km at 0.3 dB/km (33 dB), A-B direct 120 km at 0.2 dB/km (24 dB): the direct one
+    (4 links of 8.25 dB against 3 of 8 dB)."""
     g = nx.Graph()
     g.add_edge("A", "X", length_km=55.0, attenuation_db_per_km=0.3)
     g.add_edge("X", "B", length_km=55.0, attenuation_db_per_km=0.3)
@@ -123,17 +125,21 @@ def test_no_repeater_station_at_sea(at_sites):
     assert "W" not in stations
 
 
-@pytest.mark.parametrize(("spacing", "expected"), [(50.0, ("A", "C", "B")), (200.0, ("A", "B"))])
-def test_land_route_beats_a_sea_crossing_no_station_can_split(spacing, expected):
-    """A - B is a 150 km submarine cable (30 dB), A - C - B 200 km of land fibre (40 dB). With repeaters
-    every 50 km the cable would be one 150 km link, three times the spacing, so the chain goes by land;
-    with 200 km spacing no link is longer than the spacing either way and the least loss wins."""
+@pytest.mark.parametrize(("cable_km", "expected"), [(150.0, ("A", "C", "B")), (60.0, ("A", "B"))])
+def test_sea_crossing_against_a_way_round_by_land(cable_km, expected):
+    """A - B is a submarine cable, A - C - B 200 km of land fibre, repeaters every 50 km. The land way
+    needs 4 links of 10 dB: 4 x 10 = 40 expected attempts (in units of the hardware's 1/c). A 150 km
+    cable is one 30 dB link, 1,000 attempts: the chain goes by land although the cable is shorter.
+    A 60 km cable is one 12 dB link, 10**1.2 = 15.8 attempts: the chain crosses the sea."""
     g = nx.Graph()
-    g.add_edge("A", "B", length_km=150.0, attenuation_db_per_km=0.2, cable="submarine")
+    g.add_edge("A", "B", length_km=cable_km, attenuation_db_per_km=0.2, cable="submarine")
     g.add_edge("A", "C", length_km=100.0, attenuation_db_per_km=0.2)
     g.add_edge("C", "B", length_km=100.0, attenuation_db_per_km=0.2)
-    [route] = repeater_routes(g, [("A", "B")], spacing)
+    [route] = repeater_routes(g, [("A", "B")], 50.0)
     assert route.nodes == expected
+    assert section_cost(150.0, 30.0, True, 50.0) == pytest.approx(1000.0)
+    assert section_cost(200.0, 40.0, False, 50.0) == pytest.approx(40.0)
+    assert section_cost(60.0, 12.0, True, 50.0) == pytest.approx(10 ** 1.2)
 
 
 def test_a_link_found_to_cross_open_water_is_not_cut():
