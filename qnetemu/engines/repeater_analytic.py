@@ -84,6 +84,14 @@ __all__ = [
 MARKOV_EXACT_MAX = 8
 _TAIL = 1e-13
 _MAX_GRID = 1 << 23
+#: Most memory the laws of one chain's sub-trees may take [bytes] (see :func:`_grid_bytes`).
+_MAX_GRID_BYTES = 2 << 30
+
+
+def _grid_bytes(size: int, distinct_subtrees: int) -> int:
+    """Memory of ``distinct_subtrees`` laws on a grid of ``size`` points: three float64 arrays each,
+    twice over (a law and its moved copy) [bytes]."""
+    return 2 * 3 * 8 * size * distinct_subtrees
 _M_PER_KM = 1e3
 
 
@@ -411,7 +419,21 @@ def _nested_law(chain: ChainSpec, p_link: np.ndarray, pump: list[float], w0: flo
             f"its waiting-time distribution needs more than {_MAX_GRID} grid points "
             "(success probabilities too small); use the montecarlo engine")
     size = 1 << max(10, math.ceil(math.log2(need)))
+    # Each distinct sub-tree keeps its law on the grid: count them before allocating any, so that
+    # a chain of unequal links with one slow one (a long sea crossing) is refused, not swapped out.
+    leaf_ids: dict = {}
+    probe = _NestedTree([], [leaf_ids.setdefault((float(p_link[i]), round(float(herald_s[i]), 15)), len(leaf_ids))
+                             for i in range(n)], partners, lambda i, j: delay_s(i, j) / step_s,
+                        pairing_s / step_s, a, hw.swap_fidelity, floor, rate * step_s, k)
+    probe._key(0, n)
+    distinct = len(probe.ids)
     while True:
+        if not _grid_bytes(size, distinct) <= _MAX_GRID_BYTES:
+            raise ProtocolNotSupported(
+                "analytic", "repeater.memory", "this chain",
+                f"its waiting-time distributions ({distinct} distinct sub-chains on {size:,} grid points) need "
+                f"about {_grid_bytes(size, distinct) / 2**30:.3g} GiB, above {_MAX_GRID_BYTES / 2**30:g} GiB "
+                "(a slow link among faster ones); use the montecarlo engine")
         leaves, leaf_id = [], []
         cache: dict = {}
         for i in range(n):
