@@ -50,7 +50,13 @@ import networkx as nx
 import numpy as np
 
 from qnetemu.engines import run_chains
-from qnetemu.engines.chain import ChainResult, ChainSpec, RepeaterHardware, RepeaterProtocol
+from qnetemu.engines.chain import (
+    ChainBeyondEngine,
+    ChainResult,
+    ChainSpec,
+    RepeaterHardware,
+    RepeaterProtocol,
+)
 from qnetemu.engines.elementary_link import elementary_links as link_physics
 from qnetemu.errors import UserError
 from qnetemu.network.allocation import allocate_max_min_fair
@@ -144,6 +150,13 @@ def _beyond_time(engine: str, bound_s: float, max_time_s: float) -> ChainResult:
                              f"beyond engine.max_time_s = {max_time_s:g} s")
 
 
+def _beyond_engine(engine: str, message: str) -> ChainResult:
+    """The result of a chain the engine cannot compute (its grid or memory would not fit)."""
+    return ChainResult(engine=engine, pairs=0, simulated_time_s=0.0, pair_rate_hz=0.0, pair_rate_stderr_hz=0.0,
+                       mean_fidelity=float("nan"), fidelity_stderr=float("nan"), latency_s=float("nan"), wall_s=0.0,
+                       status="beyond_engine", error=message)
+
+
 def _tenths(say: Callable[[str], None], label: str) -> Callable[[float], None]:
     """Report an event simulation's progress every tenth of its simulated time."""
     shown = [-1]
@@ -180,6 +193,11 @@ def evaluate_repeater(
     ``workers``: SeQUeNCe chains run at once on this many warm local worker
     processes (:func:`qnetemu.engines.run_chains`); the numbers do not depend on it.
 
+    A chain whose slowest link alone outlasts ``max_time_s`` is recorded
+    ``beyond_time_limit`` without simulating it; one the engine runs but
+    cannot compute (:class:`qnetemu.engines.chain.ChainBeyondEngine`),
+    ``beyond_engine`` with the engine's message.
+
     Raises
     ------
     UserError
@@ -210,16 +228,23 @@ def evaluate_repeater(
         callbacks = [_tenths(progress, f"  SeQUeNCe {row['a']} ↔ {row['b']}") for row, _, _ in planned]
     screened = [_bound_or_zero(chain) for _, _, chain in planned]
     runnable = [k for k, bound in enumerate(screened) if not bound > max_time_s]
+    results = [_beyond_time(engine, bound, max_time_s) for bound in screened]
     try:  # SeQUeNCe chains run at once on warm workers, the others one by one
-        ran = run_chains(engine, [(planned[k][2], planned[k][0]["seed"]) for k in runnable],
-                         max_pairs=max_pairs, max_time_s=max_time_s,
-                         progress=None if callbacks is None else [callbacks[k] for k in runnable],
-                         workers=workers)
+        if engine == "sequence":
+            ran = run_chains(engine, [(planned[k][2], planned[k][0]["seed"]) for k in runnable],
+                             max_pairs=max_pairs, max_time_s=max_time_s,
+                             progress=None if callbacks is None else [callbacks[k] for k in runnable],
+                             workers=workers)
+            for k, result in zip(runnable, ran, strict=True):
+                results[k] = result
+        for k in runnable if engine != "sequence" else ():
+            try:
+                [results[k]] = run_chains(engine, [(planned[k][2], planned[k][0]["seed"])],
+                                          max_pairs=max_pairs, max_time_s=max_time_s)
+            except ChainBeyondEngine as exc:  # this chain only: record it, run the others
+                results[k] = _beyond_engine(engine, exc.message)
     except UserError as exc:  # the engine refuses the protocol: say where in the scenario
         raise UserError(exc.message, file=file, field=exc.field) from None
-    results = [_beyond_time(engine, bound, max_time_s) for bound in screened]
-    for k, result in zip(runnable, ran, strict=True):
-        results[k] = result
     for (row, route, chain), result in zip(planned, results, strict=True):
         fraction = float(bbm92_key_fraction(result.mean_fidelity, ec_efficiency=profile.ec_efficiency)) \
             if result.pair_rate_hz > 0 and np.isfinite(result.mean_fidelity) else 0.0

@@ -66,6 +66,15 @@ class ProtocolNotSupported(UserError):
         super().__init__(f"the {engine} engine cannot run {value!r}: {why}", field=field)
 
 
+class ChainBeyondEngine(ProtocolNotSupported):
+    """An engine runs the protocol but cannot compute this one chain (its grid or memory would not fit).
+
+    Raised by ``simulate`` for one chain, so the other demands' chains still
+    run: :func:`qnetemu.architectures.repeater.evaluate_repeater` records the
+    demand's row with status ``beyond_engine`` and this message.
+    """
+
+
 @dataclass(frozen=True)
 class RepeaterHardware:
     """Hardware of every node of a chain (SI units; dimensionless where unnamed).

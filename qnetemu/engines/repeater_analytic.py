@@ -59,7 +59,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qnetemu.constants import SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
-from qnetemu.engines.chain import ChainResult, ChainSpec, ProtocolNotSupported
+from qnetemu.engines.chain import ChainBeyondEngine, ChainResult, ChainSpec, ProtocolNotSupported
 from qnetemu.engines.elementary_link import (
     elementary_links,
     nested_swap_partners,
@@ -414,7 +414,7 @@ def _nested_law(chain: ChainSpec, p_link: np.ndarray, pump: list[float], w0: flo
     waits = (float(np.sum(pairing_s)) / max(1, n - 1) * depth + final_s * depth) / step_s
     need = 8.0 * (k * guess + waits) + 64
     if not need <= _MAX_GRID:  # refuse before allocating a grid that cannot fit
-        raise ProtocolNotSupported(
+        raise ChainBeyondEngine(
             "analytic", "repeater.memory", "this chain",
             f"its waiting-time distribution needs more than {_MAX_GRID} grid points "
             "(success probabilities too small); use the montecarlo engine")
@@ -429,7 +429,7 @@ def _nested_law(chain: ChainSpec, p_link: np.ndarray, pump: list[float], w0: flo
     distinct = len(probe.ids)
     while True:
         if not _grid_bytes(size, distinct) <= _MAX_GRID_BYTES:
-            raise ProtocolNotSupported(
+            raise ChainBeyondEngine(
                 "analytic", "repeater.memory", "this chain",
                 f"its waiting-time distributions ({distinct} distinct sub-chains on {size:,} grid points) need "
                 f"about {_grid_bytes(size, distinct) / 2**30:.3g} GiB, above {_MAX_GRID_BYTES / 2**30:g} GiB "
@@ -458,7 +458,7 @@ def _nested_law(chain: ChainSpec, p_link: np.ndarray, pump: list[float], w0: flo
         if tail < _TAIL:
             return law, step_s, exact, len(tree.memo)
         if size >= _MAX_GRID:
-            raise ProtocolNotSupported(
+            raise ChainBeyondEngine(
                 "analytic", "repeater.memory", "this chain",
                 f"its waiting-time distribution needs more than {_MAX_GRID} grid points "
                 "(success probabilities too small); use the montecarlo engine")

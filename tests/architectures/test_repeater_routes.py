@@ -246,3 +246,23 @@ def test_hopeless_sea_crossing_is_recorded_without_simulating(monkeypatch):
     assert hopeless["segment_lengths_km"] == pytest.approx([400.0, 40.0])  # the cable stays whole
     assert hopeless["hardware_share"] == 0.0
     assert fine["status"] == "ok" and fine["key_rate_bps"] > 0 and fine["hardware_share"] == 1.0
+
+
+def test_a_chain_the_engine_cannot_compute_is_recorded_and_the_others_run():
+    """Twenty land links of 40..59 km, then a 230 km cable no station can split: the analytic engine
+    cannot hold that chain's waiting-time laws (its grid or memory would not fit), so its row says
+    so (status beyond_engine, the engine's one line), and the short demand beside it still runs."""
+    from qnetemu.architectures.repeater import evaluate_repeater
+
+    g = nx.Graph()
+    for i in range(20):
+        g.add_edge(f"S{i}", f"S{i + 1}", length_km=40.0 + i, attenuation_db_per_km=0.2)
+    g.add_edge("S20", "Island", length_km=230.0, attenuation_db_per_km=0.2, cable="submarine")
+    profile = RepeaterProfile(placement={"spacing_km": 60.0})
+    rows = evaluate_repeater(g, [{"a": "S0", "b": "Island"}, {"a": "S0", "b": "S1"}], profile,
+                             engine="analytic", seeds=[1, 2], max_pairs=100, max_time_s=1e4)
+    far, near = rows
+    assert far["status"] == "beyond_engine" and far["key_rate_bps"] == 0.0
+    assert "use the montecarlo engine" in far["error"]
+    assert far["segment_lengths_km"] == pytest.approx([40.0 + i for i in range(20)] + [230.0])
+    assert near["status"] == "ok" and near["key_rate_bps"] > 0

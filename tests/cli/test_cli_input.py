@@ -155,15 +155,21 @@ def test_validate_checks_the_sweep_and_every_point(cli, tmp_path, scenarios_dir)
 
 
 def test_tiny_swap_probability_is_refused_in_one_line_not_a_crash(cli, tmp_path, scenarios_dir):
-    """swap_success_prob 1e-300: (1e-300)^depth underflows to 0; the analytic engine refuses before
-    allocating its waiting-time grid instead of dividing by zero."""
+    """swap_success_prob 1e-300: (1e-300)^depth underflows to 0; the analytic engine refuses the
+    chain before allocating its waiting-time grid instead of dividing by zero. The refusal is the
+    chain's (its grid would not fit), so the run records it in that demand's row and goes on."""
+    import pandas as pd
+
     data = yaml.safe_load((scenarios_dir / "repeater_chain.yaml").read_text())
     data["repeater"]["swap_success_prob"] = 1e-300
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(data))
-    _one_line(*cli("run", path, "--out", tmp_path / "out", "--no-plots", "-q"), "repeater.memory",
-              "use the montecarlo engine")
-    assert not (tmp_path / "out").exists()
+    code, stdout, stderr = cli("run", path, "--out", tmp_path / "out", "--no-plots", "-q")
+    assert code == 0 and "Traceback" not in stdout + stderr, stderr
+    rows = pd.read_parquet(tmp_path / "out" / "demands.parquet")
+    row = rows[rows.architecture == "repeater"].iloc[0]
+    assert row.status == "beyond_engine" and row.key_rate_bps == 0.0
+    assert "grid points" in row.error and "use the montecarlo engine" in row.error
 
 
 @pytest.mark.parametrize("damage", ["manifest-not-json", "manifest-a-list", "parquet-garbage"])
