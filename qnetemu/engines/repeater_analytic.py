@@ -88,6 +88,13 @@ _MAX_GRID = 1 << 23
 _MAX_GRID_BYTES = 2 << 30
 
 
+def _distinct_subchains(link_keys: list) -> int:
+    """Distinct sub-chains of the nested swap tree, by the links they hold (identical ones share a law)."""
+    n = len(link_keys)
+    inner = {tuple(link_keys[lo:hi]) for lo, hi in nested_swap_partners(n) if lo >= 0}
+    return len(inner) + len(set(link_keys))
+
+
 def _grid_bytes(size: int, distinct_subtrees: int) -> int:
     """Memory of ``distinct_subtrees`` laws on a grid of ``size`` points: three float64 arrays each,
     twice over (a law and its moved copy) [bytes]."""
@@ -421,12 +428,7 @@ def _nested_law(chain: ChainSpec, p_link: np.ndarray, pump: list[float], w0: flo
     size = 1 << max(10, math.ceil(math.log2(need)))
     # Each distinct sub-tree keeps its law on the grid: count them before allocating any, so that
     # a chain of unequal links with one slow one (a long sea crossing) is refused, not swapped out.
-    leaf_ids: dict = {}
-    probe = _NestedTree([], [leaf_ids.setdefault((float(p_link[i]), round(float(herald_s[i]), 15)), len(leaf_ids))
-                             for i in range(n)], partners, lambda i, j: delay_s(i, j) / step_s,
-                        pairing_s / step_s, a, hw.swap_fidelity, floor, rate * step_s, k)
-    probe._key(0, n)
-    distinct = len(probe.ids)
+    distinct = _distinct_subchains([(float(p_link[i]), round(float(herald_s[i]), 15)) for i in range(n)])
     while True:
         if not _grid_bytes(size, distinct) <= _MAX_GRID_BYTES:
             raise ChainBeyondEngine(
