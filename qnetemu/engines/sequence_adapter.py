@@ -32,9 +32,12 @@ Known SeQUeNCe behaviours a comparison must allow for
   :mod:`qnetemu.engines.sequence_rules` (an inner router swaps as soon as it
   holds a pair on each side; of two neighbours wanting the pair between
   them, the one whose swap would start first goes first). With two segments
-  both orders run the same swaps, event for event. Continuous attempts and
-  instant swap messages are refused
-  (:meth:`SequenceChainEngine.check_protocol`, which says why) rather than
+  both orders run the same swaps, event for event. ``swap_messaging:
+  instant`` delivers the swapping protocols' messages (pairing, outcome,
+  release) in the instant they are sent
+  (:func:`~qnetemu.engines.sequence_rules.make_swap_messages_instant`);
+  generation messages keep the fibre's delay. Continuous attempts are
+  refused (:meth:`SequenceChainEngine.check_protocol` says why) rather than
   run as something else. Multiplexing: ``shared_pool`` is SeQUeNCe's own (one
   request of ``memory_size = m``); ``independent_lanes`` is ``m`` requests of
   one memory each (each reservation's rules only match its own memories,
@@ -460,15 +463,15 @@ class SequenceChainEngine:
 
     def check_protocol(self, chain: ChainSpec) -> None:
         """Refuse a protocol SeQUeNCe 1.3.1 does not run, naming the scenario field."""
-        proto, hw, n = chain.protocol, chain.hardware, chain.n_segments
+        proto, hw = chain.protocol, chain.hardware
         if proto.link_generation != "negotiated":
             raise ProtocolNotSupported(
                 self.name, "repeater.protocol.link_generation", proto.link_generation,
-                "SeQUeNCe negotiates every attempt (REQUEST/RESPONSE, NEGOTIATE/ACK)")
-        if proto.swap_messaging != "classical" and n > 1:
-            raise ProtocolNotSupported(
-                self.name, "repeater.protocol.swap_messaging", proto.swap_messaging,
-                "SeQUeNCe pairs every swap with its partners by classical messages")
+                "SeQUeNCe's generation protocols pair the two routers (REQUEST/RESPONSE) and "
+                "agree on the emission time (NEGOTIATE/ACK) before every attempt, and a failed "
+                "attempt makes a new protocol that does both again; attempts every "
+                "max(1/rate, L/c) would need a generation protocol of qnetemu's own, not "
+                "SeQUeNCe's (use negotiated, or the montecarlo or analytic engine)")
         if proto.multiplexing == "single" and hw.memories_per_node > 1:
             raise ProtocolNotSupported(
                 self.name, "repeater.protocol.multiplexing", "single",
@@ -551,6 +554,10 @@ class SequenceChainEngine:
             from qnetemu.engines.sequence_rules import install_swap_asap
 
             asap = install_swap_asap(routers.values())
+        if chain.protocol.swap_messaging == "instant":
+            from qnetemu.engines.sequence_rules import make_swap_messages_instant
+
+            make_swap_messages_instant(routers.values())
         initiator = routers[_router_name(0)]
         responder_name = _router_name(chain.n_segments)
         bell_diagonal = self.formalism == "bell_diagonal"

@@ -54,8 +54,10 @@ from sequence.entanglement_management.swapping import (
     EntanglementSwappingA,
     EntanglementSwappingB,
 )
+from sequence.entanglement_management.swapping.swapping_base import EntanglementSwappingMessage
 from sequence.kernel.event import Event
 from sequence.kernel.process import Process
+from sequence.resource_management.action_condition_set import es_match_func
 from sequence.resource_management.memory_manager import MemoryInfo
 from sequence.resource_management.reservation_rule_registry import (
     ES_A,
@@ -66,7 +68,7 @@ from sequence.resource_management.reservation_rule_registry import (
 )
 from sequence.resource_management.rule_manager import Rule
 
-__all__ = ["SwapAsapRules", "install_swap_asap"]
+__all__ = ["SwapAsapRules", "install_swap_asap", "make_swap_messages_instant"]
 
 _ENTANGLED = (MemoryInfo.ENTANGLED, MemoryInfo.PURIFIED)
 
@@ -84,6 +86,48 @@ def install_swap_asap(routers) -> SwapAsapRules:
         registry.replace(ES_B, rules.build_es_b)
         registry.replace(ES_B_END, rules.build_es_b_end)
     return rules
+
+
+def make_swap_messages_instant(routers) -> None:
+    """Deliver the swapping protocols' classical messages in the instant they are sent.
+
+    ``swap_messaging: instant``: a swap needs no pairing round trip and its
+    outcome is known at once. The messages of the swap (the resource
+    manager's REQUEST/RESPONSE pairing a swapping protocol, the swap outcome
+    ``SWAP_RES`` and the release of a partner's protocol) leave each router
+    with a sender delay of minus the channel's delay, so SeQUeNCe's own
+    channel schedules them at the current time, after the event that sent
+    them. Entanglement-generation messages (heralds, negotiation, their
+    pairing) keep the fibre's delay. Set on each router object of one
+    topology, so nothing outlives the chain.
+    """
+    for router in routers:
+        router.send_message = _instant_for_swaps(router, router.send_message)
+
+
+def _is_swap_message(msg) -> bool:
+    if isinstance(msg, EntanglementSwappingMessage):
+        return True
+    if msg.receiver != "resource_manager":
+        return False
+    kind = msg.msg_type.name
+    if kind == "REQUEST":
+        func = msg.req_condition_func
+        return func is es_match_func or isinstance(getattr(func, "__self__", None), SwapAsapRules)
+    if kind == "RESPONSE":
+        return str(msg.ini_protocol_name).startswith("ESA.")
+    if kind == "RELEASE_PROTOCOL":
+        return str(msg.protocol).startswith(("ESA.", "ESB."))
+    return False
+
+
+def _instant_for_swaps(router, send):
+    def send_message(dst, msg, priority=float("inf"), sender_delay: int = 0):
+        if _is_swap_message(msg):
+            sender_delay = sender_delay - router.cchannels[dst].delay
+        return send(dst, msg, priority, sender_delay)
+
+    return send_message
 
 
 class SwapAsapRules:

@@ -1,11 +1,12 @@
-"""Swap-ASAP in SeQUeNCe (``qnetemu.engines.sequence_rules``) against the Monte Carlo engine.
+"""Swap-ASAP and instant swap messages in SeQUeNCe (``qnetemu.engines.sequence_rules``).
 
 Both engines run swap-ASAP with negotiated attempts and classical messages:
 an inner router swaps once it knows a pair on each side, after the pairing
 round trip to the farther partner; of two neighbours wanting the pair between
 them, the swap that would start first goes first (ties: the left one). Pair
 rates and mean fidelities must agree within four combined standard errors.
-The analytic engine refuses this protocol beyond two segments.
+The analytic engine refuses this protocol beyond two segments; with instant
+swap messages it is exact and joins the comparison.
 
 Chains of three segments: the shortest where swap-ASAP differs from nested,
 and short enough that SeQUeNCe's pipelining (a link whose two memories are
@@ -24,6 +25,7 @@ import pytest
 
 from qnetemu.engines.chain import ChainSpec, RepeaterHardware, RepeaterProtocol
 from qnetemu.engines.isolated import run_isolated
+from qnetemu.engines.repeater_analytic import AnalyticChainEngine
 from qnetemu.engines.repeater_montecarlo import MonteCarloChainEngine
 from qnetemu.engines.sequence_adapter import SequenceChainEngine
 
@@ -80,6 +82,32 @@ def test_rules_are_per_router_not_process_wide():
         assert router.resource_manager.get_reservation_rule_registry().get(ES_A) is default
 
 
+def _check_agreement(chain: ChainSpec, seq_pairs: int, analytic: bool):
+    seq = run_isolated(SequenceChainEngine(), chain, seed=5, max_pairs=seq_pairs, max_time_s=60.0)
+    assert seq.status == "ok", seq.error
+    assert seq.pairs == seq_pairs
+    assert seq.extra["protocol"] == chain.protocol.label()
+    results = {"sequence": seq,
+               "montecarlo": MonteCarloChainEngine().simulate(chain, seed=5, max_pairs=MC_PAIRS,
+                                                               max_time_s=1e9)}
+    if analytic:
+        results["analytic"] = AnalyticChainEngine().simulate(chain)
+        assert results["analytic"].extra["approximation"] == "none (exact)"
+    for name, other in results.items():
+        if name == "sequence":
+            continue
+        for what, a, sa, b, sb in (
+            ("rate", seq.pair_rate_hz, seq.pair_rate_stderr_hz, other.pair_rate_hz,
+             other.pair_rate_stderr_hz),
+            ("fidelity", seq.mean_fidelity, seq.fidelity_stderr, other.mean_fidelity,
+             other.fidelity_stderr),
+        ):
+            assert sa > 0  # SeQUeNCe's error bar is real, or the comparison is empty
+            bound = 4.0 * math.hypot(sa, sb)
+            assert abs(a - b) < bound, f"{what}: sequence {a:.5g} +- {sa:.2g}, {name} {b:.5g} +- {sb:.2g}"
+    return seq
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("hardware", "seq_pairs"),
@@ -90,19 +118,28 @@ def test_rules_are_per_router_not_process_wide():
     ],
 )
 def test_swap_asap_agrees_with_montecarlo(hardware, seq_pairs):
-    """Four routers (3 x 20 km, T2 = 50 ms): rate and fidelity within
-    4 combined sigma, and the conflict between neighbours actually arises (yields > 0)."""
-    chain = _chain(3, **hardware)
-    seq = run_isolated(SequenceChainEngine(), chain, seed=5, max_pairs=seq_pairs, max_time_s=60.0)
-    mc = MonteCarloChainEngine().simulate(chain, seed=5, max_pairs=MC_PAIRS, max_time_s=1e9)
-    assert seq.status == "ok", seq.error
-    assert seq.pairs == seq_pairs
-    assert seq.extra["protocol"] == ASAP.label()
+    """Four routers (3 x 20 km, T2 = 50 ms), classical messages: rate and fidelity within
+    4 combined sigma of Monte Carlo, and the conflict between neighbours actually arises
+    (yields > 0)."""
+    seq = _check_agreement(_chain(3, **hardware), seq_pairs, analytic=False)
     assert seq.extra["swap_yields"] > 0  # the neighbours' conflict path is exercised
-    for what, a, sa, b, sb in (
-        ("rate", seq.pair_rate_hz, seq.pair_rate_stderr_hz, mc.pair_rate_hz, mc.pair_rate_stderr_hz),
-        ("fidelity", seq.mean_fidelity, seq.fidelity_stderr, mc.mean_fidelity, mc.fidelity_stderr),
-    ):
-        assert sa > 0 and sb > 0
-        bound = 4.0 * math.hypot(sa, sb)
-        assert abs(a - b) < bound, f"{what}: sequence {a:.5g} +- {sa:.2g}, montecarlo {b:.5g} +- {sb:.2g}"
+
+
+INSTANT_ASAP = RepeaterProtocol("swap_asap", "negotiated", "instant", "independent_lanes")
+INSTANT_NESTED = RepeaterProtocol("nested", "negotiated", "instant", "independent_lanes")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("protocol", "n_segments", "hardware", "seq_pairs"),
+    [
+        pytest.param(INSTANT_ASAP, 3, {}, 200, id="asap-1-memory"),
+        pytest.param(INSTANT_ASAP, 3, {"swap_success_prob": 0.5}, 200, id="asap-swap-0.5"),
+        pytest.param(INSTANT_NESTED, 4, {}, 200, id="nested-1-memory"),
+    ],
+)
+def test_instant_swap_messages_agree_in_all_engines(protocol, n_segments, hardware, seq_pairs):
+    """Instant swap messages (no pairing round trip, outcome known at once; generation still
+    negotiated): SeQUeNCe within 4 combined sigma of Monte Carlo and of the exact analytic
+    engine, in rate and fidelity."""
+    _check_agreement(_chain(n_segments, protocol, **hardware), seq_pairs, analytic=True)
