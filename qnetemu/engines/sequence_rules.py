@@ -1,8 +1,8 @@
-"""Swap-ASAP for SeQUeNCe 1.3.1 chains: reservation rules replacing its nested swap rules.
+"""Swap-ASAP and instant swap messages for SeQUeNCe 1.3.1 chains.
 
 Part of the SeQUeNCe adapter (with :mod:`qnetemu.engines.sequence_adapter`,
-which calls :func:`install_swap_asap`); these two modules are the only ones
-that import :mod:`sequence`.
+which calls :func:`install_swap_asap` and :func:`make_swap_messages_instant`);
+these two modules are the only ones that import :mod:`sequence`.
 
 SeQUeNCe builds each reservation's rules from a per-resource-manager
 ``ReservationRuleRegistry`` (``resource_management/reservation_rule_registry.py``):
@@ -28,17 +28,22 @@ The protocol (why each step)
   partner has paired yet), the router takes both for an
   ``EntanglementSwappingA`` and asks the two partners to pair it.
 * Two neighbours may both want the pair between them (router ``i`` for its
-  swap, router ``j > i`` for its own). SeQUeNCe's default request matching
-  would reject both and both would retry for ever; here the left one wins, as
-  in the Monte Carlo engine's swap-ASAP ("left to right within an instant"):
-  when ``i``'s request reaches ``j`` while ``j`` is pairing its own swap on
-  that memory, ``j`` abandons its swap (releasing a partner that already
-  paired with it) and pairs the memory with ``i``'s swap; ``j``'s request
-  reaching ``i`` is rejected, and by then ``j`` has already abandoned (``i``'s
-  request left ``i`` no later than ``j``'s arrived there). ``j`` swaps again
-  once ``i``'s outcome message tells it its new partner, after a new pairing
-  round trip: the Monte Carlo engine's "a pending swap is dropped when a
-  partner swaps; the node pairs again once it knows the new pair".
+  swap, router ``j`` for its own). SeQUeNCe's default request matching
+  would reject both requests and both routers would retry for ever. Here the
+  swap that would start first wins (the end of its pairing round trip, which
+  each request carries; ties go to the left router), as in the Monte Carlo
+  engine, where a pending swap is dropped when a partner swaps first. Both
+  routers compare the same two times, so they decide alike: when the
+  winner's request reaches the loser while the loser is pairing its own
+  swap on that memory, the loser abandons its swap (releasing a partner
+  that already paired with it) and pairs the memory with the winner's swap;
+  the loser's request reaching the winner is rejected, and by then the loser
+  has abandoned (the winner's request left no later than the loser's
+  arrived). The loser swaps again once the winner's outcome message names
+  its new partner, after a new pairing round trip: the Monte Carlo engine's
+  "the node pairs again once it knows the new pair". (With three routers in
+  a row all pairing at once this pairwise rule can drop a swap the global
+  order would keep; the tests bound the effect.)
 * A partner's ``EntanglementSwappingB`` left paired with an abandoned swap is
   replaced by a fresh one when the same router asks again (only that router
   can pair that memory, and it has one protocol per memory at a time).
@@ -137,7 +142,7 @@ class SwapAsapRules:
         self._names = itertools.count()
         self._fire_ps: dict[str, int] = {}  # when each swap protocol starts, if both partners agree
         self.yields = 0
-        """Swaps abandoned to a left neighbour's swap on a shared pair."""
+        """Swaps abandoned to a neighbour's earlier swap on the pair between them."""
 
     # ----------------------------------------------------------- builders
     def build_es_a(self, context: ReservationRuleContext) -> Rule:
