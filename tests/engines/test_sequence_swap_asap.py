@@ -14,7 +14,7 @@ free starts again while the previous end-to-end pair is still being
 delivered; the Monte Carlo engine starts every link at once after each
 delivery) stays below the statistical error. On four 20 km segments with
 T2 = 50 ms it does not: 11 % of SeQUeNCe's heralds come before the previous
-delivery, and its fidelity is 0.016 (3.6-4.7 sigma) below Monte Carlo's.
+delivery, and its fidelity is 0.016 (3.6 sigma, seed 5) below Monte Carlo's.
 """
 
 from __future__ import annotations
