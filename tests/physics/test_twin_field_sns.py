@@ -95,3 +95,30 @@ def test_preset_is_a_middle_station_protocol_with_reach_short_of_1002_km():
 def test_bad_sending_prob_names_the_argument():
     with pytest.raises(ValueError, match="sending_prob"):
         tf_sns_wang2018(0.01, mu=0.4, sending_prob=1.0, **SNSPD)
+
+
+def test_sns_hardware_as_the_twin_field_architecture():
+    """A 1,200 km link: SNS (reach ~770 km at 0.2 dB/km + 1 dB) needs one trusted node, its stations untrusted."""
+    from qnetemu.pipeline import build_network, evaluate, twin_field_variant
+    from qnetemu.scenario.load import validate_scenario_dict
+    from qnetemu.scenario.resolve import resolve
+
+    data = {
+        "name": "t",
+        "sites": [{"name": "A", "lat_deg": 44.43, "lon_deg": 26.10}, {"name": "B", "lat_deg": 45.75, "lon_deg": 21.21}],
+        "links": [{"a": "A", "b": "B", "length_km": 1200.0}],
+        "qkd": {"preset": "gys2005"},
+        "twin_field": {"preset": "tf_sns_snspd_class"},
+        "trusted_nodes": {"reach_km": "protocol", "optical_bypass": False},
+        "architectures": ["trusted_node", "twin_field"],
+        "demands": [{"a": "A", "b": "B"}],
+    }
+    scenario = validate_scenario_dict(data, "t.yaml")
+    resolved = resolve(scenario, file="t.yaml", base_dir=".")
+    rows = {r["architecture"]: r for r in evaluate(scenario, resolved).tables["demands"]}
+    assert rows["twin_field"]["trusted_nodes"] == 1 and rows["twin_field"]["key_rate_bps"] > 0
+    assert rows["trusted_node"]["trusted_nodes"] >= 8
+    graph, _ = build_network(twin_field_variant(scenario), resolved, file="t.yaml")
+    for _, _, link in graph.edges(data=True):
+        assert link["protocol"] == "tf_sns" and link["untrusted_station"].startswith("MS ")
+        assert link["untrusted_station"] not in graph
