@@ -42,8 +42,9 @@ The protocol (why each step)
   arrived). The loser swaps again once the winner's outcome message names
   its new partner, after a new pairing round trip: the Monte Carlo engine's
   "the node pairs again once it knows the new pair". (With three routers in
-  a row all pairing at once this pairwise rule can drop a swap the global
-  order would keep; the tests bound the effect.)
+  a row all pairing at once this pairwise rule can make a router give way
+  to a swap that itself gives way, which the global order would not: once
+  in 200 deliveries on 4 x 20 km, 135 yields in all.)
 * A partner's ``EntanglementSwappingB`` left paired with an abandoned swap is
   replaced by a fresh one when the same router asks again (only that router
   can pair that memory, and it has one protocol per memory at a time).
