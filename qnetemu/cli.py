@@ -157,7 +157,8 @@ def run(
     seed: Annotated[int, typer.Option(help="Master seed for the simulating engines (0 to 2^64-1).",
                                       min=0, max=MAX_SEED)] = 0,
     workers: Annotated[int | None, typer.Option(
-        min=1, help="SeQUeNCe chains simulated at once (default: this machine's cores).")] = None,
+        min=1, help="SeQUeNCe chains simulated at once (default: this machine's cores; with "
+                    "--address local the private Ray's CPUs; ignored on a cluster).")] = None,
     address: Annotated[str | None, typer.Option(
         help="Run the SeQUeNCe chains as Ray tasks: a cluster's HOST:PORT, auto, or local (a private "
              "Ray on this machine with --workers CPUs). Default: local warm workers, no Ray.")] = None,
