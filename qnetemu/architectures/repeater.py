@@ -217,6 +217,8 @@ def evaluate_repeater(
                              max_pairs=max_pairs, max_time_s=max_time_s, progress=callbacks,
                              workers=workers, address=address)
     except UserError as exc:  # the engine refuses the protocol: say where in the scenario
+        if (exc.field or "").startswith("--"):  # a command-line option (Ray's --address): not the file
+            raise
         raise UserError(exc.message, file=file, field=exc.field) from None
     for (row, route, chain), result in zip(planned, results, strict=True):
         fraction = float(bbm92_key_fraction(result.mean_fidelity, ec_efficiency=profile.ec_efficiency)) \
