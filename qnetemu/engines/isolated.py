@@ -213,7 +213,9 @@ def _warm_worker(tasks, preload: tuple[str, ...]) -> None:
 
     Sends up ``tasks``: ``("pid", pid)``, any ``("progress", f)``, then the
     child's ``("ok", result)`` / ``("failed", text)``, or ``("died", code)``
-    when it ended without one.
+    when it ended without one. When the parent's end of ``tasks`` closes
+    (the parent died, was interrupted, or its Ray task was cancelled) it
+    kills the running child and returns.
     """
     for name in preload:
         importlib.import_module(name)
