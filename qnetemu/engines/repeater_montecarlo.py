@@ -67,8 +67,10 @@ attempt, a failed swap's outcome message delay (links restart at once), and
 links that restart under a longer stored pair and are then used by the next
 delivery (pipelining across deliveries: SeQUeNCe restarts the links next to
 the last swapping node while the outcome travels to the end nodes; on 4 x 20
-km this gives it about 2 % more pairs, and with a 2 ms cutoff about 4 % more
-pairs and 0.001 less fidelity, than this engine). With a cutoff, a swap's
+km this gives it about 2 % more pairs than this engine; with a cutoff the
+early inner pairs also expire sooner, so the sign depends on the cutoff: about
+4 % more pairs and 0.001 less fidelity at 2 ms, 2 % fewer and 0.0005 more at
+3 ms, measured with a head start for those links in this engine). With a cutoff, a swap's
 outcome that reaches an end node after the new pair has expired resets that
 memory on arrival in SeQUeNCe; here the links restart at the expiry.
 """
