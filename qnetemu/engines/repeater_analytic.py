@@ -245,14 +245,22 @@ def _decayed_cumsum(b: np.ndarray, decay_per_step: float) -> np.ndarray:
         return np.convolve(b, kernel)[: b.size]
     out = np.empty_like(b)
     carry = 0.0
+    up_all, down_all = _exp_ramps(decay_per_step, min(block, b.size))
     for s in range(0, b.size, block):
         seg = b[s : s + block]
-        i = np.arange(seg.size)
-        up = np.exp(decay_per_step * i)
-        down = np.exp(-decay_per_step * i)
+        up, down = up_all[: seg.size], down_all[: seg.size]
         out[s : s + seg.size] = down * (carry * math.exp(-decay_per_step) + np.cumsum(seg * up))
         carry = out[s + seg.size - 1]
     return out
+
+
+@functools.lru_cache(maxsize=16)
+def _exp_ramps(decay_per_step: float, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``exp(+-decay i)`` for ``i < size``, read-only: every swap of a chain uses the same."""
+    i = np.arange(size)
+    up, down = np.exp(decay_per_step * i), np.exp(-decay_per_step * i)
+    up.flags.writeable = down.flags.writeable = False
+    return up, down
 
 
 @dataclass(frozen=True)
@@ -294,62 +302,88 @@ def _split_shift(x: np.ndarray, frac: float) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _nested_structure(n: int) -> tuple[np.ndarray, ...]:
+    """The nested order's swaps, children before parents (the tree depends on ``n`` only).
+
+    Returns ``lo, node, hi, left, right``: swap ``i`` at ``node[i]`` joins pairs
+    ``lo..node`` and ``node..hi``; ``left[i]``/``right[i]`` is the index of the swap
+    that makes each of them, -1 for an elementary link. The last swap makes ``0..n``.
+    """
+    partners = nested_swap_partners(n)
+    split = {(lo, hi): j for j, (lo, hi) in enumerate(partners) if lo >= 0}
+    order = sorted(split, key=lambda span: span[1] - span[0])
+    index = {span: i for i, span in enumerate(order)}
+    node = [split[span] for span in order]
+    left = [index.get((lo, j), -1) for (lo, _), j in zip(order, node, strict=True)]
+    right = [index.get((j, hi), -1) for (_, hi), j in zip(order, node, strict=True)]
+    out = tuple(np.array(v, dtype=np.int64) for v in ([s[0] for s in order], node,
+                                                      [s[1] for s in order], left, right))
+    for arr in out:
+        arr.flags.writeable = False
+    return out
+
+
 class _NestedTree:
     """Brand-Coopmans-Elkouss recursion over a nested swap tree on one grid.
 
-    ``to_steps[(lo, hi)]``: grid steps for the news of pair lo..hi (made by the swap
-    at its split node) to reach the node that swaps it next; ``pairing_steps[j]``:
-    the pairing wait at node ``j``. Whole numbers of steps move a law's window
-    (nothing recomputed); fractions (the inexact grid) split mass.
+    ``structure``: :func:`_nested_structure`. Per swap ``i``: ``to_left[i]``,
+    ``to_right[i]`` the grid steps for the news of each input pair (from the node
+    that made it) to reach the swapping node, ``pairing[i]`` the pairing wait
+    there. Whole numbers of steps move a law's window (nothing recomputed);
+    fractions (the inexact grid) split mass. Swaps are computed children first,
+    each distinct sub-tree once (:meth:`_keys`).
     """
 
-    def __init__(self, leaves: list[_Law], leaf_id: list[int], split: dict, to_steps: dict,
-                 pairing_steps, a: float, swap_fidelity: float, floor: float,
-                 decay_per_step: float, restart_steps: int, window: int):
+    def __init__(self, leaves: list[_Law], leaf_id: list[int], structure, to_left: list[float],
+                 to_right: list[float], pairing: list[float], a: float, swap_fidelity: float,
+                 floor: float, decay_per_step: float, restart_steps: int, window: int,
+                 whole_steps: bool):
         self.leaves = leaves
+        self.whole_steps = whole_steps  # every delay a whole number of grid steps
         self.leaf_id = leaf_id
+        self.lo, self.node, self.hi, self.left, self.right = (v.tolist() for v in structure)
         self.a = a
         self.sf = swap_fidelity
         self.floor = floor
         self.k = decay_per_step
-        self.to_steps = to_steps
-        self.pairing = pairing_steps
+        self.to_left, self.to_right, self.pairing = to_left, to_right, pairing
         self.restart = restart_steps
         self.window = window  # grid points kept after a law's start (its random part)
-        self.split = split
-        self.ids: dict = {}
-        self.key_of: dict = {}
         self.memo: dict = {}
         self.dropped = 0.0  # probability cut off at the windows' ends
 
-    def _key(self, lo: int, hi: int) -> int:
-        """Small integer naming the sub-tree's law (identical sub-trees share one)."""
-        known = self.key_of.get((lo, hi))
-        if known is not None:
-            return known
-        if hi - lo == 1:
-            key = ("leaf", self.leaf_id[lo])
-        else:
-            j = self.split[(lo, hi)]
-            key = (self._key(lo, j), self._key(j, hi), round(self.to_steps.get((lo, j), 0.0), 6),
-                   round(self.to_steps.get((j, hi), 0.0), 6), round(self.pairing[j], 6))
-        self.key_of[(lo, hi)] = out = self.ids.setdefault(key, len(self.ids))
-        return out
+    def _keys(self) -> list:
+        """A key per swap naming its law: identical sub-trees (same children, delays equal
+        to 1e-6 steps) share one."""
+        def rounded(v: list[float]) -> list[float]:
+            return v if self.whole_steps else [round(x, 6) for x in v]
 
-    def law(self, lo: int, hi: int) -> _Law:
-        """Law of the pair lo..hi at the time its swap (or herald) makes it."""
-        key = self._key(lo, hi)
-        if key in self.memo:
-            return self.memo[key]
-        if hi - lo == 1:
-            out = self.leaves[lo]
-        else:
-            j = self.split[(lo, hi)]
-            left = self.moved(self.law(lo, j), self.to_steps.get((lo, j), 0.0))
-            right = self.moved(self.law(j, hi), self.to_steps.get((j, hi), 0.0))
-            out = self._swap(left, right, self.pairing[j])
-        self.memo[key] = out
-        return out
+        to_left, to_right, pairing = rounded(self.to_left), rounded(self.to_right), rounded(self.pairing)
+        ids: dict = {}
+        keys: list = []
+        for i in range(len(self.node)):
+            lk = keys[self.left[i]] if self.left[i] >= 0 else ids.setdefault(
+                ("leaf", self.leaf_id[self.lo[i]]), len(ids))
+            rk = keys[self.right[i]] if self.right[i] >= 0 else ids.setdefault(
+                ("leaf", self.leaf_id[self.node[i]]), len(ids))
+            keys.append(ids.setdefault((lk, rk, to_left[i], to_right[i], pairing[i]), len(ids)))
+        return keys
+
+    def root(self) -> _Law:
+        """Law of the end-to-end pair at the time the last swap (or the herald) makes it."""
+        if not self.node:
+            return self.leaves[0]
+        keys = self._keys()
+        laws: list = [None] * len(keys)
+        for i, key in enumerate(keys):
+            if key not in self.memo:
+                x = laws[self.left[i]] if self.left[i] >= 0 else self.leaves[self.lo[i]]
+                y = laws[self.right[i]] if self.right[i] >= 0 else self.leaves[self.node[i]]
+                self.memo[key] = self._swap(self.moved(x, self.to_left[i]),
+                                            self.moved(y, self.to_right[i]), self.pairing[i])
+            laws[i] = self.memo[key]
+        return laws[-1]
 
     def moved(self, law: _Law, steps: float) -> _Law:
         """The law as seen ``steps`` later (a classical message's flight): ``b`` decays."""
@@ -439,35 +473,32 @@ def _nested_law(chain: ChainSpec, p_link: np.ndarray, pump: list[float], w0: flo
     hw = chain.hardware
     n = chain.n_segments
     classical = chain.protocol.swap_messaging == "classical"
-    partners = nested_swap_partners(n)
-    split = {(lo, hi): j for j, (lo, hi) in enumerate(partners) if lo >= 0}
-    pos_s = (np.concatenate([[0.0], np.cumsum(chain.segment_lengths_km)]) * (
-        _M_PER_KM / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S)).tolist()
-    pairing_s = [0.0] * (n + 1)
-    flight_s = {}  # (lo, hi) -> delay from the pair's split node to the node that uses it
-    root = 0
-    if classical:
-        for (lo, hi), j in split.items():
-            pairing_s[j] = 2.0 * max(pos_s[j] - pos_s[lo], pos_s[hi] - pos_s[j])
-            if (lo, hi) == (0, n):
-                root = j
-            if j - lo > 1:
-                flight_s[(lo, j)] = pos_s[j] - pos_s[split[(lo, j)]]
-            if hi - j > 1:
-                flight_s[(j, hi)] = pos_s[split[(j, hi)]] - pos_s[j]
-    final_s = max(pos_s[root] - pos_s[0], pos_s[n] - pos_s[root]) if classical and n > 1 else 0.0
-    used = np.asarray(pairing_s + list(flight_s.values()) + [final_s])
+    structure = _nested_structure(n)
+    lo, node, hi, left, right = structure
+    pos_s = np.concatenate([[0.0], np.cumsum(chain.segment_lengths_km)]) * (
+        _M_PER_KM / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S)
+    zero = np.zeros(node.size)
+    if classical and n > 1:
+        here = pos_s[node]
+        # the swap waits a round trip to its farther partner; each input pair's news flies
+        # from the node that made it (an elementary link's herald reaches both ends at once)
+        pairing_s = 2.0 * np.maximum(here - pos_s[lo], pos_s[hi] - here)
+        to_left_s = np.where(left >= 0, here - pos_s[node[left]], 0.0)
+        to_right_s = np.where(right >= 0, pos_s[node[right]] - here, 0.0)
+        final_s = float(max(here[-1] - pos_s[0], pos_s[n] - here[-1]))
+    else:
+        pairing_s, to_left_s, to_right_s, final_s = zero, zero, zero, 0.0
+    used = np.concatenate([pairing_s, to_left_s, to_right_s, [final_s]])
     used = np.unique(np.round(used[used > 0], 15))
     k, exact = _grid_step(tau_s, used) if classical else (1, True)
     step_s = tau_s / k
 
-    def steps(value_s: float) -> float:
-        """Grid steps of a delay: whole when the grid is exact, else split between two."""
-        s = value_s / step_s
-        return float(round(s)) if exact else s
+    def steps(value_s: np.ndarray) -> list[float]:
+        """Grid steps of delays: whole when the grid is exact, else split between two."""
+        s = np.asarray(value_s, dtype=float) / step_s
+        return (np.round(s) if exact else s).tolist()
 
-    to_steps = {key: steps(v) for key, v in flight_s.items()}
-    pairing_steps = [steps(v) for v in pairing_s]
+    to_left, to_right, pairing = steps(to_left_s), steps(to_right_s), steps(pairing_s)
     t2 = hw.coherence_time_s
     rate = 0.0 if math.isinf(t2) else 2.0 / t2
     floor = STORAGE_FLOOR[hw.decoherence]
@@ -486,32 +517,32 @@ def _nested_law(chain: ChainSpec, p_link: np.ndarray, pump: list[float], w0: flo
             "(success probabilities too small); use the montecarlo engine")
     size = 1 << max(10, math.ceil(math.log2(need)))
     while True:
-        leaves, leaf_id = [], []
-        cache: dict = {}
-        for i in range(n):
-            key = (float(p_link[i]), round(float(herald_s[i]), 15))
-            if key not in cache:
-                if pump:
-                    att = pumped_attempts_pmf(float(p_link[i]), pump, size // k + 1)
-                    pl = np.zeros(size)
-                    idx = np.arange(att.size) * k
-                    pl[idx[idx < size]] = att[idx < size]
-                else:
-                    pl = _geometric_pmf(float(p_link[i]), size, k)
-                # at the herald the pair has stored h since emission: w0 g(h)
-                w_h = w0 * (floor + (1.0 - floor) * math.exp(-rate * herald_s[i]))
-                cache[key] = (len(cache), _Law(pl, pl * w0 * floor, pl * (w_h - w0 * floor)))
-            leaf_id.append(cache[key][0])
-            leaves.append(cache[key][1])
-        tree = _NestedTree(leaves, leaf_id, split, to_steps, pairing_steps, a, hw.swap_fidelity,
-                           floor, rate * step_s, k, size)
-        law = tree.moved(tree.law(0, n), steps(final_s))  # both ends know the pair
+        # one law per distinct link (success probability, herald delay)
+        kinds, first, leaf_id = np.unique(np.stack([p_link, np.round(herald_s, 15)]), axis=1,
+                                          return_index=True, return_inverse=True)
+        distinct = []
+        for i in first.tolist():
+            if pump:
+                att = pumped_attempts_pmf(float(p_link[i]), pump, size // k + 1)
+                pl = np.zeros(size)
+                idx = np.arange(att.size) * k
+                pl[idx[idx < size]] = att[idx < size]
+            else:
+                pl = _geometric_pmf(float(p_link[i]), size, k)
+            # at the herald the pair has stored h since emission: w0 g(h)
+            w_h = w0 * (floor + (1.0 - floor) * math.exp(-rate * herald_s[i]))
+            distinct.append(_Law(pl, pl * w0 * floor, pl * (w_h - w0 * floor)))
+        leaf_id = leaf_id.ravel().tolist()
+        leaves = [distinct[i] for i in leaf_id]
+        tree = _NestedTree(leaves, leaf_id, structure, to_left, to_right, pairing, a,
+                           hw.swap_fidelity, floor, rate * step_s, k, size, exact)
+        law = tree.moved(tree.root(), steps(final_s))  # both ends know the pair
         # the tail: what the windows cut off (each link's tail is at most its window's last
         # quarter; union bound over the links) and the final last quarter (an FFT's alias)
-        tail = (n * max(float(np.sum(lk.p[size * 3 // 4:])) for _, lk in cache.values()) + tree.dropped
+        tail = (n * max(float(np.sum(lk.p[size * 3 // 4:])) for lk in distinct) + tree.dropped
                 + float(np.sum(law.p[law.p.size * 3 // 4:])))
         if tail < _TAIL:
-            return law, step_s, exact, len(tree.memo)
+            return law, step_s, exact, len(tree.memo) + len(distinct)
         if size >= _MAX_GRID:
             raise ProtocolNotSupported(
                 "analytic", "repeater.memory", "this chain",
