@@ -42,8 +42,8 @@ from qnetemu.scenario.schema import RepeaterProfile  # noqa: E402
 class _NoSharing(repeater_analytic._NestedTree):
     """Every sub-tree gets its own key: nothing is shared."""
 
-    def _key(self, lo: int, hi: int) -> int:
-        return self.ids.setdefault((lo, hi), len(self.ids))
+    def _keys(self) -> list:
+        return list(range(len(self.node)))
 
 
 def _best(chain: ChainSpec, repeats: int) -> tuple[float, object]:

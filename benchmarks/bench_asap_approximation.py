@@ -4,7 +4,7 @@ For chains of ``--segments`` equal links (swap-ASAP, continuous attempts,
 instant messages, one memory per link, probabilistic swaps) runs the analytic
 engine, which beyond :data:`~qnetemu.engines.repeater_analytic.MARKOV_EXACT_MAX`
 segments (rate) and ``MARKOV_FIDELITY_EXACT_MAX`` (fidelity) continues the
-exact chain by Aitken extrapolation
+exact chain by extrapolating its increments
 (:func:`~qnetemu.engines.repeater_analytic.swap_asap_extrapolated`), and the
 Monte Carlo engine on the same chain. Prints one JSON line per chain: both
 rates and fidelities, Monte Carlo's standard errors, the relative difference
@@ -56,8 +56,8 @@ def _self_check(args) -> dict:
                     for m in range(top_t - 3 - k, top_t + 1)])
     fac = np.array([ra.swap_asap_markov([p] * m, args.swap, decay)[1]
                     for m in range(top_f - 3 - k, top_f + 1)])
-    pred_t = ra._aitken_continue(att[:4], k, ratio=True)
-    pred_f = math.exp(-ra._aitken_continue(-np.log(fac[:4]), k, ratio=False))
+    pred_t = math.exp(ra._extrapolate_increments(np.log(att[:4]), top_t - 3 - k, top_t))
+    pred_f = math.exp(-ra._extrapolate_increments(-np.log(fac[:4]), top_f - 3 - k, top_f))
     return {"self_check": f"{top_t} links from {top_t - 3 - k}-{top_t - k}",
             "attempts_rel_error": pred_t / att[-1] - 1.0,
             "storage_factor_rel_error": pred_f / fac[-1] - 1.0,

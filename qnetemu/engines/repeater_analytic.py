@@ -17,31 +17,40 @@ What is computed, and how exactly
   swapped at ``j``, ``T = max(T_L, T_R) (+ pairing wait)``, repeated a
   geometric(``a``) number of times, and ``W = W_L W_R g(|T_L - T_R|)`` of
   the successful round. Each sub-chain is a pmf ``P[t]`` and the moments
-  ``E[W 1{T=t}]`` on a time grid of ``tau / K``; classical delays and pairing
-  waits are shifts on that grid. Exact (up to a tail below 1e-13 of the
-  probability) when every delay is a whole number of grid steps, which the
+  ``E[W 1{T=t}]`` on a time grid of ``tau / K``, kept on a window that spans
+  the random part of its delivery time: classical delays and pairing waits
+  move the window (nothing is recomputed). Exact (up to a tail below 1e-13 of
+  the probability) when every delay is a whole number of grid steps, which the
   engine checks for ``K`` up to 64 (equal segments always pass); otherwise
   delays are split between the two nearest attempt-grid points (``K = 1``)
   and ``extra["approximation"]`` says so, with its measured error (1.5e-4
-  relative in rate, 1.2e-5 in fidelity, on 78 unequal segments). Identical sub-trees are computed once
-  (a 1,000-segment chain has about 20 distinct sub-trees).
+  relative in rate, 1.2e-5 in fidelity, on 78 unequal segments). Identical
+  sub-trees are computed once (a 1,000-segment chain has 15 distinct
+  sub-trees; about 30 ms with the default protocol, see
+  ``benchmarks/bench_analytic_nested.py``). No scipy on this path.
 * **Pumping**: the pumped link's attempt count from its exact generating
   function ``G_k = P_k G_{k-1} G_0 / (1 - (1 - P_k) G_{k-1} G_0)``,
   ``G_0 = p x / (1 - (1 - p) x)`` (a failed round restarts the link),
   evaluated on the FFT grid.
 * **Swap-ASAP, deterministic swaps, instant messaging**: rate from
-  ``E[max_i T_i]`` (exact); fidelity from the absorbing Markov chain over
-  which links are covered, discounting each step by ``exp(-2 tau runs / T2)``
-  (exact, depolarising memories, up to :data:`MARKOV_EXACT_MAX` segments).
+  ``E[max_i T_i]`` (exact, any length); fidelity from the absorbing Markov
+  chain over which links are covered, discounting each step by
+  ``exp(-2 tau runs / T2)`` (exact, depolarising memories, up to
+  :data:`MARKOV_EXACT_MAX` segments).
 * **Swap-ASAP, probabilistic swaps, instant messaging**: an absorbing Markov
-  chain over the covered links (the state after swap-ASAP's instant swaps);
-  rate exact; fidelity exact through the same chain with each stored pair
+  chain over the covered links (the state after swap-ASAP's instant swaps),
+  its transitions built by a vectorised sweep over the links
+  (:func:`swap_asap_markov`); rate exact up to :data:`MARKOV_EXACT_MAX`
+  segments; fidelity exact through the same chain with each stored pair
   marked "survives" or "is lost" (only the survivors' storage counts), up to
-  :data:`MARKOV_EXACT_MAX` segments.
+  :data:`MARKOV_FIDELITY_EXACT_MAX` segments.
+* **Beyond those limits** (swap-ASAP, instant messaging): the named
+  approximation :data:`ASAP_APPROXIMATION` (:func:`swap_asap_extrapolated`),
+  recorded in ``extra["approximation"]`` with its measured error
+  (:data:`ASAP_APPROXIMATION_ERROR`), and ``extra["exact"]`` is False.
 
 Refused (``ProtocolNotSupported``, naming the field): cutoffs; the shared
-memory pool; swap-ASAP with classical messaging beyond two segments; swap-ASAP
-beyond :data:`MARKOV_EXACT_MAX` segments with probabilistic swaps, or with
+memory pool; swap-ASAP with classical messaging beyond two segments, or with
 dephasing memories, ``swap_fidelity < 1`` or pumping beyond two segments.
 Nothing is labelled a bound.
 
@@ -91,10 +100,10 @@ MARKOV_EXACT_MAX = 12
 #: take 3 million transitions and 10-30 s).
 MARKOV_FIDELITY_EXACT_MAX = 10
 #: Name of the approximation used beyond those limits (:func:`swap_asap_extrapolated`).
-ASAP_APPROXIMATION = "Aitken extrapolation of the exact swap-ASAP Markov chain"
+ASAP_APPROXIMATION = "asymptotic extrapolation of the exact swap-ASAP Markov chain"
 #: Its error measured against the Monte Carlo engine (README, "analytic" engine).
-ASAP_APPROXIMATION_ERROR = ("rate within 1.2 %, fidelity within 5e-4 of Monte Carlo at 14 and 16 "
-                            "segments, a = 0.5, inside its 1.8 % standard error")
+ASAP_APPROXIMATION_ERROR = ("Monte Carlo at 13-24 segments: rate within 1.3 %, fidelity within 8e-4, "
+                            "each within 2.6 standard errors")
 _TAIL = 1e-13
 _MAX_GRID = 1 << 23
 _M_PER_KM = 1e3
@@ -755,11 +764,12 @@ def swap_asap_markov(p, swap_success_prob: float, decay_per_attempt: float,
     (strings over free / lost / survives, about ``2.4**n``), ``V(all covered,
     survives) = 1``. For two links the mean is ``(3 - 2p) / (a p (2 - p))``.
 
-    Cost, measured on the loaded 2-core machine (p = 0.05, a = 0.5, one call):
-    rate 0.01 s at 8 links, 0.15 s at 10, 1.0 s at 12 (1.4 million transitions);
-    the marked chain 0.2 s at 8, 1.3 s at 10, ~5 s at 11 (19,000 states, 3.0
-    million transitions); at 12 it would need 47,000 states, 11 million
-    transitions, 1.8 GB and about 30 s, hence :data:`MARKOV_FIDELITY_EXACT_MAX`.
+    Cost, measured on the shared 2-core machine (p = 0.05, a = 0.5, one call):
+    rate 0.04 s at 8 links, 0.18 s at 10, 1.3 s at 12 (4,096 states, 1.4
+    million transitions); rate and fidelity 0.21 s at 8, 1.0 s at 10 (8,100
+    marked states, 0.8 million transitions); 11 links would take 3 million
+    transitions and 10-30 s, 12 links 11 million, 1.8 GB and about a minute,
+    hence :data:`MARKOV_FIDELITY_EXACT_MAX`.
     """
     ps = _check_probs(p)
     n = ps.size
@@ -789,26 +799,19 @@ def swap_asap_markov(p, swap_success_prob: float, decay_per_attempt: float,
     return attempts, float(v[np.searchsorted(codes, 0)])
 
 
-def _aitken_continue(values: np.ndarray, steps: int, ratio: bool) -> float:
-    """Continue a sequence ``steps`` terms past its last, assuming its increments converge
-    geometrically (Aitken's delta-squared model).
+def _extrapolate_increments(values: np.ndarray, first_n: int, target_n: int) -> float:
+    """Continue ``values[i]`` (chain of ``first_n + i`` links) to ``target_n`` links.
 
-    ``ratio``: the increments are ``x[k+1] / x[k]`` (else ``x[k+1] - x[k]``). With the
-    last three increments ``d1, d2, d3``, later increments are ``d3 + (d3 - d2) (q + ... +
-    q**j)`` with ``q = (d3 - d2) / (d2 - d1)``; when ``q`` is not in (0, 1) the last
-    increment is kept.
+    The increments ``d_k = values[k] - values[k-1]`` are taken as ``alpha + beta / k +
+    gamma / k**2`` (the expansion of ``log E[T_k]`` for ``E[T_k] ~ C r**k k**beta``, and
+    of a storage exponent growing about linearly in ``k``), fitted exactly on the last
+    three increments, and summed from the last value to ``target_n``.
     """
-    inc = values[1:] / values[:-1] if ratio else np.diff(values)
-    d1, d2, d3 = inc[-3:]
-    q = (d3 - d2) / (d2 - d1) if d2 != d1 else 0.0
-    step = d3 - d2
-    out, cur = float(values[-1]), float(d3)
-    for _ in range(steps):
-        if 0.0 < q < 1.0:
-            step *= q
-            cur += step
-        out = out * cur if ratio else out + cur
-    return out
+    ks = first_n + np.arange(values.size, dtype=float)
+    basis = np.stack([np.ones(3), 1.0 / ks[-3:], 1.0 / ks[-3:] ** 2], axis=1)
+    alpha, beta, gamma = np.linalg.solve(basis, np.diff(values)[-3:])
+    k = np.arange(ks[-1] + 1.0, target_n + 1.0)
+    return float(values[-1] + np.sum(alpha + beta / k + gamma / k**2))
 
 
 @functools.lru_cache(maxsize=256)
@@ -841,17 +844,25 @@ def swap_asap_extrapolated(p, swap_success_prob: float, decay_per_attempt: float
 
     Notes
     -----
-    Named approximation "Aitken extrapolation of the exact chain": the exact chain
-    is solved for equal links of ``p_eff = n / sum(1 / p_i)`` (the harmonic mean:
-    same mean attempts per link; exact for equal links) at the four largest
-    sizes it solves, and continued to ``n`` links assuming that the growth ratio
-    ``E[T_{k+1}] / E[T_k]`` and the increment of ``-log storage_factor`` converge
-    geometrically in ``k`` (Aitken's delta-squared model, :func:`_aitken_continue`;
-    with probabilistic swaps ``E[T_k]`` grows geometrically in ``k``).
-    Measured against the Monte Carlo engine (``python
-    benchmarks/bench_asap_approximation.py``; see the README table): within
-    the figures stated there. On the exact chain itself, predicting 10-12 links from
-    6-9 is off by at most 0.4 % in ``E[T]``. Not a bound.
+    Named approximation (:data:`ASAP_APPROXIMATION`): the exact chain is solved
+    for equal links of ``p_eff = n / sum(1 / p_i)`` (the harmonic mean: the same
+    mean attempts per link; exact for equal links) at the four largest sizes it
+    solves (9-12 links for the rate, 7-10 for the fidelity with probabilistic
+    swaps, 9-12 with deterministic ones), and continued to ``n`` links by
+    :func:`_extrapolate_increments`: the increments of ``log E[T_k]`` and of
+    ``-log storage_factor`` in ``k`` taken as ``alpha + beta / k + gamma / k**2``
+    (with probabilistic swaps ``E[T_k]`` grows about as ``C r**k k**beta``).
+    With deterministic swaps the rate stays exact (``E[max]``).
+
+    Measured error (``python benchmarks/bench_asap_approximation.py --segments
+    13 16 24 --pairs 20000 --swap 0.8 --length-km 10 --coherence-time-s 0.02``
+    and the defaults, 14, 16, 20 segments with ``a = 0.5``, 3,000 pairs): against
+    the Monte Carlo engine, rate -1.0, -0.5, +0.2 % (``a = 0.8``; standard
+    error 0.5 %) and +1.3, -0.3, +0.7 % (``a = 0.5``; 1.8 %), fidelity within
+    4.3e-4 (``a = 0.8``; 1.7e-4) and 8e-4 (``a = 0.5``; 6.5e-4); at most 2.6
+    standard errors. On the exact chain itself: ``E[T]`` at 12 links predicted
+    from 6-9 links within 1e-4 (``a = 0.8``) and 1e-3 (``a = 0.5``), the storage
+    factor at 10 links from 4-7 within 1e-4. Not a bound.
     """
     ps = _check_probs(p)
     n = ps.size
@@ -864,8 +875,8 @@ def swap_asap_extrapolated(p, swap_success_prob: float, decay_per_attempt: float
     elif n <= top:
         attempts = swap_asap_markov(ps, a, 0.0, fidelity=False)[0]
     else:
-        attempts_k = np.array([_homogeneous_markov(p_eff, a, 0.0, k, False)[0] for k in sizes])
-        attempts = _aitken_continue(attempts_k, n - top, ratio=True)
+        log_attempts = np.log([_homogeneous_markov(p_eff, a, 0.0, k, False)[0] for k in sizes])
+        attempts = math.exp(_extrapolate_increments(log_attempts, sizes[0], n))
     if not fidelity:
         return attempts, float("nan")
     top = MARKOV_EXACT_MAX if a >= 1.0 else MARKOV_FIDELITY_EXACT_MAX
@@ -875,7 +886,7 @@ def swap_asap_extrapolated(p, swap_success_prob: float, decay_per_attempt: float
         return attempts, swap_asap_markov(ps, a, decay_per_attempt)[1]
     log_factor = np.array([-math.log(_homogeneous_markov(p_eff, a, decay_per_attempt, k, True)[1])
                            for k in range(top - 3, top + 1)])
-    return attempts, math.exp(-_aitken_continue(log_factor, n - top, ratio=False))
+    return attempts, math.exp(-_extrapolate_increments(log_factor, top - 3, n))
 
 
 # --------------------------------------------------------------------------- engine
