@@ -353,3 +353,30 @@ def test_invalid_hardware_names_the_field(hardware, field):
 def test_invalid_segment_length():
     with pytest.raises(ValueError, match=r"segment_lengths_km\[1\]"):
         AnalyticChainEngine().simulate(ChainSpec((50.0, -3.0)), seed=0, max_pairs=1, max_time_s=1.0)
+
+
+def test_result_rows_name_the_approximation(cli, scenarios_dir, tmp_path):
+    """`qnetemu run`: a repeater row of the analytic engine says how it was computed
+    ("none (exact)" for the shipped chain; the swap-ASAP approximation and its measured
+    error for 14 links with probabilistic swaps)."""
+    import pandas as pd
+    import yaml
+
+    rows = {}
+    for name, changes in (("exact", {}), ("approx", {"swap_success_prob": 0.6, "placement": {"spacing_km": 15},
+                                                      "protocol": {"swap_order": "swap_asap",
+                                                                   "link_generation": "continuous",
+                                                                   "swap_messaging": "instant",
+                                                                   "multiplexing": "single"}})):
+        data = yaml.safe_load((scenarios_dir / "repeater_chain.yaml").read_text())
+        data["repeater"].update(changes)
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(data))
+        code, _, _ = cli("run", path, "--out", tmp_path / name, "--engine", "analytic", "--no-plots", "--quiet")
+        assert code == 0
+        demands = pd.read_parquet(tmp_path / name / "demands.parquet")
+        rows[name] = demands[demands.architecture == "repeater"].iloc[0]
+    assert rows["exact"].approximation == "none (exact)"
+    assert rows["approx"].hops == 14
+    assert rows["approx"].approximation.startswith(ASAP_APPROXIMATION)
+    assert "measured error" in rows["approx"].approximation
