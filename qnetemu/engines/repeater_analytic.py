@@ -358,7 +358,7 @@ class _NestedTree:
         self.k = decay_per_step
         self.to_left, self.to_right, self.pairing = to_left, to_right, pairing
         self.restart = restart_steps
-        self.window = window  # grid points kept after a law's start (its random part)
+        self.window = window  # most grid points a law keeps after its start
         self.memo: dict = {}
         self.dropped = 0.0  # probability cut off at the windows' ends
 
@@ -431,12 +431,20 @@ class _NestedTree:
         if pairing - q > 0:
             p_round, w_round = _split_shift(p_round, pairing - q), _split_shift(w_round, pairing - q)
         start += q
-        if p_round.size > self.window:  # beyond the window: the tail the final check bounds
-            self.dropped += float(np.sum(p_round[self.window:]))
-            p_round, w_round = p_round[: self.window], w_round[: self.window]
+        p_round, w_round = self._trim(p_round, w_round)
         if self.a < 1.0:
-            p_round, w_round = self._repeat(p_round, w_round, start)
+            p_round, w_round = self._trim(*self._repeat(p_round, w_round, start))
         return _Law(p_round, self.floor * w_round, (1.0 - self.floor) * w_round, start)
+
+    def _trim(self, p: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cut the tail beyond the window, and the tail holding less than 1e-16 of the
+        probability (both counted in ``dropped``, which the caller bounds)."""
+        suffix = np.cumsum(p[::-1])[::-1]
+        cut = min(int(np.searchsorted(-suffix, -1e-16)), self.window)  # suffix < 1e-16 from cut
+        if cut < p.size:
+            self.dropped += float(suffix[cut])
+            p, w = p[:cut], w[:cut]
+        return p, w
 
     def _repeat(self, p_round: np.ndarray, w_round: np.ndarray, start: int):
         """Failed rounds (probability ``1 - a`` each) restart on the attempt grid.
@@ -449,11 +457,15 @@ class _NestedTree:
         """
         idx = start + np.flatnonzero(p_round > 0)
         up = (np.ceil(idx / self.restart - 1e-9) * self.restart).astype(np.int64)
-        size = 1 << max(10, math.ceil(math.log2(2 * (int(up.max(initial=start)) + 1))))
+        # the tail: about log(1e-14) / log(1 - a) rounds of the mean round's duration
+        mass = float(np.sum(p_round))
+        mean_round = float(np.dot(up, p_round[idx - start])) / mass if mass > 0 else 1.0
+        rounds = math.log(1e-14) / math.log1p(-self.a) + 1.0
+        need = max(2.0 * (int(up.max(initial=start)) + 1), rounds * mean_round)
+        size = 1 << max(10, min(math.ceil(math.log2(need)), int(math.log2(_MAX_GRID))))
         while True:
-            fail = np.zeros(size)
             keep = up < size
-            np.add.at(fail, up[keep], p_round[idx[keep] - start])
+            fail = np.bincount(up[keep], weights=p_round[idx[keep] - start], minlength=size)
             denom = 1.0 - (1.0 - self.a) * np.fft.rfft(fail)
             p_out = np.fft.irfft(self.a * np.fft.rfft(p_round, n=size) / denom, n=size)
             if float(np.sum(np.abs(p_out[size * 3 // 4:]))) < _TAIL or size >= _MAX_GRID:
@@ -514,11 +526,13 @@ def _nested_law(chain: ChainSpec, p_link: np.ndarray, pump: list[float], w0: flo
     a = hw.swap_success_prob
     depth = max(1, math.ceil(math.log2(n))) if n > 1 else 0
     # first window: a few times a rough spread of the random part (max of n geometrics,
-    # swap failures, pumping); the tail check below doubles it until the lost mass is < 1e-13.
-    # Deterministic delays only move the windows.
+    # swap failures, pumping, and with failing swaps the classical waits each failed round
+    # repeats); the tail check below doubles it until the lost mass is < 1e-13. Deterministic
+    # delays otherwise only move the windows.
     chance = float(np.min(p_link)) * a ** depth  # underflows to 0 for a swap probability like 1e-300
     guess = (math.log(n) + 1.0) * (1.0 + 2 * len(pump)) / chance if chance > 0.0 else math.inf
-    need = 8.0 * k * guess + 64
+    waits = (float(np.sum(pairing_s)) / max(1, n - 1) * depth + final_s * depth) / step_s
+    need = 8.0 * (k * guess + (waits if a < 1.0 else 0.0)) + 64
     if not need <= _MAX_GRID:  # refuse before allocating a grid that cannot fit
         raise ProtocolNotSupported(
             "analytic", "repeater.memory", "this chain",
@@ -546,10 +560,10 @@ def _nested_law(chain: ChainSpec, p_link: np.ndarray, pump: list[float], w0: flo
         tree = _NestedTree(leaves, leaf_id, structure, to_left, to_right, pairing, a,
                            hw.swap_fidelity, floor, rate * step_s, k, size, exact)
         law = tree.moved(tree.root(), steps(final_s))  # both ends know the pair
-        # the tail: what the windows cut off (each link's tail is at most its window's last
-        # quarter; union bound over the links) and the final last quarter (an FFT's alias)
-        tail = (n * max(float(np.sum(lk.p[size * 3 // 4:])) for lk in distinct) + tree.dropped
-                + float(np.sum(law.p[law.p.size * 3 // 4:])))
+        # the tail: what the links' windows cut off (each at most its window's last quarter;
+        # union bound over the links) and what the swaps trimmed (the repeated rounds' FFT
+        # checks its own alias)
+        tail = n * max(float(np.sum(lk.p[size * 3 // 4:])) for lk in distinct) + tree.dropped
         if tail < _TAIL:
             return law, step_s, exact, len(tree.memo) + len(distinct)
         if size >= _MAX_GRID:
