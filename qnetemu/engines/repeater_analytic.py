@@ -26,7 +26,7 @@ What is computed, and how exactly
   and ``extra["approximation"]`` says so, with its measured error (1.5e-4
   relative in rate, 1.2e-5 in fidelity, on 78 unequal segments). Identical
   sub-trees are computed once (a 1,000-segment chain has 15 distinct
-  sub-trees; about 30 ms with the default protocol, see
+  sub-trees; about 15-20 ms with the default protocol, see
   ``benchmarks/bench_analytic_nested.py``). No scipy on this path.
 * **Pumping**: the pumped link's attempt count from its exact generating
   function ``G_k = P_k G_{k-1} G_0 / (1 - (1 - P_k) G_{k-1} G_0)``,
