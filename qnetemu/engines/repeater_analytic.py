@@ -228,20 +228,6 @@ def pumped_attempts_pmf(p: float, success_probs, size: int) -> np.ndarray:
     return np.clip(np.fft.irfft(g, n=size), 0.0, None)
 
 
-def _shift(x: np.ndarray, steps: float) -> np.ndarray:
-    """``x`` delayed by ``steps`` grid points (a fraction splits mass between neighbours)."""
-    if steps == 0:
-        return x
-    q = int(math.floor(steps))
-    f = steps - q
-    out = np.zeros_like(x)
-    if q < x.size:
-        out[q:] += (1.0 - f) * x[: x.size - q]
-    if f > 0 and q + 1 < x.size:
-        out[q + 1 :] += f * x[: x.size - q - 1]
-    return out
-
-
 def _decayed_cumsum(b: np.ndarray, decay_per_step: float) -> np.ndarray:
     """``D[m] = sum_{t <= m} b[t] exp(-decay (m - t))``, vectorised and overflow-safe."""
     if decay_per_step == 0.0:
