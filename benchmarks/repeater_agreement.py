@@ -7,12 +7,14 @@ lanes), runs the analytic engine, the Monte Carlo engine and SeQUeNCe 1.3.1
 (in a child process) and prints a Markdown table of pair rate and mean
 fidelity with standard errors, and the largest pairwise difference in units
 of the combined standard error (``z``; agreement means ``z < 4``). The
-analytic engine refuses cutoffs, so that row has no analytic value.
+analytic engine refuses cutoffs and swap-ASAP with classical messages beyond
+two segments, so those rows have no analytic value.
 
 Usage::
 
     python benchmarks/repeater_agreement.py            # about 10 minutes on 2 cores
     python benchmarks/repeater_agreement.py --quick    # shipped chain only
+    python benchmarks/repeater_agreement.py --protocols  # swap-ASAP / instant rows only (~5 min)
 """
 
 from __future__ import annotations
@@ -28,7 +30,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qnetemu.architectures.repeater import repeater_hardware, repeater_protocol  # noqa: E402
-from qnetemu.engines.chain import ChainSpec, ProtocolNotSupported, RepeaterHardware  # noqa: E402
+from qnetemu.engines.chain import (  # noqa: E402
+    ChainSpec,
+    ProtocolNotSupported,
+    RepeaterHardware,
+    RepeaterProtocol,
+)
 from qnetemu.engines.isolated import run_isolated  # noqa: E402
 from qnetemu.engines.repeater_analytic import AnalyticChainEngine  # noqa: E402
 from qnetemu.engines.repeater_montecarlo import MonteCarloChainEngine  # noqa: E402
@@ -37,7 +44,10 @@ from qnetemu.scenario.load import read_yaml  # noqa: E402
 from qnetemu.scenario.schema import RepeaterProfile  # noqa: E402
 
 
-def _cases(quick: bool):
+def _cases(quick: bool, protocols_only: bool = False):
+    if protocols_only:
+        yield from _protocol_cases()
+        return
     data = read_yaml(ROOT / "scenarios" / "repeater_chain.yaml")  # YAML 1.2 floats, as the CLI reads
     profile = RepeaterProfile.model_validate(data["repeater"])
     yield ("repeater_chain.yaml (4 x 50 km, 4 lanes, T2 = 10 s)",
@@ -56,17 +66,38 @@ def _cases(quick: bool):
         ("4 x 20 km, cutoff 5 ms", {"cutoff_time_s": 5e-3}, 200),
     ):
         yield label, ChainSpec((20.0,) * 4, RepeaterHardware(**(base | change)), protocol=protocol), pairs
+    yield from _protocol_cases()
+
+
+def _protocol_cases():
+    """Swap-ASAP and instant swap messages (SeQUeNCe through qnetemu.engines.sequence_rules)."""
+    base = {"coherence_time_s": 0.05, "link_fidelity": 0.98}
+    asap = RepeaterProtocol("swap_asap", "negotiated", "classical", "independent_lanes")
+    asap_instant = RepeaterProtocol("swap_asap", "negotiated", "instant", "independent_lanes")
+    nested_instant = RepeaterProtocol("nested", "negotiated", "instant", "independent_lanes")
+    for label, n, protocol, change, pairs in (
+        ("swap-ASAP, 3 x 20 km, 1 memory", 3, asap, {}, 200),
+        ("swap-ASAP, 3 x 20 km, 4 lanes", 3, asap, {"memories_per_node": 4}, 400),
+        ("swap-ASAP, 3 x 20 km, swap probability 0.5", 3, asap, {"swap_success_prob": 0.5}, 250),
+        ("swap-ASAP, instant messages, 3 x 20 km", 3, asap_instant, {}, 200),
+        ("swap-ASAP, instant messages, 3 x 20 km, swap probability 0.5", 3, asap_instant,
+         {"swap_success_prob": 0.5}, 200),
+        ("nested, instant messages, 4 x 20 km", 4, nested_instant, {}, 200),
+    ):
+        yield label, ChainSpec((20.0,) * n, RepeaterHardware(**(base | change)), protocol=protocol), pairs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--protocols", action="store_true",
+                        help="only the swap-ASAP and instant-message rows")
     args = parser.parse_args()
     print("| chain | analytic: rate [Hz], F | Monte Carlo: rate [Hz], F | SeQUeNCe: rate [Hz], F | max z (rate, F) |")
     print("| --- | --- | --- | --- | --- |")
     t0 = time.perf_counter()
-    for label, chain, seq_pairs in _cases(args.quick):
+    for label, chain, seq_pairs in _cases(args.quick, args.protocols):
         results = {}
         try:
             results["analytic"] = AnalyticChainEngine().simulate(chain)
@@ -79,7 +110,7 @@ def main() -> None:
         cells, z_rate, z_fid = [], 0.0, 0.0
         for r in results.values():
             if r is None:
-                cells.append("refused (cutoff)")
+                cells.append("refused")
                 continue
             se = f" ± {r.pair_rate_stderr_hz:.2g}" if r.pair_rate_stderr_hz else ""
             fse = f" ± {r.fidelity_stderr:.1g}" if r.fidelity_stderr else ""

@@ -1,7 +1,9 @@
 """Event-level repeater chains simulated by SeQUeNCe 1.3.1.
 
-This is the only module of qnetemu that imports :mod:`sequence`, and the
-only place where its units appear: SeQUeNCe takes distances in m,
+With :mod:`qnetemu.engines.sequence_rules` (the reservation rules of
+swap-ASAP, which this module installs) this is the only code of qnetemu that
+imports :mod:`sequence`, and the only place where its units appear (the rules
+module has none): SeQUeNCe takes distances in m,
 attenuation in dB/m, times in ps (``1 s = 1e12 ps``) and coherence times in
 s. Everything else in qnetemu is SI with the unit in the name.
 
@@ -22,12 +24,21 @@ How a :class:`~qnetemu.engines.chain.ChainSpec` becomes a SeQUeNCe network
 
 Known SeQUeNCe behaviours a comparison must allow for
 -----------------------------------------------------
-* **Protocol** (``chain.protocol``). SeQUeNCe runs negotiated attempts,
-  classical messaging at swaps and the nested swap order of its reservation
-  rules (nodes at odd positions of the path swap first, then the path is
-  halved, ...); for 1 and 2 segments nested is swap-ASAP. Other choices are
-  refused (:meth:`SequenceChainEngine.check_protocol`) rather than run as
-  something else. Multiplexing: ``shared_pool`` is SeQUeNCe's own (one
+* **Protocol** (``chain.protocol``). SeQUeNCe runs negotiated attempts and
+  classical messaging at swaps. ``nested`` is the swap order of its own
+  reservation rules (nodes at odd positions of the path swap first, then the
+  path is halved, ...); ``swap_asap`` replaces its three swapping rule slots
+  in each router's ``ReservationRuleRegistry`` with
+  :mod:`qnetemu.engines.sequence_rules` (an inner router swaps as soon as it
+  holds a pair on each side; of two neighbours wanting the pair between
+  them, the one whose swap would start first goes first). With two segments
+  both orders run the same swaps, event for event. ``swap_messaging:
+  instant`` delivers the swapping protocols' messages (pairing, outcome,
+  release) in the instant they are sent
+  (:func:`~qnetemu.engines.sequence_rules.make_swap_messages_instant`);
+  generation messages keep the fibre's delay. Continuous attempts are
+  refused (:meth:`SequenceChainEngine.check_protocol` says why) rather than
+  run as something else. Multiplexing: ``shared_pool`` is SeQUeNCe's own (one
   request of ``memory_size = m``); ``independent_lanes`` is ``m`` requests of
   one memory each (each reservation's rules only match its own memories,
   ``action_condition_set.py``); ``single`` is refused for ``m > 1``.
@@ -452,19 +463,15 @@ class SequenceChainEngine:
 
     def check_protocol(self, chain: ChainSpec) -> None:
         """Refuse a protocol SeQUeNCe 1.3.1 does not run, naming the scenario field."""
-        proto, hw, n = chain.protocol, chain.hardware, chain.n_segments
+        proto, hw = chain.protocol, chain.hardware
         if proto.link_generation != "negotiated":
             raise ProtocolNotSupported(
                 self.name, "repeater.protocol.link_generation", proto.link_generation,
-                "SeQUeNCe negotiates every attempt (REQUEST/RESPONSE, NEGOTIATE/ACK)")
-        if proto.swap_messaging != "classical" and n > 1:
-            raise ProtocolNotSupported(
-                self.name, "repeater.protocol.swap_messaging", proto.swap_messaging,
-                "SeQUeNCe pairs every swap with its partners by classical messages")
-        if proto.swap_order != "nested" and n > 2:
-            raise ProtocolNotSupported(
-                self.name, "repeater.protocol.swap_order", proto.swap_order,
-                "SeQUeNCe's reservation rules swap in the nested order")
+                "SeQUeNCe's generation protocols pair the two routers (REQUEST/RESPONSE) and "
+                "agree on the emission time (NEGOTIATE/ACK) before every attempt, and a failed "
+                "attempt makes a new protocol that does both again; attempts every "
+                "max(1/rate, L/c) would need a generation protocol of qnetemu's own, not "
+                "SeQUeNCe's (use negotiated, or the montecarlo or analytic engine)")
         if proto.multiplexing == "single" and hw.memories_per_node > 1:
             raise ProtocolNotSupported(
                 self.name, "repeater.protocol.multiplexing", "single",
@@ -509,7 +516,8 @@ class SequenceChainEngine:
             ``wall_s`` covers building and running, not the first import
             of SeQUeNCe (``extra["import_s"]``). ``extra`` holds ``events``
             (SeQUeNCe's ``run_counter``), ``build_s``, ``run_s``, ``pair_times_s``, ``pair_fidelities``,
-            ``formalism``, ``swap_order`` and ``request_start_s``.
+            ``formalism``, ``protocol``, ``request_start_s`` and ``swap_yields`` (swap-ASAP: swaps
+            abandoned to a neighbour's earlier swap on the pair between them).
         """
         if max_pairs < 1:
             raise ValueError(f"max_pairs must be >= 1, got {max_pairs}")
@@ -541,6 +549,15 @@ class SequenceChainEngine:
             qc.light_speed = SPEED_OF_LIGHT_IN_FIBRE_M_PER_S / PS_PER_S
         Timeline.seed(_node_seeds(seed, 0)[0])
         routers = {r.name: r for r in topo.get_nodes_by_type(RouterNetTopo.QUANTUM_ROUTER)}
+        asap = None
+        if chain.protocol.swap_order == "swap_asap" and chain.n_segments > 1:
+            from qnetemu.engines.sequence_rules import install_swap_asap
+
+            asap = install_swap_asap(routers.values())
+        if chain.protocol.swap_messaging == "instant":
+            from qnetemu.engines.sequence_rules import make_swap_messages_instant
+
+            make_swap_messages_instant(routers.values())
         initiator = routers[_router_name(0)]
         responder_name = _router_name(chain.n_segments)
         bell_diagonal = self.formalism == "bell_diagonal"
@@ -613,6 +630,7 @@ class SequenceChainEngine:
             "protocol": chain.protocol.label(),
             "qchannels": len(topo.get_qchannels()),
             "request_start_s": start_s,
+            "swap_yields": asap.yields if asap is not None else 0,
             "seed": seed,
         }
         if n == 0:

@@ -32,11 +32,11 @@ from qnetemu.physics.raman import (
     raman_noise_power_w,
     raman_noise_prob_per_gate,
 )
-from qnetemu.physics.twin_field import tf_pm_ma2018
+from qnetemu.physics.twin_field import tf_pm_ma2018, tf_sns_wang2018
 from qnetemu.scenario.schema import Coexistence, QKDProfile
 
 #: Protocols whose link has an untrusted measurement station in the middle.
-MIDDLE_STATION_PROTOCOLS = ("tf_pm", "mdi_decoy")
+MIDDLE_STATION_PROTOCOLS = ("tf_pm", "tf_sns", "mdi_decoy")
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def link_key(profile: QKDProfile, channel_transmittance, noise_prob=0.0) -> Link
             block_time_s = np.where(x_per_pulse > 0, block / (x_per_pulse * profile.repetition_rate_hz), np.inf)
         return LinkKey(np.asarray(per_pulse, dtype=float) * profile.repetition_rate_hz, qber,
                        np.asarray(block_time_s, dtype=float), np.asarray(block, dtype=float))
-    if profile.protocol in ("tf_pm", "mdi_decoy", "cv_gg02"):
+    if profile.protocol in ("tf_pm", "tf_sns", "mdi_decoy", "cv_gg02"):
         # The BB84 signal QBER means nothing here: report none rather than a wrong one.
         return LinkKey(_two_way_or_cv_rate(profile, t, y0) * profile.repetition_rate_hz, nan, nan, nan)
     if profile.protocol == "decoy_bb84":
@@ -105,6 +105,10 @@ def _two_way_or_cv_rate(profile: QKDProfile, t, dark_count_prob) -> np.ndarray:
         rate = tf_pm_ma2018(t, mu=profile.mu, detector_efficiency=profile.detector_efficiency,
                             dark_count_prob=dark_count_prob, misalignment_error=profile.misalignment_error,
                             ec_efficiency=profile.ec_efficiency, phase_slices=profile.phase_slices)
+    elif profile.protocol == "tf_sns":
+        rate = tf_sns_wang2018(t, mu=profile.mu, sending_prob=profile.sending_prob,
+                               detector_efficiency=profile.detector_efficiency, dark_count_prob=dark_count_prob,
+                               misalignment_error=profile.misalignment_error, ec_efficiency=profile.ec_efficiency)
     elif profile.protocol == "mdi_decoy":
         rate = mdi_decoy_xu2013(t, mu=profile.mu, detector_efficiency=profile.detector_efficiency,
                                 dark_count_prob=dark_count_prob, misalignment_error=profile.misalignment_error,

@@ -197,8 +197,9 @@ class ClassicalChannelGroup(Model):
         "(forward Raman); counter: launched at the receiver's end (backward Raman, the worse one)."
     )
     raman_coefficient_per_km_nm: NonNegativeFloat | None = Field(
-        None, description="Measured effective Raman coefficient beta into the quantum channel [1/(km nm)]; "
-        "modelled from the wavelengths (qnetemu.physics.raman) when omitted."
+        None, description="Measured effective Raman coefficient beta into the quantum channel [1/(km nm)], >= 0; "
+        "modelled from the wavelengths (qnetemu.physics.raman: silica gain and phonon occupation, no measured "
+        "default built in) when omitted."
     )
 
 
@@ -316,12 +317,15 @@ class QKDProfile(Model):
     """
 
     preset: str | None = Field(None, description="Named hardware preset to start from.")
-    protocol: Literal["decoy_bb84", "decoy_bb84_infinite", "bb84_gllp", "tf_pm", "mdi_decoy", "cv_gg02"] = Field(
+    protocol: Literal["decoy_bb84", "decoy_bb84_infinite", "bb84_gllp", "tf_pm", "tf_sns", "mdi_decoy",
+                      "cv_gg02"] = Field(
         "decoy_bb84",
         description="decoy_bb84: vacuum + weak decoy (Ma et al. 2005); _infinite: infinite-decoy bound; "
         "bb84_gllp: no decoys (GLLP 2004); tf_pm: phase-matching twin-field QKD (Ma, Zeng, Zhou 2018) and "
         "mdi_decoy: MDI-QKD (Lo, Curty, Qi 2012; Xu et al. 2013), both with an untrusted measurement station "
-        "in the middle of the link, mu = total (tf_pm) or per-sender (mdi_decoy) intensity; cv_gg02: "
+        "in the middle of the link, mu = total (tf_pm) or per-sender (mdi_decoy) intensity; tf_sns: "
+        "sending-or-not-sending twin-field QKD (Wang, Yu, Hu 2018), mu = intensity of a sent pulse, sent with "
+        "probability sending_prob, also with an untrusted middle station; cv_gg02: "
         "Gaussian-modulated coherent states, homodyne, reverse reconciliation (Lodewyck et al. 2007).",
     )
     repetition_rate_hz: PositiveFloat = Field(1e9, description="Pulse repetition rate [Hz].")
@@ -343,6 +347,10 @@ class QKDProfile(Model):
     )
     phase_slices: Annotated[int, Field(ge=2, le=1024)] = Field(
         16, description="tf_pm: phase slices M of the phase post-selection (2/M of pulses kept)."
+    )
+    sending_prob: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(
+        0.1, description="tf_sns: probability epsilon that a party sends its pulse in a signal (Z) window "
+        "(dimensionless); both-sent events are bit errors, so small values suit long links."
     )
     modulation_variance: PositiveFloat = Field(
         4.0, description="cv_gg02: Alice's Gaussian modulation variance V_A [shot-noise units]."

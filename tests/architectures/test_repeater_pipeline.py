@@ -85,7 +85,7 @@ def test_chain_that_cannot_deliver_in_time_is_recorded(cli, scenarios_dir, tmp_p
 
 @pytest.mark.parametrize(("engine", "path", "value", "field"), [
     ("sequence", "repeater.purification", {"protocol": "bbpssw", "rounds": 1}, "repeater.purification"),
-    ("sequence", "repeater.protocol.swap_order", "swap_asap", "repeater.protocol.swap_order"),
+    ("sequence", "repeater.protocol.link_generation", "continuous", "repeater.protocol.link_generation"),
     ("analytic", "repeater.cutoff_time_s", 2e-3, "repeater.cutoff_time_s"),
     ("montecarlo", "repeater.protocol.multiplexing", "shared_pool", "repeater.protocol.multiplexing"),
 ])

@@ -144,17 +144,27 @@ def test_config_dephasing_memories():
     ("protocol", "memories", "field"),
     [
         (RepeaterProtocol("nested", "continuous", "classical", "shared_pool"), 1, "link_generation"),
-        (RepeaterProtocol("nested", "negotiated", "instant", "shared_pool"), 1, "swap_messaging"),
-        (RepeaterProtocol("swap_asap", "negotiated", "classical", "shared_pool"), 1, "swap_order"),
         (RepeaterProtocol("nested", "negotiated", "classical", "single"), 2, "multiplexing"),
     ],
 )
 def test_refuses_protocols_sequence_does_not_run(protocol, memories, field):
-    """SeQUeNCe negotiates attempts, messages swaps and swaps nested: anything else is refused
-    (a user error naming repeater.protocol.<field>), never run as something else."""
+    """SeQUeNCe negotiates every attempt: continuous attempts are refused (a user error
+    naming repeater.protocol.<field>), as is 'single' with several memories; never run as
+    something else."""
     chain = ChainSpec((10.0,) * 3, RepeaterHardware(memories_per_node=memories), protocol=protocol)
     with pytest.raises(ProtocolNotSupported, match=rf"repeater\.protocol\.{field}"):
         SequenceChainEngine().check_protocol(chain)
+
+
+def test_accepts_swap_asap_and_instant_messages_on_long_chains():
+    """Swap-ASAP and instant swap messages run on any number of segments
+    (qnetemu.engines.sequence_rules)."""
+    for mux in ("shared_pool", "independent_lanes"):
+        for order in ("swap_asap", "nested"):
+            for messaging in ("classical", "instant"):
+                proto = RepeaterProtocol(order, "negotiated", messaging, mux)
+                chain = ChainSpec((10.0,) * 5, RepeaterHardware(), protocol=proto)
+                SequenceChainEngine().check_protocol(chain)
 
 
 def test_config_no_cutoff_and_infinite_coherence():

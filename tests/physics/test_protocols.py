@@ -3,8 +3,10 @@
 * PM-QKD (Ma, Zeng, Zhou, PRX 8, 031043 (2018)): the rate scales as sqrt(eta)
   at long distance and beats the repeaterless PLOB bound (Pirandola et al.
   2017) there; with hardware of the kind Lucamarini et al. (Nature 557, 400
-  (2018)) call realistic the crossing is at about 305 km (their analysis:
-  340 km); with the class of Liu et al. (PRL 130, 210801 (2023)) there is key
+  (2018)) call realistic the crossing is at 305 km, where the closed form
+  of the sqrt(eta) regime puts it; with Lucamarini's 1/M sifting (same
+  slice only) instead of PM's 2/M it is 336 km (their analysis: ~340 km);
+  with the class of Liu et al. (PRL 130, 210801 (2023)) there is key
   at 1,002 km.
 * MDI-QKD (Lo, Curty, Qi, PRL 108, 130503 (2012); Xu et al., NJP 15, 113007
   (2013)): never above PLOB, hundreds of km with Xu's practical parameters,
@@ -37,14 +39,52 @@ def _tf_best(length_km, alpha=0.2, **params):
     return float(np.max(tf_pm_ma2018(t, mu=MUS, **params))), float(plob_bound(t))
 
 
-def test_tf_crosses_plob_near_lucamarini_distance():
-    below, above = [], []
-    for length in np.arange(250.0, 400.0, 5.0):
-        rate, plob = _tf_best(length, **LUCAMARINI)
-        (above if rate > plob else below).append(length)
-    crossing = min(above)
-    assert max(below) < crossing  # one crossing
-    assert 290.0 <= crossing <= 345.0
+def _crossing_km(rate_scale=1.0, with_detector=False, **params):
+    """First length [km] (0.1 km grid, 0.2 dB/km) where the best PM rate beats PLOB; checks there is one crossing."""
+    lengths = np.arange(200.0, 420.0, 0.1)
+    t = 10 ** (-0.2 * lengths / 10)
+    rate = rate_scale * np.max(tf_pm_ma2018(t[:, None], mu=MUS, **params), axis=1)
+    bound = plob_bound(t * params["detector_efficiency"] if with_detector else t)
+    above = rate > bound
+    first = int(np.argmax(above))
+    assert above[first:].all() and not above[:first].any()  # one crossing
+    return float(lengths[first])
+
+
+def _closed_form_crossing_km(detector_efficiency, misalignment_error, ec_efficiency, phase_slices, **_):
+    """No dark counts: R = (2/M) c* eta_d sqrt(eta), c* = max_mu mu [1 - f h(e_d) - h((1 - e^-2mu)/2)].
+
+    R = eta / ln 2 (PLOB for small eta) at sqrt(eta) = (2/M) c* eta_d ln 2.
+    """
+    mu = np.geomspace(1e-3, 1.0, 20001)
+    h = lambda p: -(p * np.log2(p) + (1 - p) * np.log2(1 - p))  # noqa: E731
+    c_star = np.max(mu * (1 - ec_efficiency * h(misalignment_error) - h((1 - np.exp(-2 * mu)) / 2)))
+    sqrt_eta = 2 / phase_slices * c_star * detector_efficiency * np.log(2)
+    return -20 * np.log10(sqrt_eta) / 0.2
+
+
+def test_tf_crossing_matches_closed_form():
+    """305 km with the Lucamarini-class hardware: the formula, not a fit; 1e-8 dark counts move it < 1 km."""
+    crossing = _crossing_km(**LUCAMARINI)
+    assert crossing == pytest.approx(_closed_form_crossing_km(**LUCAMARINI), abs=1.0)
+    assert crossing == pytest.approx(305.0, abs=1.0)
+
+
+def test_tf_crossing_with_lucamarini_sifting_near_340_km():
+    """Keeping only the 1/M of pairs in the same slice (Lucamarini's twins) halves the key: +30 km, ~340 km.
+
+    Lucamarini et al. (2018) put the crossing at about 340 km; a factor 2 error in the rate
+    would move it 30 km, outside the tolerance.
+    """
+    crossing = _crossing_km(rate_scale=0.5, **LUCAMARINI)
+    assert crossing - _crossing_km(**LUCAMARINI) == pytest.approx(10 * np.log10(4) / 0.2, abs=1.0)
+    assert crossing == pytest.approx(340.0, abs=10.0)
+
+
+def test_tf_crossing_against_plob_with_detectors():
+    """PLOB of fibre and detectors (eta eta_d) is lower: crossing 10 log10(1/eta_d^2)/alpha = 52 km earlier."""
+    shift = _crossing_km(**LUCAMARINI) - _crossing_km(with_detector=True, **LUCAMARINI)
+    assert shift == pytest.approx(10 * np.log10(1 / 0.30**2) / 0.2, abs=1.0)
 
 
 def test_tf_scales_with_sqrt_eta():

@@ -47,6 +47,7 @@ CASES = [
     ("nan-length", _with("links[0].length_km", float("nan")), "links[0].length_km", "finite"),
     ("probability", _with("qkd.detector_efficiency", 1.5), "qkd.detector_efficiency", "less than or equal to 1"),
     ("dark-count", _with("qkd.dark_count_prob", -0.1), "qkd.dark_count_prob", "greater than or equal to 0"),
+    ("sns-sending-prob", _with("qkd.sending_prob", 1.0), "qkd.sending_prob", "less than 1"),
     ("duplicate-site", _with("sites[1].name", "A"), "sites[1].name", "duplicate site name 'A'"),
     ("demand-site", _with("demands[0].b", "Nowhere"), "demands[0].b", "unknown site 'Nowhere'"),
     ("topology-key", _with("topology", {"source": "topohub", "key": "topozoo/Roedunett"}), "topology.key",
