@@ -906,7 +906,7 @@ class AnalyticChainEngine:
     name = "analytic"
 
     def check_protocol(self, chain: ChainSpec) -> None:
-        """Refuse what is not computed exactly, naming the scenario field."""
+        """Refuse what is neither computed exactly nor by a named approximation, naming the field."""
         hw, proto, n = chain.hardware, chain.protocol, chain.n_segments
 
         def refuse(field, value, why):
