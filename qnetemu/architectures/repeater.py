@@ -248,6 +248,7 @@ def evaluate_repeater(
             bottleneck_key_rate_bps=result.pair_rate_hz * fraction if result.status == "ok" else 0.0,
             latency_s=result.latency_s,
             simulated_time_s=result.simulated_time_s,
+            approximation=result.extra.get("approximation", ""),
             wall_s=result.wall_s,
             segments="fibre",
         )
