@@ -182,6 +182,7 @@ def evaluate_repeater(
     progress: Callable[[str], None] | None = None,
     file: str | None = None,
     workers: int = 1,
+    address: str | None = None,
 ) -> list[dict]:
     """One row per demand for the repeater architecture.
 
@@ -191,7 +192,9 @@ def evaluate_repeater(
     evaluate the same routes.
 
     ``workers``: SeQUeNCe chains run at once on this many warm local worker
-    processes (:func:`qnetemu.engines.run_chains`); the numbers do not depend on it.
+    processes (:func:`qnetemu.engines.run_chains`); ``address``: as Ray tasks
+    on the cluster there instead (``local``: a private Ray of ``workers`` CPUs).
+    The numbers depend on neither.
 
     A chain whose slowest link alone outlasts ``max_time_s`` is recorded
     ``beyond_time_limit`` without simulating it; one the engine runs but
@@ -229,12 +232,15 @@ def evaluate_repeater(
     screened = [_bound_or_zero(chain) for _, _, chain in planned]
     runnable = [k for k, bound in enumerate(screened) if not bound > max_time_s]
     results = [_beyond_time(engine, bound, max_time_s) for bound in screened]
-    try:  # SeQUeNCe chains run at once on warm workers, the others one by one
+    if progress and address and runnable and engine == "sequence":
+        where = "a private Ray on this machine" if address == "local" else f"the Ray cluster at {address}"
+        progress(f"repeater: {len(runnable)} SeQUeNCe chain(s) as Ray tasks on {where}")
+    try:  # SeQUeNCe chains run at once on warm workers (or Ray), the others one by one
         if engine == "sequence":
             ran = run_chains(engine, [(planned[k][2], planned[k][0]["seed"]) for k in runnable],
                              max_pairs=max_pairs, max_time_s=max_time_s,
                              progress=None if callbacks is None else [callbacks[k] for k in runnable],
-                             workers=workers)
+                             workers=workers, address=address)
             for k, result in zip(runnable, ran, strict=True):
                 results[k] = result
         for k in runnable if engine != "sequence" else ():
@@ -244,6 +250,8 @@ def evaluate_repeater(
             except ChainBeyondEngine as exc:  # this chain only: record it, run the others
                 results[k] = _beyond_engine(engine, exc.message)
     except UserError as exc:  # the engine refuses the protocol: say where in the scenario
+        if (exc.field or "").startswith("--"):  # a command-line option (Ray's --address): not the file
+            raise
         raise UserError(exc.message, file=file, field=exc.field) from None
     for (row, route, chain), result in zip(planned, results, strict=True):
         fraction = float(bbm92_key_fraction(result.mean_fidelity, ec_efficiency=profile.ec_efficiency)) \
@@ -273,6 +281,7 @@ def evaluate_repeater(
             bottleneck_key_rate_bps=result.pair_rate_hz * fraction if result.status == "ok" else 0.0,
             latency_s=result.latency_s,
             simulated_time_s=result.simulated_time_s,
+            approximation=result.extra.get("approximation", ""),
             wall_s=result.wall_s,
             segments="fibre",
         )
