@@ -47,7 +47,10 @@ def store_levels(levels: pd.DataFrame, links: pd.DataFrame, events: pd.DataFrame
     ranked = ranked.sort_values(["drawdown", "consumed_bits"], ascending=False, kind="stable")
     used = ranked[ranked["consumed_bits"] > 0]
     # Pieces of one span (and links on the same routes) often hold the same key: one line for them.
-    series = {name: tuple(g.sort_values("time_s")["level_bits"]) for name, g in levels.groupby("link_id")}
+    # Alike to the figure's resolution (0.5 % of the fullest store): lines that would hide each other.
+    step_bits = max(float(levels["level_bits"].max()) / 200.0, 1.0) if len(levels) else 1.0
+    series = {name: tuple(np.round(g.sort_values("time_s")["level_bits"].to_numpy(dtype=float) / step_bits))
+              for name, g in levels.groupby("link_id")}
     groups: dict[tuple, list[str]] = {}
     for link_id in (used if len(used) else ranked)["link_id"]:
         key = series.get(link_id, ())
@@ -78,7 +81,8 @@ def store_levels(levels: pd.DataFrame, links: pd.DataFrame, events: pd.DataFrame
     ax.set_xlabel(f"time [{unit}]")
     ax.set_ylabel(f"key in store [{bits_unit}]")
     ax.set_ylim(bottom=0)
-    ax.set_title(f"{title}: the {len(chosen)} stores that drained most (shaded: that link down)")
+    # Two lines: the scenario name can be long, and the shading needs its key.
+    ax.set_title(f"{title}: the {len(chosen)} stores that drained most\n(shaded: that link down)")
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2, frameon=False)
     return fig
 
@@ -127,7 +131,7 @@ def request_timeline(requests: pd.DataFrame, avail: pd.DataFrame, *, title: str)
         ax2.plot(avail[col].clip(lower=1e-6), y, marker, ls="none", label=label, ms=6)
     ax2.set_xscale("log")
     ax2.set_xlabel("latency [s]")
-    ax2.set_title("latency (wait + relay)")
+    ax2.set_title("latency\n(wait + relay)")
     fig.legend(*ax2.get_legend_handles_labels(), loc="outside lower right", ncols=3, frameon=False)
     fig.suptitle(title)
     return fig

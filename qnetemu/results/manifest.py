@@ -42,6 +42,14 @@ def git_commit(start: Path | None = None) -> str | None:
     return sha + ("+dirty" if dirty else "")
 
 
+def command_line() -> list[str]:
+    """The command as a user would retype it: ``qnetemu ...``, not this machine's path to ``__main__.py``."""
+    argv = list(sys.argv)
+    if argv and Path(argv[0]).name in ("qnetemu", "__main__.py"):
+        argv[0] = "qnetemu"
+    return argv
+
+
 def provenance(*, scenario_file: str | None, scenario_hash: str, command: list[str] | None = None,
                seed: int | None = None, engine: str | None = None) -> dict:
     """The manifest fields every result directory carries."""
@@ -49,7 +57,7 @@ def provenance(*, scenario_file: str | None, scenario_hash: str, command: list[s
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "scenario_file": scenario_file,
         "scenario_sha256": scenario_hash,
-        "command": command if command is not None else list(sys.argv),
+        "command": command if command is not None else command_line(),
         "seed": seed,
         "engine": engine,
         "versions": package_versions(),
