@@ -115,6 +115,7 @@ import numpy as np
 
 from qnetemu.constants import SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
 from qnetemu.engines.chain import ChainResult, ChainSpec, ProtocolNotSupported
+from qnetemu.engines.elementary_link import elementary_links
 from qnetemu.physics.entanglement import sequence_coherence_time_s
 
 __all__ = [
@@ -464,14 +465,12 @@ class SequenceChainEngine:
     def check_protocol(self, chain: ChainSpec) -> None:
         """Refuse a protocol SeQUeNCe 1.3.1 does not run, naming the scenario field."""
         proto, hw = chain.protocol, chain.hardware
-        if proto.link_generation != "negotiated":
+        if proto.link_generation == "continuous" and self.formalism != "bell_diagonal":
             raise ProtocolNotSupported(
                 self.name, "repeater.protocol.link_generation", proto.link_generation,
-                "SeQUeNCe's generation protocols pair the two routers (REQUEST/RESPONSE) and "
-                "agree on the emission time (NEGOTIATE/ACK) before every attempt, and a failed "
-                "attempt makes a new protocol that does both again; attempts every "
-                "max(1/rate, L/c) would need a generation protocol of qnetemu's own, not "
-                "SeQUeNCe's (use negotiated, or the montecarlo or analytic engine)")
+                f"continuous attempts run SeQUeNCe's single-heralded protocol, which needs the "
+                f"bell_diagonal formalism (Barrett-Kok under {self.formalism} takes two rounds per "
+                "attempt)")
         if proto.multiplexing == "single" and hw.memories_per_node > 1:
             raise ProtocolNotSupported(
                 self.name, "repeater.protocol.multiplexing", "single",
@@ -554,6 +553,13 @@ class SequenceChainEngine:
             from qnetemu.engines.sequence_rules import install_swap_asap
 
             asap = install_swap_asap(routers.values())
+        continuous = None
+        if chain.protocol.link_generation == "continuous":
+            from qnetemu.engines.sequence_generation import install_continuous_generation
+
+            nominal_s = max(link.attempt_period_s for link in elementary_links(chain))
+            continuous = install_continuous_generation(
+                routers.values(), math.ceil(nominal_s * PS_PER_S))
         if chain.protocol.swap_messaging == "instant":
             from qnetemu.engines.sequence_rules import make_swap_messages_instant
 
@@ -631,6 +637,9 @@ class SequenceChainEngine:
             "qchannels": len(topo.get_qchannels()),
             "request_start_s": start_s,
             "swap_yields": asap.yields if asap is not None else 0,
+            # continuous attempts: the clock's period and the emissions made
+            "attempt_period_s": continuous.period_ps / PS_PER_S if continuous else None,
+            "attempts": continuous.attempts if continuous else None,
             "seed": seed,
         }
         if n == 0:
