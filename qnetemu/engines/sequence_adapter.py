@@ -1,9 +1,11 @@
 """Event-level repeater chains simulated by SeQUeNCe 1.3.1.
 
 With :mod:`qnetemu.engines.sequence_rules` (the reservation rules of
-swap-ASAP, which this module installs) this is the only code of qnetemu that
-imports :mod:`sequence`, and the only place where its units appear (the rules
-module has none): SeQUeNCe takes distances in m,
+swap-ASAP, which this module installs) and
+:mod:`qnetemu.engines.sequence_generation` (continuous generation attempts)
+this is the only code of qnetemu that imports :mod:`sequence`, and the only
+place where its units appear (the generation module takes its period in ps
+from here): SeQUeNCe takes distances in m,
 attenuation in dB/m, times in ps (``1 s = 1e12 ps``) and coherence times in
 s. Everything else in qnetemu is SI with the unit in the name.
 
@@ -36,9 +38,13 @@ Known SeQUeNCe behaviours a comparison must allow for
   instant`` delivers the swapping protocols' messages (pairing, outcome,
   release) in the instant they are sent
   (:func:`~qnetemu.engines.sequence_rules.make_swap_messages_instant`);
-  generation messages keep the fibre's delay. Continuous attempts are
-  refused (:meth:`SequenceChainEngine.check_protocol` says why) rather than
-  run as something else. Multiplexing: ``shared_pool`` is SeQUeNCe's own (one
+  generation messages keep the fibre's delay. ``link_generation:
+  continuous`` replaces the two generation rule slots with
+  :mod:`qnetemu.engines.sequence_generation`: a subclass of SeQUeNCe's
+  single-heralded protocol attempting on one clock of period ``max(1 /
+  attempt_rate_hz, L / c)`` (rounded up to 12.5 ns slots), paired by
+  SeQUeNCe only the first time a memory is used; it needs ``bell_diagonal``
+  (Barrett-Kok formalisms are refused). Multiplexing: ``shared_pool`` is SeQUeNCe's own (one
   request of ``memory_size = m``); ``independent_lanes`` is ``m`` requests of
   one memory each (each reservation's rules only match its own memories,
   ``action_condition_set.py``); ``single`` is refused for ``m > 1``.
@@ -61,7 +67,8 @@ Known SeQUeNCe behaviours a comparison must allow for
   protocol (two photons, one from each memory, meet at the BSM; success
   probability per attempt ``0.5 * (eta_mem * eta_det * 10**(-alpha L / 20))**2``
   with the 1/2 of linear optics); ``ket_vector``/``density_matrix`` use
-  Barrett-Kok. Each attempt costs a classical negotiation between the two
+  Barrett-Kok. Negotiated attempts (SeQUeNCe's own): each attempt costs a
+  classical negotiation between the two
   routers plus the photon flight and the heralding message, so the attempt
   period is set by the link's light-travel time, not by ``attempt_rate_hz``
   (which only bounds it from below). Read from the source and checked
