@@ -179,3 +179,18 @@ def test_period_is_the_herald_return_rounded_up_to_slots():
     l_over_c_ps = 20e3 / SPEED_OF_LIGHT_IN_FIBRE_M_PER_S * PS_PER_S
     assert generation.period_ps % 12_500 == 0
     assert 1_000 < generation.period_ps - l_over_c_ps < 13_500
+
+
+@pytest.mark.slow
+def test_a_continuous_chain_leaves_nothing_for_the_next_in_one_process():
+    """A warm worker runs chains one after another: a negotiated chain simulated after a
+    continuous one in the same process gives exactly what it gives in a fresh process."""
+    negotiated = _chain(2, RepeaterProtocol("nested", "negotiated", "classical", "independent_lanes"))
+    fresh = run_isolated(SequenceChainEngine(), negotiated, seed=4, max_pairs=30, max_time_s=5.0)
+    engine = SequenceChainEngine()
+    engine.simulate(_chain(2, _protocol("nested", "classical")), seed=4, max_pairs=30, max_time_s=5.0)
+    after = engine.simulate(negotiated, seed=4, max_pairs=30, max_time_s=5.0)
+    assert fresh.status == "ok", fresh.error
+    assert after.extra["pair_times_s"] == fresh.extra["pair_times_s"]
+    assert after.extra["pair_fidelities"] == fresh.extra["pair_fidelities"]
+    assert after.extra["events"] == fresh.extra["events"]
