@@ -123,7 +123,7 @@ def install_continuous_generation(routers, nominal_period_ps: int) -> Continuous
     Returns
     -------
     ContinuousGeneration
-        The chain's clock and lanes (it counts attempts and heralds).
+        The chain's clock and lanes (it counts the emissions).
     """
     routers = list(routers)
     slot_ps, herald_ps = None, 0
@@ -158,8 +158,6 @@ class ContinuousGeneration:
         self._lanes: dict[str, _Lane] = {}  # memory name -> its lane (each router's own record)
         self.attempts = 0
         """Emissions (one per memory and tick at which it was free)."""
-        self.heralds = 0
-        """Heralded pairs, counted at each end (two per pair)."""
 
     # ------------------------------------------------------------- clock
     def next_tick_ps(self, now_ps: int, offset: int) -> int:
@@ -309,10 +307,6 @@ class ContinuousSingleHeraldedA(SingleHeraldedA):
         # only heralds arrive: nobody negotiates with a continuous protocol
         if msg.msg_type is GenerationMsgType.MEAS_RES:
             super().received_message(src, msg)
-
-    def _entanglement_succeed(self):
-        self.generation.heralds += 1
-        super()._entanglement_succeed()
 
     def _entanglement_fail(self):
         """No herald: keep the memory and attempt at the next tick."""
