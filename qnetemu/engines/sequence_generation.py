@@ -62,13 +62,14 @@ Where this differs from the Monte Carlo engine: it restarts every link of a
 chain at a delivery with its first herald one period later (first emission
 ``T - L / c`` after the delivery); here a free memory emits at its lane's
 next tick, between 0 and ``T`` after. With instant swap messages, one
-segment, or a period of ``L / c`` on equal segments with classical messages,
-deliveries fall ``L / c`` before a tick and the two agree (to the 13.5 ns
-above); with classical messages and ``1 / attempt_rate_hz > L / c`` (or
-unequal segments) they do not: on 2 x 20 km, nested, 5 kHz attempts,
-SeQUeNCe delivers 628 +- 21 Hz and the Monte Carlo engine 574 +- 2 Hz
-(seed 5), the delivery there falling ``4 L / c`` after the last herald, just
-before the clock's second tick. As with
+segment, or a period of ``L / c`` with classical messages, a delivery
+comes ``L / c`` after a tick (plus whole multiples of the period), so the
+next tick is ``T - L / c`` after it, as in the Monte Carlo engine (20 + 30
+km swap-ASAP with classical messages: 537 +- 21 Hz against 539 +- 2 Hz).
+With classical messages and ``1 / attempt_rate_hz > L / c`` it is not: on
+2 x 20 km, nested, 5 kHz attempts, the delivery comes ``4 L / c`` after the
+last herald, just before the clock's second tick, and SeQUeNCe delivers
+628 +- 21 Hz against the Monte Carlo engine's 574 +- 2 Hz (seed 5). As with
 negotiated attempts, SeQUeNCe also restarts a link once both of its
 memories are free, before the previous end-to-end pair is delivered
 (pipelining), which the Monte Carlo engine does not model.
