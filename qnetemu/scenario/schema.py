@@ -637,7 +637,13 @@ class RepeaterProfile(Model):
     swap_fidelity: Efficiency = Field(1.0, description="Fidelity factor per swap (gate noise).")
     purification: Purification = Field(default_factory=Purification)
     cutoff_time_s: PositiveFloat | None = Field(
-        None, description="Discard a stored pair this long after its emission [s]; null keeps pairs."
+        None,
+        description=(
+            "Memory cutoff [s]: discard a pair, at both ends, this long after the emission of the "
+            "oldest photon it was built from (an elementary pair's photons; a swapped pair keeps "
+            "the older clock of the two pairs it joins, as SeQUeNCe does); the links under it "
+            "then restart. null keeps pairs."
+        ),
     )
     protocol: RepeaterProtocol = Field(default_factory=RepeaterProtocol)
     placement: RepeaterPlacement = Field(default_factory=RepeaterPlacement)
