@@ -8,13 +8,15 @@ lanes), runs the analytic engine, the Monte Carlo engine and SeQUeNCe 1.3.1
 fidelity with standard errors, and the largest pairwise difference in units
 of the combined standard error (``z``; agreement means ``z < 4``). The
 analytic engine refuses cutoffs and swap-ASAP with classical messages beyond
-two segments, so those rows have no analytic value.
+two segments, so those rows have no analytic value. The continuous-attempt
+rows run SeQUeNCe with ``qnetemu.engines.sequence_generation``.
 
 Usage::
 
     python benchmarks/repeater_agreement.py            # about 10 minutes on 2 cores
     python benchmarks/repeater_agreement.py --quick    # shipped chain only
-    python benchmarks/repeater_agreement.py --protocols  # swap-ASAP / instant rows only (~5 min)
+    python benchmarks/repeater_agreement.py --protocols  # swap-ASAP / instant / continuous rows (~7 min)
+    python benchmarks/repeater_agreement.py --continuous  # continuous-attempt rows only (~2 min)
 """
 
 from __future__ import annotations
@@ -44,7 +46,10 @@ from qnetemu.scenario.load import read_yaml  # noqa: E402
 from qnetemu.scenario.schema import RepeaterProfile  # noqa: E402
 
 
-def _cases(quick: bool, protocols_only: bool = False):
+def _cases(quick: bool, protocols_only: bool = False, continuous_only: bool = False):
+    if continuous_only:
+        yield from _continuous_cases()
+        return
     if protocols_only:
         yield from _protocol_cases()
         return
@@ -74,6 +79,31 @@ def _cases(quick: bool, protocols_only: bool = False):
     yield from _protocol_cases()
 
 
+def _continuous_cases():
+    """Continuous attempts (SeQUeNCe through qnetemu.engines.sequence_generation)."""
+    base = {"memory_efficiency": 1.0, "coherence_time_s": 0.05, "decoherence": "depolarising",
+            "memories_per_node": 1, "link_fidelity": 0.98, "attempt_rate_hz": 1e5, "detector_efficiency": 1.0,
+            "swap_success_prob": 1.0, "swap_fidelity": 1.0, "purification": "none", "purification_rounds": 0,
+            "cutoff_time_s": None}
+    nested = RepeaterProtocol("nested", "continuous", "classical", "independent_lanes")
+    asap = RepeaterProtocol("swap_asap", "continuous", "classical", "independent_lanes")
+    asap_instant = RepeaterProtocol("swap_asap", "continuous", "instant", "independent_lanes")
+    for label, n, protocol, change, pairs in (
+        ("continuous, 1 x 20 km", 1, nested, {}, 300),
+        ("continuous, 1 x 20 km, 5 kHz attempts (1/rate > L/c)", 1, nested, {"attempt_rate_hz": 5e3}, 300),
+        ("continuous, nested, 2 x 20 km", 2, nested, {}, 200),
+        ("continuous, nested, 2 x 20 km, 4 lanes", 2, nested, {"memories_per_node": 4}, 400),
+        ("continuous, swap-ASAP, instant messages, 2 x 20 km, 5 kHz attempts", 2, asap_instant,
+         {"attempt_rate_hz": 5e3}, 200),
+        ("continuous, swap-ASAP, instant messages, 3 x 20 km", 3, asap_instant, {}, 200),
+        ("continuous, swap-ASAP, instant messages, 3 x 20 km, 4 lanes", 3, asap_instant,
+         {"memories_per_node": 4}, 400),
+        ("continuous, swap-ASAP, 3 x 20 km (pipelining)", 3, asap, {}, 200),
+    ):
+        yield label, ChainSpec((20.0,) * n, RepeaterHardware(**(base | change)), attenuation_db_per_km=0.2,
+                               protocol=protocol), pairs
+
+
 def _protocol_cases():
     """Swap-ASAP and instant swap messages (SeQUeNCe through qnetemu.engines.sequence_rules)."""
     base = {"memory_efficiency": 1.0, "coherence_time_s": 0.05, "decoherence": "depolarising",
@@ -94,6 +124,7 @@ def _protocol_cases():
     ):
         yield label, ChainSpec((20.0,) * n, RepeaterHardware(**(base | change)), attenuation_db_per_km=0.2,
                                    protocol=protocol), pairs
+    yield from _continuous_cases()
 
 
 def main() -> None:
@@ -101,12 +132,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--protocols", action="store_true",
-                        help="only the swap-ASAP and instant-message rows")
+                        help="only the swap-ASAP, instant-message and continuous-attempt rows")
+    parser.add_argument("--continuous", action="store_true", help="only the continuous-attempt rows")
     args = parser.parse_args()
     print("| chain | analytic: rate [Hz], F | Monte Carlo: rate [Hz], F | SeQUeNCe: rate [Hz], F | max z (rate, F) |")
     print("| --- | --- | --- | --- | --- |")
     t0 = time.perf_counter()
-    for label, chain, seq_pairs in _cases(args.quick, args.protocols):
+    for label, chain, seq_pairs in _cases(args.quick, args.protocols, args.continuous):
         results = {}
         try:
             results["analytic"] = AnalyticChainEngine().simulate(chain)

@@ -1,9 +1,11 @@
 """Event-level repeater chains simulated by SeQUeNCe 1.3.1.
 
 With :mod:`qnetemu.engines.sequence_rules` (the reservation rules of
-swap-ASAP, which this module installs) this is the only code of qnetemu that
-imports :mod:`sequence`, and the only place where its units appear (the rules
-module has none): SeQUeNCe takes distances in m,
+swap-ASAP, which this module installs) and
+:mod:`qnetemu.engines.sequence_generation` (continuous generation attempts)
+this is the only code of qnetemu that imports :mod:`sequence`, and the only
+place where its units appear (the generation module takes its period in ps
+from here): SeQUeNCe takes distances in m,
 attenuation in dB/m, times in ps (``1 s = 1e12 ps``) and coherence times in
 s. Everything else in qnetemu is SI with the unit in the name.
 
@@ -36,9 +38,13 @@ Known SeQUeNCe behaviours a comparison must allow for
   instant`` delivers the swapping protocols' messages (pairing, outcome,
   release) in the instant they are sent
   (:func:`~qnetemu.engines.sequence_rules.make_swap_messages_instant`);
-  generation messages keep the fibre's delay. Continuous attempts are
-  refused (:meth:`SequenceChainEngine.check_protocol` says why) rather than
-  run as something else. Multiplexing: ``shared_pool`` is SeQUeNCe's own (one
+  generation messages keep the fibre's delay. ``link_generation:
+  continuous`` replaces the two generation rule slots with
+  :mod:`qnetemu.engines.sequence_generation`: a subclass of SeQUeNCe's
+  single-heralded protocol attempting on one clock of period ``max(1 /
+  attempt_rate_hz, L / c)`` (rounded up to 12.5 ns slots), paired by
+  SeQUeNCe only the first time a memory is used; it needs ``bell_diagonal``
+  (Barrett-Kok formalisms are refused). Multiplexing: ``shared_pool`` is SeQUeNCe's own (one
   request of ``memory_size = m``); ``independent_lanes`` is ``m`` requests of
   one memory each (each reservation's rules only match its own memories,
   ``action_condition_set.py``); ``single`` is refused for ``m > 1``.
@@ -61,7 +67,8 @@ Known SeQUeNCe behaviours a comparison must allow for
   protocol (two photons, one from each memory, meet at the BSM; success
   probability per attempt ``0.5 * (eta_mem * eta_det * 10**(-alpha L / 20))**2``
   with the 1/2 of linear optics); ``ket_vector``/``density_matrix`` use
-  Barrett-Kok. Each attempt costs a classical negotiation between the two
+  Barrett-Kok. Negotiated attempts (SeQUeNCe's own): each attempt costs a
+  classical negotiation between the two
   routers plus the photon flight and the heralding message, so the attempt
   period is set by the link's light-travel time, not by ``attempt_rate_hz``
   (which only bounds it from below). Read from the source and checked
@@ -98,7 +105,8 @@ Known SeQUeNCe behaviours a comparison must allow for
   reset: a swapped pair's clock is its oldest photon's emission, the
   meaning of ``cutoff_time_s`` in every engine. An expired memory resets and
   its generation rule starts a new negotiation at once
-  (``resource_manager.memory_expire``). A spec with ``cutoff_time_s=None``
+  (``resource_manager.memory_expire``; continuous attempts: it attempts
+  again at its lane's next tick, without negotiation). A spec with ``cutoff_time_s=None``
   keeps pairs forever, so expiry is switched off (``cutoff_flag=False``);
   otherwise ``cutoff_ratio = cutoff_time_s / T_sequence`` (SeQUeNCe's
   converted coherence time).
@@ -126,6 +134,7 @@ import numpy as np
 
 from qnetemu.constants import SPEED_OF_LIGHT_IN_FIBRE_M_PER_S
 from qnetemu.engines.chain import ChainResult, ChainSpec, ProtocolNotSupported
+from qnetemu.engines.elementary_link import elementary_links
 from qnetemu.physics.entanglement import sequence_coherence_time_s
 
 __all__ = [
@@ -475,14 +484,12 @@ class SequenceChainEngine:
     def check_protocol(self, chain: ChainSpec) -> None:
         """Refuse a protocol SeQUeNCe 1.3.1 does not run, naming the scenario field."""
         proto, hw = chain.protocol, chain.hardware
-        if proto.link_generation != "negotiated":
+        if proto.link_generation == "continuous" and self.formalism != "bell_diagonal":
             raise ProtocolNotSupported(
                 self.name, "repeater.protocol.link_generation", proto.link_generation,
-                "SeQUeNCe's generation protocols pair the two routers (REQUEST/RESPONSE) and "
-                "agree on the emission time (NEGOTIATE/ACK) before every attempt, and a failed "
-                "attempt makes a new protocol that does both again; attempts every "
-                "max(1/rate, L/c) would need a generation protocol of qnetemu's own, not "
-                "SeQUeNCe's (use negotiated, or the montecarlo or analytic engine)")
+                f"continuous attempts run SeQUeNCe's single-heralded protocol, which needs the "
+                f"bell_diagonal formalism (Barrett-Kok under {self.formalism} takes two rounds per "
+                "attempt)")
         if proto.multiplexing == "single" and hw.memories_per_node > 1:
             raise ProtocolNotSupported(
                 self.name, "repeater.protocol.multiplexing", "single",
@@ -565,6 +572,13 @@ class SequenceChainEngine:
             from qnetemu.engines.sequence_rules import install_swap_asap
 
             asap = install_swap_asap(routers.values())
+        continuous = None
+        if chain.protocol.link_generation == "continuous":
+            from qnetemu.engines.sequence_generation import install_continuous_generation
+
+            nominal_s = max(link.attempt_period_s for link in elementary_links(chain))
+            continuous = install_continuous_generation(
+                routers.values(), math.ceil(nominal_s * PS_PER_S))
         if chain.protocol.swap_messaging == "instant":
             from qnetemu.engines.sequence_rules import make_swap_messages_instant
 
@@ -642,6 +656,9 @@ class SequenceChainEngine:
             "qchannels": len(topo.get_qchannels()),
             "request_start_s": start_s,
             "swap_yields": asap.yields if asap is not None else 0,
+            # continuous attempts: the clock's period and the emissions made
+            "attempt_period_s": continuous.period_ps / PS_PER_S if continuous else None,
+            "attempts": continuous.attempts if continuous else None,
             "seed": seed,
         }
         if n == 0:

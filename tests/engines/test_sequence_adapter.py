@@ -141,30 +141,33 @@ def test_config_dephasing_memories():
 
 
 @pytest.mark.parametrize(
-    ("protocol", "memories", "field"),
+    ("protocol", "memories", "formalism", "field"),
     [
-        (RepeaterProtocol("nested", "continuous", "classical", "shared_pool"), 1, "link_generation"),
-        (RepeaterProtocol("nested", "negotiated", "classical", "single"), 2, "multiplexing"),
+        (RepeaterProtocol("nested", "continuous", "classical", "shared_pool"), 1, "density_matrix",
+         "link_generation"),
+        (RepeaterProtocol("nested", "negotiated", "classical", "single"), 2, "bell_diagonal",
+         "multiplexing"),
     ],
 )
-def test_refuses_protocols_sequence_does_not_run(protocol, memories, field):
-    """SeQUeNCe negotiates every attempt: continuous attempts are refused (a user error
-    naming repeater.protocol.<field>), as is 'single' with several memories; never run as
-    something else."""
+def test_refuses_protocols_sequence_does_not_run(protocol, memories, formalism, field):
+    """Continuous attempts run SeQUeNCe's single-heralded protocol, so they are refused
+    under Barrett-Kok formalisms (a user error naming repeater.protocol.<field>), as is
+    'single' with several memories; never run as something else."""
     chain = make_chain((10.0,) * 3, make_hardware(memories_per_node=memories), protocol=protocol)
     with pytest.raises(ProtocolNotSupported, match=rf"repeater\.protocol\.{field}"):
-        SequenceChainEngine().check_protocol(chain)
+        SequenceChainEngine(formalism).check_protocol(chain)
 
 
 def test_accepts_swap_asap_and_instant_messages_on_long_chains():
-    """Swap-ASAP and instant swap messages run on any number of segments
-    (qnetemu.engines.sequence_rules)."""
+    """Swap-ASAP, instant swap messages and continuous attempts run on any number of
+    segments (qnetemu.engines.sequence_rules, qnetemu.engines.sequence_generation)."""
     for mux in ("shared_pool", "independent_lanes"):
         for order in ("swap_asap", "nested"):
             for messaging in ("classical", "instant"):
-                proto = RepeaterProtocol(order, "negotiated", messaging, mux)
-                chain = make_chain((10.0,) * 5, make_hardware(), protocol=proto)
-                SequenceChainEngine().check_protocol(chain)
+                for generation in ("negotiated", "continuous"):
+                    proto = RepeaterProtocol(order, generation, messaging, mux)
+                    chain = make_chain((10.0,) * 5, make_hardware(), protocol=proto)
+                    SequenceChainEngine().check_protocol(chain)
 
 
 def test_config_no_cutoff_and_infinite_coherence():
