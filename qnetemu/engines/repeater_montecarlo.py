@@ -76,7 +76,11 @@ attempt, a failed swap's outcome message delay (links restart at once), an
 end node freeing its memory before the other end knows the pair (both are
 freed at the delivery), and pipelining with instant swap messages (there
 every link restarts after each delivery, the textbook cycle of the
-literature's closed forms and of the direct array path below).
+literature's closed forms and of the direct array path below; SeQUeNCe's
+instant mode still restarts freed memories at once, which matters from four
+segments with swap-ASAP and eight nested: on 4 x 20 km swap-ASAP, negotiated,
+T2 = 50 ms, the event loop with pipelining gives 2.7 % more pairs and a
+fidelity 0.008 lower).
 """
 
 from __future__ import annotations
