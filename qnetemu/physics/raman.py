@@ -41,10 +41,15 @@ fused-silica spectrum of Stolen & Ippen (1973) digitised coarsely
 single-mode fibre at 1550 nm. This is a model, not a measurement: in the
 C band, a few nm from the pump, it gives :math:`\\beta` of a few
 1e-9 /(km nm); from a 1550 nm pump into 1310 nm (anti-Stokes, 35 THz) a
-few 1e-12, the orders of magnitude reported for such configurations
-(Eraerds 2010, Patel 2012), which we could not check digit by digit. Give
-``raman_coefficient_per_km_nm`` explicitly where a measured value for the
-fibre exists.
+few 1e-12; from 1310 nm data into a 1550 nm quantum channel (Stokes,
+35 THz) about 2.6e-10. Measured coefficients (Eraerds 2010, Patel 2012,
+Chapuran et al. 2009, da Silva et al. 2014, Kumar et al. 2015) were
+sought for this module but their figures and tables could not be
+retrieved and checked, so no measured number enters the default and none
+is quoted here; the orders of magnitude above are the model's own. Give
+``raman_coefficient_per_km_nm`` explicitly (scenario field
+``coexistence.channels[].raman_coefficient_per_km_nm``) where a measured
+value for the fibre and wavelength pair exists.
 
 References
 ----------

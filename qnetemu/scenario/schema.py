@@ -197,8 +197,9 @@ class ClassicalChannelGroup(Model):
         "(forward Raman); counter: launched at the receiver's end (backward Raman, the worse one)."
     )
     raman_coefficient_per_km_nm: NonNegativeFloat | None = Field(
-        None, description="Measured effective Raman coefficient beta into the quantum channel [1/(km nm)]; "
-        "modelled from the wavelengths (qnetemu.physics.raman) when omitted."
+        None, description="Measured effective Raman coefficient beta into the quantum channel [1/(km nm)], >= 0; "
+        "modelled from the wavelengths (qnetemu.physics.raman: silica gain and phonon occupation, no measured "
+        "default built in) when omitted."
     )
 
 

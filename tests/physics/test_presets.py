@@ -110,13 +110,34 @@ def test_toshiba_tokyo2015_reproduces_dynes_2015():
     assert 0.02 < key.qber < 0.05
 
 
-def test_idq_class_stops_at_its_loss_budget():
-    """Model preset: no key beyond the 20 dB budget; finite key with 1e6-detection blocks."""
+def test_idq_class_reproduces_walenta_2014():
+    """Walenta et al., NJP 16, 013047 (2014): 625 MHz COW, eps_QKD = 4e-9, "above 21 kbps over 25 km".
+
+    The decoy-BB84 stand-in at 25 km of 0.2 dB/km (5 dB): 21 kbit/s, at
+    most 5 % above; the clock and the security parameter are the paper's. A
+    10 % error in the clock or the efficiency, or 0.5 dB in the loss, moves
+    the rate out of that window.
+    """
+    from qnetemu.network.fibre_qkd import link_key
     from qnetemu.scenario.schema import QKDProfile
 
     profile = QKDProfile(preset="idq_cerberis_class")
-    assert profile.max_loss_db == 20.0 and profile.key_model == "finite"
-    assert profile.finite_key.block_detections == 1e6
+    assert profile.repetition_rate_hz == 625e6 and profile.key_model == "finite"
+    assert_allclose(profile.finite_key.eps_sec + profile.finite_key.eps_cor, 4e-9, rtol=1e-12)
+    t_25km = fibre_transmittance(25.0, 0.2)
+
+    def in_window(rate_bps):
+        return 21e3 <= rate_bps <= 1.05 * 21e3
+
+    key = link_key(profile, t_25km)
+    assert in_window(key.key_rate_bps), key.key_rate_bps
+    assert 0.01 < key.qber < 0.04
+    for wrong in ({"repetition_rate_hz": 0.9 * 625e6}, {"repetition_rate_hz": 1.1 * 625e6},
+                  {"detector_efficiency": 0.9 * 0.0038}, {"detector_efficiency": 1.1 * 0.0038}):
+        assert not in_window(link_key(QKDProfile(preset="idq_cerberis_class", **wrong), t_25km).key_rate_bps)
+    for loss_db in (4.5, 5.5):
+        assert not in_window(link_key(profile, 10 ** (-loss_db / 10)).key_rate_bps)
+    assert "Walenta" in QKD_DEVICE_PRESETS["idq_cerberis_class"]["source"]
 
 
 def test_nested_preset_settings_merge_field_by_field():

@@ -80,6 +80,7 @@ def test_coefficient_orders_of_magnitude():
     o_band = raman_coefficient_per_km_nm(1550e-9, 1310e-9)
     assert 1e-9 < c_band < 1e-8
     assert 1e-13 < o_band < 1e-11
+    assert 2e-10 < raman_coefficient_per_km_nm(1310e-9, 1550.12e-9) < 3.2e-10  # O-band data into C band (Stokes)
     assert raman_coefficient_per_km_nm(1550e-9, 1550e-9) == 0.0
     assert raman_coefficient_per_km_nm(1550e-9, 1200e-9) == 0.0  # beyond the 40 THz Raman band
 

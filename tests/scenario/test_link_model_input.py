@@ -20,6 +20,15 @@ CASES = [
      "links[0].coexistence.filter_bandwidth_nm", "greater than 0"),
     ("direction", _with("fibre.coexistence", {"channels": [{"direction": "sideways"}]}),
      "fibre.coexistence.channels[0].direction", "co"),
+    ("negative-raman", _with("fibre.coexistence", {"channels": [{"raman_coefficient_per_km_nm": -1e-9}]}),
+     "fibre.coexistence.channels[0].raman_coefficient_per_km_nm", "greater than or equal to 0"),
+    ("channel-wavelength-nm", _with("fibre.coexistence", {"channels": [{"wavelength_m": 1310.0}]}),
+     "fibre.coexistence.channels[0].wavelength_m", "less than or equal to 0.0000017"),
+    ("no-channels", _with("fibre.coexistence", {"channels": []}), "fibre.coexistence.channels", "at least 1"),
+    ("zero-count", _with("fibre.coexistence", {"channels": [{"count": 0}]}),
+     "fibre.coexistence.channels[0].count", "greater than or equal to 1"),
+    ("quantum-wavelength", _with("fibre.coexistence", {**LIT, "quantum_wavelength_m": 1.0e-6}),
+     "fibre.coexistence.quantum_wavelength_m", "greater than or equal to 0.0000012"),
 ]
 
 
