@@ -67,7 +67,7 @@ def _cases(quick: bool, protocols_only: bool = False):
         ("4 x 20 km, T2 = 10 s", {"coherence_time_s": 10.0}, 200),
         ("4 x 20 km, swap probability 0.5", {"swap_success_prob": 0.5}, 150),
         ("4 x 20 km, dephasing, T2 = 5 ms", {"decoherence": "dephasing", "coherence_time_s": 5e-3}, 200),
-        ("4 x 20 km, cutoff 5 ms", {"cutoff_time_s": 5e-3}, 200),
+        ("4 x 20 km, cutoff 2 ms", {"cutoff_time_s": 2e-3}, 200),
     ):
         yield label, ChainSpec((20.0,) * 4, RepeaterHardware(**(base | change)), protocol=protocol), pairs
     yield from _protocol_cases()

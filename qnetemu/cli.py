@@ -157,7 +157,11 @@ def run(
     seed: Annotated[int, typer.Option(help="Master seed for the simulating engines (0 to 2^64-1).",
                                       min=0, max=MAX_SEED)] = 0,
     workers: Annotated[int | None, typer.Option(
-        min=1, help="SeQUeNCe chains simulated at once (default: this machine's cores).")] = None,
+        min=1, help="SeQUeNCe chains simulated at once (default: this machine's cores; with "
+                    "--address local the private Ray's CPUs; ignored on a cluster).")] = None,
+    address: Annotated[str | None, typer.Option(
+        help="Run the SeQUeNCe chains as Ray tasks: a cluster's HOST:PORT, auto, or local (a private "
+             "Ray on this machine with --workers CPUs). Default: local warm workers, no Ray.")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing results directory.")] = False,
     plots: Annotated[bool, typer.Option(help="Draw the figures into OUT/figures.")] = True,
     pdf: Annotated[bool, typer.Option(help="Also write each figure as PDF (for print).")] = False,
@@ -170,6 +174,8 @@ def run(
     from qnetemu.results.store import write_run
     from qnetemu.results.tables import to_frames
 
+    if address is not None:
+        _check_chain_address(address, engine)
     if out_dir is not None:
         _check_out_dir(out_dir)
     sc, raw, resolved, digest = _load(scenario, sweep=False)
@@ -179,7 +185,7 @@ def run(
     check_run_target(target, overwrite=overwrite)  # before the work: refusing later would waste it
     say = (lambda _m: None) if quiet else (lambda m: err.print(plain(m, "dim"), soft_wrap=True))
     result = evaluate(sc, resolved, engine=engine, seed=seed, progress=say, file=str(scenario),
-                      chain_workers=workers or os.cpu_count() or 1)
+                      chain_workers=workers or os.cpu_count() or 1, chain_address=address)
     manifest = provenance(scenario_file=str(scenario), scenario_hash=digest, seed=seed, engine=engine)
     manifest.update(scenario_name=sc.name, timings_s=result.timings_s)
     written = write_run(
@@ -200,6 +206,16 @@ def run(
     else:
         out.print(_demand_table(rows, title))
     out.print(plain(f"results: {written}"), soft_wrap=True)
+
+
+def _check_chain_address(address: str, engine: str) -> None:
+    """Refuse ``run --address`` before any work: another engine, a malformed or unreachable address."""
+    from qnetemu.engines import check_address
+    from qnetemu.sweep.executors import check_reachable
+
+    check_address(engine, address)
+    if address != "local":
+        check_reachable(address, timeout_s=10.0)
 
 
 def _draw(directory: Path, *, pdf: bool = False) -> None:

@@ -230,11 +230,14 @@ def site_rows(graph: nx.Graph) -> list[dict]:
 def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "analytic", seed: int = 0,
              architectures: list[str] | None = None, progress: Progress | None = None,
              file: str = "<scenario>", network: tuple[nx.Graph, list[dict]] | None = None,
-             analyses: bool = True, chain_workers: int = 1) -> RunOutput:
+             analyses: bool = True, chain_workers: int = 1,
+             chain_address: str | None = None) -> RunOutput:
     """Evaluate every demand under every requested architecture.
 
     ``chain_workers``: SeQUeNCe chains run at once on this many local worker
     processes (``qnetemu run`` uses the machine's cores; a sweep point, one).
+    ``chain_address``: SeQUeNCe chains run as Ray tasks there instead
+    (``qnetemu run --address``; see :func:`qnetemu.engines.run_chains`).
 
     ``network`` is a ``(graph, inserted)`` pair from :func:`build_network`
     for this scenario, when the caller already has one (sweep points that
@@ -322,6 +325,7 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
             graph, resolved.demands, trusted, scenario.repeater, engine=engine,
             seeds=point_seeds(seed, len(resolved.demands)), max_pairs=scenario.engine.max_pairs,
             max_time_s=scenario.engine.max_time_s, progress=say, file=file, workers=chain_workers,
+            address=chain_address,
         )
         timings["repeater_s"] = time.perf_counter() - t0
     for row in tables["demands"]:

@@ -166,11 +166,14 @@ def evaluate_repeater(
     progress: Callable[[str], None] | None = None,
     file: str | None = None,
     workers: int = 1,
+    address: str | None = None,
 ) -> list[dict]:
     """One row per demand for the repeater architecture.
 
     ``workers``: SeQUeNCe chains run at once on this many warm local worker
-    processes (:func:`qnetemu.engines.run_chains`); the numbers do not depend on it.
+    processes (:func:`qnetemu.engines.run_chains`); ``address``: as Ray tasks
+    on the cluster there instead (``local``: a private Ray of ``workers`` CPUs).
+    The numbers depend on neither.
 
     ``trusted_rows`` (the trusted-node rows of the same demands, as
     :func:`qnetemu.architectures.trusted_node.evaluate_trusted_node` gives
@@ -206,11 +209,16 @@ def evaluate_repeater(
     callbacks = None
     if progress and engine == "sequence":
         callbacks = [_tenths(progress, f"  SeQUeNCe {row['a']} ↔ {row['b']}") for row, _, _ in planned]
-    try:  # SeQUeNCe chains run at once on warm workers, the others one by one
+    if progress and address and planned:
+        where = "a private Ray on this machine" if address == "local" else f"the Ray cluster at {address}"
+        progress(f"repeater: {len(planned)} SeQUeNCe chain(s) as Ray tasks on {where}")
+    try:  # SeQUeNCe chains run at once on warm workers (or Ray), the others one by one
         results = run_chains(engine, [(chain, row["seed"]) for row, _, chain in planned],
                              max_pairs=max_pairs, max_time_s=max_time_s, progress=callbacks,
-                             workers=workers)
+                             workers=workers, address=address)
     except UserError as exc:  # the engine refuses the protocol: say where in the scenario
+        if (exc.field or "").startswith("--"):  # a command-line option (Ray's --address): not the file
+            raise
         raise UserError(exc.message, file=file, field=exc.field) from None
     for (row, route, chain), result in zip(planned, results, strict=True):
         fraction = float(bbm92_key_fraction(result.mean_fidelity, ec_efficiency=profile.ec_efficiency)) \
@@ -240,6 +248,7 @@ def evaluate_repeater(
             bottleneck_key_rate_bps=result.pair_rate_hz * fraction if result.status == "ok" else 0.0,
             latency_s=result.latency_s,
             simulated_time_s=result.simulated_time_s,
+            approximation=result.extra.get("approximation", ""),
             wall_s=result.wall_s,
             segments="fibre",
         )

@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Sequence
 
 from qnetemu.engines.chain import ChainResult, ChainSpec
+from qnetemu.errors import UserError
 
 CHAIN_ENGINES = ("analytic", "montecarlo", "sequence")
 
@@ -65,6 +66,14 @@ def chain_engine(name: str) -> RunChain:
     return run
 
 
+def check_address(name: str, address: str | None) -> None:
+    """Refuse a Ray ``address`` for an engine that runs its chains in this process."""
+    if address is not None and name in CHAIN_ENGINES and name != "sequence":
+        raise UserError(f"fans SeQUeNCe chains out over Ray; the {name} engine runs its chains in "
+                        "this process (use --engine sequence, or qnetemu sweep --address for many "
+                        "points)", field="--address")
+
+
 def run_chains(
     name: str,
     jobs: Sequence[tuple[ChainSpec, int]],
@@ -72,6 +81,7 @@ def run_chains(
     max_pairs: int,
     max_time_s: float,
     workers: int | None = None,
+    address: str | None = None,
     progress: Sequence[Callable[[float], None] | None] | None = None,
 ) -> list[ChainResult]:
     """Results of ``(chain, seed)`` jobs, in job order.
@@ -79,10 +89,14 @@ def run_chains(
     Every chain's protocol is checked first (``ProtocolNotSupported`` before
     any work). SeQUeNCe chains run at once on ``workers`` warm workers
     (default: this machine's cores, at most one per chain), each chain in a
-    fresh fork, so the numbers equal a serial run's; the other engines run
-    one after the other in this process. ``progress``: one callback per job
+    fresh fork, so the numbers equal a serial run's; with ``address``
+    (``HOST:PORT``, ``auto``, or ``local`` for a private Ray of ``workers``
+    CPUs) each chain is a Ray task instead (:mod:`qnetemu.engines.ray_chains`),
+    with the same numbers. The other engines run one after the other in this
+    process and refuse ``address``. ``progress``: one callback per job
     (SeQUeNCe only).
     """
+    check_address(name, address)
     engine = engine_object(name)
     for chain, _ in jobs:
         engine.check_protocol(chain)
@@ -91,6 +105,11 @@ def run_chains(
                 for chain, seed in jobs]
     if not jobs:
         return []
+    if address:
+        from qnetemu.engines.ray_chains import run_chains_on_ray
+
+        return run_chains_on_ray(engine, jobs, address=address, max_pairs=max_pairs,
+                                 max_time_s=max_time_s, workers=workers, progress=progress)
     from qnetemu.engines.isolated import WarmWorkers
 
     count = max(1, min(workers or os.cpu_count() or 1, len(jobs)))

@@ -98,7 +98,13 @@ class RepeaterHardware:
     purification_rounds: int = 0
     """Rounds of entanglement pumping/recurrence on each elementary link."""
     cutoff_time_s: float | None = None
-    """Discard a stored pair older than this; None keeps pairs forever."""
+    """Memory cutoff [s]: a pair is discarded, at both ends at once, this long after
+    the emission of the oldest photon it was built from. An elementary pair's
+    clock starts at its photons' emission; a swap gives the new pair the older
+    clock of the two pairs it joins (SeQUeNCe 1.3.1 sends ``min`` of the two
+    memories' expiry times to the new ends; the link-age convention of Iñesta
+    et al., npj Quantum Inf. 9, 46, 2023). The links under a discarded pair
+    restart. None keeps pairs forever."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import gc
 import importlib
 import math
 import multiprocessing as mp
+import multiprocessing.connection as mp_connection
 import os
 import queue as queue_module
 import signal
@@ -198,12 +199,23 @@ class _PipeProgress:
         self.conn.send(("progress", float(fraction)))
 
 
+def _parent_gone(tasks) -> bool:
+    """Whether the parent's end of ``tasks`` is closed (readable with nothing to read)."""
+    try:
+        tasks.recv_bytes()
+    except (EOFError, OSError):
+        return True
+    return False
+
+
 def _warm_worker(tasks, preload: tuple[str, ...]) -> None:
     """Import ``preload`` once, then run each task received in a forked child.
 
     Sends up ``tasks``: ``("pid", pid)``, any ``("progress", f)``, then the
     child's ``("ok", result)`` / ``("failed", text)``, or ``("died", code)``
-    when it ended without one.
+    when it ended without one. When the parent's end of ``tasks`` closes
+    (the parent died, was interrupted, or its Ray task was cancelled) it
+    kills the running child and returns.
     """
     for name in preload:
         importlib.import_module(name)
@@ -235,6 +247,12 @@ def _warm_worker(tasks, preload: tuple[str, ...]) -> None:
         tasks.send(("pid", pid))
         final = False
         while True:
+            if tasks in mp_connection.wait([receiver, tasks]) and _parent_gone(tasks):
+                # nothing is sent down while a chain runs, so this is the end of the parent
+                # (Ctrl-C, a cancelled Ray task): stop the chain now, not when it finishes
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return
             try:
                 message = receiver.recv()
             except EOFError:

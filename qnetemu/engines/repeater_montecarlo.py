@@ -66,10 +66,17 @@ Physics per trial (the chain's :class:`~qnetemu.engines.chain.RepeaterProtocol`)
 * Storage: a pair's Werner parameter is multiplied by
   :func:`~qnetemu.physics.entanglement.memory_storage_factor` of the time
   since its emission or last swap (per-memory T2, depolarising or dephasing).
-* Cutoff: a pair is discarded once its older end memory has stored it (from
-  emission) for ``cutoff_time_s``; the links under it restart at the next
-  attempt slot (attempts run on one global grid of period ``tau``). A cutoff
-  not longer than the herald delay is rejected.
+* Cutoff: a pair is discarded, at both ends at once, ``cutoff_time_s`` after
+  the emission of the oldest photon it was built from: an elementary pair's
+  clock starts at its photons' emission, a swapped pair keeps the older clock
+  of the two pairs it joins. This is SeQUeNCe 1.3.1's rule (a memory expires
+  ``cutoff`` after its emission, ``memory.py`` ``_schedule_expiration``; a swap
+  sends ``min`` of its two memories' expiry times to both new ends,
+  ``swapping_bds.py``) and the link-age convention of Iñesta et al., npj
+  Quantum Inf. 9, 46 (2023). The links under a discarded pair restart: at
+  once with ``negotiated`` generation (the reset memories negotiate a new
+  attempt), at the next slot of the global attempt grid of period ``tau``
+  with ``continuous``. A cutoff not longer than the herald delay is rejected.
 
 Not modelled: dark counts, the RSVP reservation time before the first
 attempt, a failed swap's outcome message delay (links restart at once), an
@@ -80,7 +87,9 @@ literature's closed forms and of the direct array path below; SeQUeNCe's
 instant mode still restarts freed memories at once, which matters from four
 segments with swap-ASAP and eight nested: on 4 x 20 km swap-ASAP, negotiated,
 T2 = 50 ms, the event loop with pipelining gives 2.7 % more pairs and a
-fidelity 0.008 lower).
+fidelity 0.008 lower). With a cutoff, a swap's outcome that reaches an end
+node after the new pair has expired resets that memory on arrival in
+SeQUeNCe; here the links restart at the expiry.
 """
 
 from __future__ import annotations
@@ -126,6 +135,7 @@ class _Params:
     rate: float  # decay rate of the decaying part of a pair's Werner parameter, 2/T2 [1/s]
     floor: float  # part of the Werner parameter storage never removes (0 or 1/3)
     cutoff_s: float
+    restart_at_expiry: bool  # negotiated generation: links freed by an expiry start at once
     partners: list[tuple[int, int]] | None  # None: swap-ASAP
     pairing_s: np.ndarray | None  # (n+1,) wait from "both pairs known" to the swap at node j;
     # None: swap-ASAP with classical messaging, a round trip to the current pair ends
@@ -208,8 +218,7 @@ def _run_batch_events(
     l_of = np.full(shape, -1)  # left end of the pair whose right end is j
     w = np.zeros(shape)  # Werner parameter of pair starting at j, at time tw
     tw = np.zeros(shape)
-    born_l = np.zeros(shape)  # storage start of the pair's left end memory
-    born_r = np.zeros(shape)  # ... and of its right end memory
+    born = np.zeros(shape)  # cutoff clock start of pair j: its oldest photon's emission
     use_l = np.zeros(shape)  # time the left end knows the pair
     use_r = np.zeros(shape)  # time the right end knows the pair
     swap_at = np.full(shape, np.inf)  # time node j's pending swap happens
@@ -226,7 +235,7 @@ def _run_batch_events(
         t_gen = np.where(~covered, ready, np.inf).min(axis=1)
         t_next = t_gen
         if math.isfinite(cutoff):
-            expiry = np.minimum(born_l, born_r) + cutoff
+            expiry = born + cutoff
             t_next = np.minimum(t_next, np.where(has, expiry, np.inf).min(axis=1))
         pend = np.where(has, np.maximum(use_l, use_r), -np.inf)
         pend = np.where(pend > now[:, None] + eps, pend, np.inf).min(axis=1)
@@ -239,10 +248,16 @@ def _run_batch_events(
         if stream:
             at_once = np.zeros((idx.size, n), dtype=bool)  # links freed by a swap or delivery now
         # 1. expiry
+        expired = None  # links under pairs discarded by the cutoff at this instant
         if math.isfinite(cutoff):
-            dead = has & (np.minimum(born_l, born_r) + cutoff <= nowc + eps)
+            dead = has & (born + cutoff <= nowc + eps)
             if dead.any():
                 rr, jj = np.nonzero(dead)
+                if prm.restart_at_expiry:
+                    span = np.zeros(shape, dtype=np.int8)
+                    np.add.at(span, (rr, jj), 1)
+                    np.add.at(span, (rr, r_of[rr, jj]), -1)
+                    expired = np.cumsum(span, axis=1)[:, :n] > 0
                 l_of[rr, r_of[rr, jj]] = -1
                 r_of[rr, jj] = -1
         # 2. heralds on free links
@@ -253,8 +268,7 @@ def _run_batch_events(
             l_of[rr, ii + 1] = ii
             w[rr, ii] = prm.w0  # made at emission, herald_s ago; decays from then
             tw[rr, ii] = now[rr] - prm.herald_s[ii]
-            born_l[rr, ii] = now[rr] - prm.herald_s[ii]
-            born_r[rr, ii] = now[rr] - prm.herald_s[ii]
+            born[rr, ii] = now[rr] - prm.herald_s[ii]
             use_l[rr, ii] = now[rr]
             use_r[rr, ii] = now[rr]
         # 3. swaps
@@ -297,7 +311,8 @@ def _run_batch_events(
             l_of[s, hs] = ls
             w[s, ls] = (4.0 * f[ok] - 1.0) / 3.0
             tw[s, ls] = ts
-            born_r[s, ls] = born_r[s, j]  # the left end keeps its own start
+            # the new pair keeps the older clock of the two it joins (SeQUeNCe's rule)
+            born[s, ls] = np.minimum(born[s, ls], born[s, j])
             use_l[s, ls] = ts + prm.delay_s[j, ls]
             use_r[s, ls] = ts + prm.delay_s[j, hs]
             # failure: both pairs are lost
@@ -335,10 +350,14 @@ def _run_batch_events(
         if freed.any():
             rr, ii = np.nonzero(freed)
             # attempts run on the global period grid, so a link freed between
-            # slots (by an expiry) starts at the next slot and links stay in step
+            # slots starts at the next slot and links stay in step; a negotiated
+            # link freed by an expiry starts negotiating at once (SeQUeNCe: the
+            # reset memory's generation rule fires, resource_manager.memory_expire)
             start = np.ceil(now[rr] / tau - 1e-9) * tau
             if stream:  # memories freed by a swap or a delivery start attempting at once
                 start = np.where(at_once[rr, ii], now[rr], start)
+            if expired is not None:  # negotiated: a link freed by an expiry negotiates at once
+                start = np.where(expired[rr, ii], now[rr], start)
             ready[rr, ii] = start + _link_attempts(rng, prm.p[ii], prm.pump_probs, ii.shape) * tau
         covered = cov_new
         # 4. delivery (renewal: the trial ends)
@@ -357,7 +376,7 @@ def _run_batch_events(
             idx = idx[keep]
             now = now[keep]
             r_of, l_of, w, tw = r_of[keep], l_of[keep], w[keep], tw[keep]
-            born_l, born_r = born_l[keep], born_r[keep]
+            born = born[keep]
             use_l, use_r, ready, covered = use_l[keep], use_r[keep], ready[keep], covered[keep]
             swap_at = swap_at[keep]
     if stream:
@@ -635,6 +654,7 @@ class MonteCarloChainEngine:
             rate=0.0 if math.isinf(t2) else 2.0 / t2,
             floor=STORAGE_FLOOR[hw.decoherence],
             cutoff_s=math.inf if hw.cutoff_time_s is None else float(hw.cutoff_time_s),
+            restart_at_expiry=proto.link_generation == "negotiated",
             partners=partners,
             pairing_s=pairing,
             delay_s=delay if classical else np.zeros_like(delay),

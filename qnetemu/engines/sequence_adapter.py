@@ -87,10 +87,21 @@ Known SeQUeNCe behaviours a comparison must allow for
   swaps twirl to Werner states. Under the other formalisms it is SeQUeNCe's
   *tracked* number, which ignores storage decoherence.
 * **Memory cutoff.** SeQUeNCe discards a memory ``cutoff_ratio *
-  coherence_time`` after it is (re)initialised for an attempt. A spec with
-  ``cutoff_time_s=None`` keeps pairs forever, so expiry is switched off
-  (``cutoff_flag=False``); otherwise ``cutoff_ratio = cutoff_time_s /
-  T_sequence`` (SeQUeNCe's converted coherence time).
+  coherence_time`` after its photon's emission: the generation protocol
+  calls ``Memory.update_state`` (which schedules the expiry,
+  ``_schedule_expiration``) and ``Memory.excite`` in the same event
+  (``single_heralded.py`` ``emit_event``; Barrett-Kok: its first emission).
+  Both memories of an elementary pair emit together (the BSM is half way),
+  so both ends expire at once. A swap sends ``min`` of its two memories'
+  expiry times to both new ends (``swapping_bds.py``), which adopt it
+  (``update_expire_time``) or, if it has passed when the outcome arrives,
+  reset: a swapped pair's clock is its oldest photon's emission, the
+  meaning of ``cutoff_time_s`` in every engine. An expired memory resets and
+  its generation rule starts a new negotiation at once
+  (``resource_manager.memory_expire``). A spec with ``cutoff_time_s=None``
+  keeps pairs forever, so expiry is switched off (``cutoff_flag=False``);
+  otherwise ``cutoff_ratio = cutoff_time_s / T_sequence`` (SeQUeNCe's
+  converted coherence time).
 * **Purification** is not mapped: SeQUeNCe purifies "until the target
   fidelity" with a rule that rarely pairs memories under ``bell_diagonal``
   (pitfall 8). Specs asking for purification are rejected with ValueError.

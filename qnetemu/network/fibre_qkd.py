@@ -2,7 +2,8 @@
 
 Connects a scenario's QKD hardware profile to the pure key-rate formulas of
 :mod:`qnetemu.physics.qkd` (asymptotic) and :mod:`qnetemu.physics.finite_key`
-(finite key, Lim et al. 2014) and sets ``key_rate_bps``, ``qber``,
+(finite key, Lim et al. 2014), with the detector dead time of the profile,
+and sets ``key_rate_bps``, ``qber``,
 ``transmittance``, ``key_model``, ``block_time_s`` and ``raman_noise_prob``
 on every fibre edge, vectorised over all links that share a profile.
 Classical WDM channels on a link (its ``coexistence``) add Raman noise
@@ -19,7 +20,11 @@ import numpy as np
 from qnetemu.network.graph import assign_fibre_key_rates, fibre_edges
 from qnetemu.physics.cv_qkd import cv_gg02_rr_lodewyck2007
 from qnetemu.physics.fibre import db_to_transmittance
-from qnetemu.physics.finite_key import bb84_decoy_lim2014, bb84_expected_counts
+from qnetemu.physics.finite_key import (
+    bb84_decoy_lim2014,
+    bb84_detector_live_fraction,
+    bb84_expected_counts,
+)
 from qnetemu.physics.mdi import mdi_decoy_xu2013
 from qnetemu.physics.qkd import (
     bb84_decoy_ma2005,
@@ -72,7 +77,11 @@ def link_key(profile: QKDProfile, channel_transmittance, noise_prob=0.0) -> Link
                         detector_efficiency=profile.detector_efficiency, dark_count_prob=y0,
                         misalignment_error=profile.misalignment_error, afterpulse_prob=profile.afterpulse_prob)
         n_x, *_ = bb84_expected_counts(t, 1.0, **settings)
-        x_per_pulse = np.sum(n_x, axis=-1)
+        live = np.asarray(bb84_detector_live_fraction(
+            t, repetition_rate_hz=profile.repetition_rate_hz, dead_time_s=profile.detector_dead_time_s,
+            **{k: v for k, v in settings.items() if k not in ("p_x", "misalignment_error")}), dtype=float)
+        # X-basis detections per pulse sent: dead gates give none.
+        x_per_pulse = np.sum(n_x, axis=-1) * live
         if fk.block_detections is not None:
             block = np.broadcast_to(np.asarray(fk.block_detections, dtype=float), x_per_pulse.shape)
         else:
@@ -81,7 +90,8 @@ def link_key(profile: QKDProfile, channel_transmittance, noise_prob=0.0) -> Link
         safe_block = np.where(positive, block, 1.0)
         per_pulse = np.where(positive, bb84_decoy_lim2014(
             t, block_detections=safe_block, ec_efficiency=profile.ec_efficiency, eps_sec=fk.eps_sec,
-            eps_cor=fk.eps_cor, **settings), 0.0)
+            eps_cor=fk.eps_cor, repetition_rate_hz=profile.repetition_rate_hz,
+            dead_time_s=profile.detector_dead_time_s, **settings), 0.0)
         with np.errstate(divide="ignore"):
             block_time_s = np.where(x_per_pulse > 0, block / (x_per_pulse * profile.repetition_rate_hz), np.inf)
         return LinkKey(np.asarray(per_pulse, dtype=float) * profile.repetition_rate_hz, qber,
@@ -89,13 +99,17 @@ def link_key(profile: QKDProfile, channel_transmittance, noise_prob=0.0) -> Link
     if profile.protocol in ("tf_pm", "tf_sns", "mdi_decoy", "cv_gg02"):
         # The BB84 signal QBER means nothing here: report none rather than a wrong one.
         return LinkKey(_two_way_or_cv_rate(profile, t, y0) * profile.repetition_rate_hz, nan, nan, nan)
+    dead = dict(repetition_rate_hz=profile.repetition_rate_hz, dead_time_s=profile.detector_dead_time_s)
     if profile.protocol == "decoy_bb84":
         per_pulse = bb84_decoy_ma2005(t, nu=profile.nu, ec_efficiency=profile.ec_efficiency,
-                                      sifting=profile.sifting, afterpulse_prob=profile.afterpulse_prob, **common)
+                                      sifting=profile.sifting, afterpulse_prob=profile.afterpulse_prob, **common,
+                                      **dead)
     elif profile.protocol == "decoy_bb84_infinite":
-        per_pulse = bb84_infinite_decoy(t, ec_efficiency=profile.ec_efficiency, sifting=profile.sifting, **common)
+        per_pulse = bb84_infinite_decoy(t, ec_efficiency=profile.ec_efficiency, sifting=profile.sifting, **common,
+                                        **dead)
     else:
-        per_pulse = bb84_gllp_no_decoy(t, ec_efficiency=profile.ec_efficiency, sifting=profile.sifting, **common)
+        per_pulse = bb84_gllp_no_decoy(t, ec_efficiency=profile.ec_efficiency, sifting=profile.sifting, **common,
+                                       **dead)
     return LinkKey(np.asarray(per_pulse, dtype=float) * profile.repetition_rate_hz, qber, nan, nan)
 
 

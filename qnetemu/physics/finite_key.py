@@ -23,6 +23,13 @@ Two layers:
   expected counts and returns the key per pulse sent, like the asymptotic
   rate functions.
 
+Detector dead time (``dead_time_s`` with ``repetition_rate_hz``): the
+block is filled from live gates only (Bob knows which gates followed a
+click within the dead time and drops them), so the statistics and the key
+length of a block are those without dead time, and the key per pulse sent
+and the time to fill a block scale with the live fraction of
+:func:`bb84_detector_live_fraction`.
+
 With ``block_detections = inf`` the statistical terms vanish and the bounds
 become the asymptotic two-decoy bounds; with ``omega = 0``, ``p_mu -> 1``,
 ``p_x**2`` equal to the asymptotic sifting factor and the vacuum term left
@@ -44,10 +51,12 @@ import numpy as np
 from scipy.special import entr
 
 from qnetemu.physics.fibre import _checked, _out
+from qnetemu.physics.qkd import dead_time_live_fraction
 
 __all__ = [
     "FiniteKeyProtocol",
     "bb84_decoy_lim2014",
+    "bb84_detector_live_fraction",
     "bb84_expected_counts",
     "lim2014_key_length",
 ]
@@ -323,9 +332,62 @@ def _counts(eta, pulses, intensities, probs, px, y0, e_d, p_ap):
     return n * qx * gain, n * qx * errors, n * qz * gain, n * qz * errors
 
 
+def bb84_detector_live_fraction(channel_transmittance, *, repetition_rate_hz, dead_time_s, mu, nu, omega, p_mu,
+                                p_nu, detector_efficiency, dark_count_prob, afterpulse_prob):
+    """Fraction of gates in which Bob's detectors are live, for the three-intensity protocol.
+
+    Parameters
+    ----------
+    channel_transmittance : array_like
+        Transmittance of the channel, detector excluded, in [0, 1]. [-]
+    repetition_rate_hz : array_like
+        Pulse (gate) rate, > 0. [Hz]
+    dead_time_s : array_like
+        Dead time after each click, shared by Bob's detectors, >= 0. [s]
+    mu, nu, omega, p_mu, p_nu : array_like
+        Intensities and their probabilities; see :func:`bb84_expected_counts`. [-]
+    detector_efficiency, dark_count_prob, afterpulse_prob : array_like
+        Detector model; see :func:`bb84_expected_counts`. [-]
+
+    Returns
+    -------
+    live_fraction : numpy.ndarray or numpy.float64
+        :math:`1/(1 + f_{rep}\\bar Q\\tau)` with :math:`\\bar Q = \\sum_k p_k Q_k`
+        the clicks per live gate averaged over the intensities, both bases
+        (:func:`qnetemu.physics.qkd.dead_time_live_fraction`). [-]
+
+    Notes
+    -----
+    Every intensity and basis gets this same live fraction: the detector's
+    state at a gate depends on the clicks before it, not on the intensity
+    Alice picks for that gate (independent choices), so the decoy method's
+    yields are those of live gates. Approximation: the analysis treats the
+    live gates as independent, as Lim et al. (2014) treat all gates; the dead
+    time correlates neighbouring gates, and afterpulses, released just after
+    the dead time, depend on the previous click. Both are small when the
+    click probability per gate is small.
+    """
+    t = _checked(channel_transmittance, "channel_transmittance", lower=0.0, upper=1.0)
+    rep = _checked(repetition_rate_hz, "repetition_rate_hz", lower=0.0, lower_open=True)
+    tau = _checked(dead_time_s, "dead_time_s", lower=0.0)
+    eta_d = _checked(detector_efficiency, "detector_efficiency", lower=0.0, lower_open=True, upper=1.0)
+    y0 = _checked(dark_count_prob, "dark_count_prob", lower=0.0, upper=1.0, upper_open=True)
+    p_ap = _checked(afterpulse_prob, "afterpulse_prob", lower=0.0, upper=1.0, upper_open=True)
+    intensities, probs, _ = _intensities_and_probabilities(mu, nu, omega, p_mu, p_nu, 0.5)
+    return dead_time_live_fraction(rep * _click_prob(t * eta_d, intensities, probs, y0, p_ap), dead_time_s=tau)
+
+
+def _click_prob(eta, intensities, probs, y0, p_ap):
+    """Clicks per gate averaged over the intensities, sum_k p_k Q_k (both bases)."""
+    gain, _ = _gain_error(np.asarray(eta)[..., None], intensities, np.asarray(y0)[..., None], 0.0,
+                          np.asarray(p_ap)[..., None])
+    return np.sum(probs * gain, axis=-1)
+
+
 def bb84_decoy_lim2014(channel_transmittance, *, block_detections, mu, nu, omega, p_mu, p_nu, p_x,
                        detector_efficiency, dark_count_prob, misalignment_error, afterpulse_prob,
-                       ec_efficiency, eps_sec, eps_cor, vacuum_term=True):
+                       ec_efficiency, eps_sec, eps_cor, vacuum_term=True, repetition_rate_hz=None,
+                       dead_time_s=0.0):
     """Finite-key decoy-BB84 key per pulse for a block of ``block_detections`` sifted X detections.
 
     Parameters
@@ -349,19 +411,25 @@ def bb84_decoy_lim2014(channel_transmittance, *, block_detections, mu, nu, omega
         Count the vacuum events :math:`s_{X,0}` as key, as Lim et al. do
         (default). False leaves them out, as the GLLP formula of Ma et al.
         (2005) does; used to check the asymptotic limit.
+    repetition_rate_hz : array_like, optional
+        Pulse (gate) rate, > 0; needed only with a dead time. [Hz]
+    dead_time_s : array_like, optional
+        Detector dead time after each click, >= 0 (default 0: none). [s]
 
     Returns
     -------
     key_bits_per_pulse : numpy.ndarray or numpy.float64
-        :math:`\\ell / N`, with :math:`N = n_X / (p_x^2 \\sum_k p_k Q_k)` the
-        pulses sent to fill the block (expected counts). [bit/pulse]
+        :math:`f_{live}\\,\\ell / N`, with :math:`N = n_X / (p_x^2 \\sum_k p_k Q_k)`
+        the live gates that fill the block (expected counts) and
+        :math:`f_{live}` the live fraction of
+        :func:`bb84_detector_live_fraction` (1 without dead time). [bit/pulse]
 
     Notes
     -----
     The block is filled with its expected statistics (no sampling): the
     rate is what a system with these parameters gets on average. Multiply
-    by the repetition rate for bit/s; :math:`N/` repetition rate is the time
-    one block takes to fill.
+    by the repetition rate for bit/s; :math:`N/(f_{live}\\,f_{rep})` is the
+    time one block takes to fill.
 
     References
     ----------
@@ -400,4 +468,12 @@ def bb84_decoy_lim2014(channel_transmittance, *, block_detections, mu, nu, omega
     key_asym = _key_length(*(broadcast(c) for c in (n_x1, m_x1, n_z1, m_z1)), mu_b, p_b, f_b, es_b, ec_b,
                            finite=False, vacuum_term=vacuum_term)
     rate = np.where(finite, key_finite, key_asym)
-    return _out(np.asarray(np.where(detected, rate, 0.0)))
+    tau = _checked(dead_time_s, "dead_time_s", lower=0.0)
+    if repetition_rate_hz is None:
+        if np.any(tau > 0):
+            raise ValueError("dead_time_s > 0 needs repetition_rate_hz")
+        live = 1.0
+    else:
+        rep = _checked(repetition_rate_hz, "repetition_rate_hz", lower=0.0, lower_open=True)
+        live = dead_time_live_fraction(rep * _click_prob(t * eta_d, intensities, probs, y0, p_ap), dead_time_s=tau)
+    return _out(np.asarray(np.where(detected, rate * live, 0.0)))

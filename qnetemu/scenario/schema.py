@@ -372,6 +372,12 @@ class QKDProfile(Model):
         1e-9, description="Effective detection gate (time filter) per pulse [s]; sets how much Raman noise "
         "from classical channels is counted."
     )
+    detector_dead_time_s: NonNegativeFloat = Field(
+        0.0, description="Detector dead time after each click [s] (decoy_bb84, decoy_bb84_infinite, bb84_gllp), "
+        "non-paralyzable and shared by the receiver's detectors: only the fraction 1/(1 + R tau) of gates is live, "
+        "R = repetition_rate_hz x clicks per gate, so the detected rate saturates at 1/tau; dead gates are dropped "
+        "and finite-key blocks take longer to fill. 0: no dead time."
+    )
     key_model: Literal["asymptotic", "finite"] = Field(
         "asymptotic", description="asymptotic: infinitely long keys (upper bound); finite: finite-key "
         "decoy BB84 of Lim et al., PRA 89, 022307 (2014), with the block and protocol of finite_key."
@@ -408,6 +414,9 @@ class QKDProfile(Model):
             raise ValueError(f"nu ({self.nu}) must be below mu ({self.mu}) for decoy_bb84")
         if self.afterpulse_prob > 0 and self.protocol != "decoy_bb84":
             raise ValueError(f"afterpulse_prob is modelled for protocol decoy_bb84 only, not {self.protocol}")
+        if self.detector_dead_time_s > 0 and self.protocol not in ("decoy_bb84", "decoy_bb84_infinite", "bb84_gllp"):
+            raise ValueError(f"detector_dead_time_s is modelled for the prepare-and-measure BB84 protocols only, "
+                             f"not {self.protocol}")
         if self.key_model == "finite":
             self._check_finite_key()
         return self
@@ -640,7 +649,13 @@ class RepeaterProfile(Model):
     swap_fidelity: Efficiency = Field(1.0, description="Fidelity factor per swap (gate noise).")
     purification: Purification = Field(default_factory=Purification)
     cutoff_time_s: PositiveFloat | None = Field(
-        None, description="Discard a stored pair this long after its emission [s]; null keeps pairs."
+        None,
+        description=(
+            "Memory cutoff [s]: discard a pair, at both ends, this long after the emission of the "
+            "oldest photon it was built from (an elementary pair's photons; a swapped pair keeps "
+            "the older clock of the two pairs it joins, as SeQUeNCe does); the links under it "
+            "then restart. null keeps pairs."
+        ),
     )
     protocol: RepeaterProtocol = Field(default_factory=RepeaterProtocol)
     placement: RepeaterPlacement = Field(default_factory=RepeaterPlacement)

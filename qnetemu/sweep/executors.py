@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import socket
@@ -379,9 +380,10 @@ class RayExecutor:
     ----------
     address
         ``HOST:PORT`` of a running cluster's head (or ``auto``). None: read
-        ``RAY_ADDRESS``; when that is unset too, start a private local Ray that
-        listens on 127.0.0.1 only, requires a fresh random token, starts no
-        dashboard, and is stopped (its temp dir removed) at the end.
+        ``RAY_ADDRESS``; when that is unset too, or for ``"local"`` (Ray's own
+        word for it, whatever ``RAY_ADDRESS`` says), start a private local Ray
+        that listens on 127.0.0.1 only, requires a fresh random token, starts
+        no dashboard, and is stopped (its temp dir removed) at the end.
     workers
         CPUs of the private local Ray (default: all cores). Ignored on a cluster.
     ship_code
@@ -400,6 +402,9 @@ class RayExecutor:
         exceptions are never retried: they are recorded).
     task_options
         Extra ``.options(...)`` for every task (e.g. custom ``resources``).
+    ray_option, serial_hint
+        The caller's option that asked for Ray (the field of a failed local
+        start's message) and what that message suggests instead.
     """
 
     def __init__(
@@ -413,10 +418,13 @@ class RayExecutor:
         max_in_flight: int | None = None,
         max_retries: int = 3,
         task_options: Mapping[str, Any] | None = None,
+        ray_option: str = "--executor",
+        serial_hint: str = "use --executor local",
     ):
         if workers is not None and workers < 1:
             raise UserError(f"workers must be >= 1, got {workers}", field="--workers")
-        self.address = address or os.environ.get("RAY_ADDRESS") or None
+        self.address = None if address == "local" else address or os.environ.get("RAY_ADDRESS") or None
+        self.ray_option, self.serial_hint = ray_option, serial_hint
         self.workers = workers
         self.ship_code = ship_code
         self.temp_dir = temp_dir
@@ -442,7 +450,8 @@ class RayExecutor:
                     "excludes": SHIP_CODE_EXCLUDES,
                 }
             try:
-                ray.init(address=self.address, log_to_driver=False, **kwargs)
+                ray.init(address=self.address, log_to_driver=False, logging_level=logging.WARNING,
+                         **kwargs)
             except Exception as exc:
                 raise UserError(
                     f"could not join the Ray cluster at {self.address}: {_error_text(exc)}",
@@ -491,7 +500,8 @@ class RayExecutor:
                 failed, cause = True, "ray start did not answer in 300 s"
             if not failed:
                 try:
-                    ray.init(address=f"127.0.0.1:{port}", log_to_driver=False)
+                    ray.init(address=f"127.0.0.1:{port}", log_to_driver=False,
+                             logging_level=logging.WARNING)  # no INFO lines amid the progress
                     return
                 except Exception as exc:
                     failed, cause = True, _error_text(exc)
@@ -500,8 +510,8 @@ class RayExecutor:
             stop_processes(ray_processes(temp_dir), grace_s=5.0)
         raise UserError(
             f"could not start a local Ray in {attempts} tries ({cause}); the machine may be "
-            "overloaded: try again, or use --executor local",
-            field="--executor",
+            f"overloaded: try again, or {self.serial_hint}",
+            field=self.ray_option,
         )
 
     def __exit__(self, *exc: object) -> None:
@@ -516,6 +526,55 @@ class RayExecutor:
                 self._private.exit()
                 self._private = None
 
+    def stream(
+        self,
+        remote: Any,
+        calls: Sequence[tuple[Any, ...]],
+        options: Mapping[str, Any],
+    ) -> Iterator[tuple[int, Any, BaseException | None]]:
+        """Run ``remote.remote(*call)`` for every call; yield ``(index, result, None)`` as each
+        finishes, or ``(index, None, exc)`` when its task died (worker or node lost).
+
+        A bounded number of tasks is in flight (``max_in_flight``, default twice
+        the tasks that fit on the cluster's CPUs); tasks never retry a Python
+        exception, and re-run up to ``max_retries`` times when their worker dies.
+        Closing the iterator early (Ctrl-C, an error in the caller) cancels the
+        tasks still running: no work is left on a shared cluster.
+        """
+        import ray
+
+        opts: dict[str, Any] = {"max_retries": self.max_retries, "retry_exceptions": False,
+                                **options, **self.task_options}
+        in_flight = self.max_in_flight
+        if in_flight is None:
+            cpus = float(ray.cluster_resources().get("CPU", 1.0))
+            in_flight = max(2, 2 * math.floor(cpus / float(opts.get("num_cpus", 1.0))))
+        todo = iter(enumerate(calls))
+        pending: dict[Any, int] = {}
+        try:
+            exhausted = False
+            while pending or not exhausted:
+                while not exhausted and len(pending) < in_flight:
+                    item = next(todo, None)
+                    if item is None:
+                        exhausted = True
+                        break
+                    pending[remote.options(**opts).remote(*item[1])] = item[0]
+                if not pending:
+                    break
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                for ref in ready:
+                    index = pending.pop(ref)
+                    try:
+                        result = ray.get(ref)
+                    except Exception as exc:  # the task itself died (worker or node lost)
+                        yield index, None, exc
+                    else:
+                        yield index, result, None
+        finally:
+            for ref in pending:  # interrupted: do not leave work running on a shared cluster
+                ray.cancel(ref, force=True)
+
     def run(
         self,
         point_fn: PointFn,
@@ -529,47 +588,15 @@ class RayExecutor:
     ) -> Iterator[list[Record]]:
         import ray
 
-        remote = _remote_batch()
-        options: dict[str, Any] = {
-            "num_cpus": num_cpus,
-            "max_retries": self.max_retries,
-            "retry_exceptions": False,
-        }
+        options: dict[str, Any] = {"num_cpus": num_cpus}
         if memory_bytes:
             options["memory"] = memory_bytes
-        options.update(self.task_options)
-        in_flight = self.max_in_flight
-        if in_flight is None:
-            cpus = float(ray.cluster_resources().get("CPU", 1.0))
-            in_flight = max(2, 2 * math.floor(cpus / num_cpus))
         fn_ref = ray.put(point_fn)
         base_ref = ray.put(dict(base_scenario))
-        batches = iter(
-            [list(points[i : i + points_per_task]) for i in range(0, len(points), points_per_task)]
-        )
-        pending: dict[Any, list[Point]] = {}
-        try:
-            exhausted = False
-            while pending or not exhausted:
-                while not exhausted and len(pending) < in_flight:
-                    batch = next(batches, None)
-                    if batch is None:
-                        exhausted = True
-                        break
-                    ref = remote.options(**options).remote(fn_ref, base_ref, source, batch, True)
-                    pending[ref] = batch
-                if not pending:
-                    break
-                ready, _ = ray.wait(list(pending), num_returns=1)
-                for ref in ready:
-                    batch = pending.pop(ref)
-                    try:
-                        yield ray.get(ref)
-                    except Exception as exc:  # the task itself died (worker or node lost)
-                        yield [failed_record(p, _error_text(exc)) for p in batch]
-        finally:
-            for ref in pending:  # interrupted: do not leave work running on a shared cluster
-                ray.cancel(ref, force=True)
+        batches = [list(points[i : i + points_per_task]) for i in range(0, len(points), points_per_task)]
+        calls = [(fn_ref, base_ref, source, batch, True) for batch in batches]
+        for index, records, exc in self.stream(_remote_batch(), calls, options):
+            yield records if exc is None else [failed_record(p, _error_text(exc)) for p in batches[index]]
 
 
 def make_executor(

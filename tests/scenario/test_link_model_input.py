@@ -29,6 +29,10 @@ CASES = [
      "fibre.coexistence.channels[0].count", "greater than or equal to 1"),
     ("quantum-wavelength", _with("fibre.coexistence", {**LIT, "quantum_wavelength_m": 1.0e-6}),
      "fibre.coexistence.quantum_wavelength_m", "greater than or equal to 0.0000012"),
+    ("negative-dead-time", _with("qkd", {"preset": "idq_cerberis_class", "detector_dead_time_s": -1e-6}),
+     "qkd.detector_dead_time_s", "greater than or equal to 0"),
+    ("dead-time-twin-field", _with("qkd", {"preset": "tf_lucamarini2018", "detector_dead_time_s": 1e-6}),
+     "qkd", "detector_dead_time_s is modelled for the prepare-and-measure BB84 protocols only"),
 ]
 
 
