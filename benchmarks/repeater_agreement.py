@@ -9,7 +9,11 @@ fidelity with standard errors, and the largest pairwise difference in units
 of the combined standard error (``z``; agreement means ``z < 4``). The
 analytic engine refuses cutoffs and swap-ASAP with classical messages beyond
 two segments, so those rows have no analytic value. The continuous-attempt
-rows run SeQUeNCe with ``qnetemu.engines.sequence_generation``.
+rows run SeQUeNCe with ``qnetemu.engines.sequence_generation``. With classical messages
+on three or more segments the Monte Carlo engine pipelines (as SeQUeNCe
+does) and the analytic engine restarts every link after each delivery, so
+its difference from Monte Carlo is printed apart (``analytic z``) and left
+out of ``max z``.
 
 Usage::
 
@@ -117,6 +121,7 @@ def _protocol_cases():
         ("swap-ASAP, 3 x 20 km, 1 memory", 3, asap, {}, 200),
         ("swap-ASAP, 3 x 20 km, 4 lanes", 3, asap, {"memories_per_node": 4}, 400),
         ("swap-ASAP, 3 x 20 km, swap probability 0.5", 3, asap, {"swap_success_prob": 0.5}, 250),
+        ("swap-ASAP, 4 x 20 km, 1 memory", 4, asap, {}, 1000),
         ("swap-ASAP, instant messages, 3 x 20 km", 3, asap_instant, {}, 200),
         ("swap-ASAP, instant messages, 3 x 20 km, swap probability 0.5", 3, asap_instant,
          {"swap_success_prob": 0.5}, 200),
@@ -135,8 +140,9 @@ def main() -> None:
                         help="only the swap-ASAP, instant-message and continuous-attempt rows")
     parser.add_argument("--continuous", action="store_true", help="only the continuous-attempt rows")
     args = parser.parse_args()
-    print("| chain | analytic: rate [Hz], F | Monte Carlo: rate [Hz], F | SeQUeNCe: rate [Hz], F | max z (rate, F) |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| chain | analytic: rate [Hz], F | Monte Carlo: rate [Hz], F | SeQUeNCe: rate [Hz], F "
+          "| max z (rate, F) | analytic z vs pipelined Monte Carlo |")
+    print("| --- | --- | --- | --- | --- | --- |")
     t0 = time.perf_counter()
     for label, chain, seq_pairs in _cases(args.quick, args.protocols, args.continuous):
         results = {}
@@ -156,13 +162,18 @@ def main() -> None:
             se = f" ± {r.pair_rate_stderr_hz:.2g}" if r.pair_rate_stderr_hz else ""
             fse = f" ± {r.fidelity_stderr:.1g}" if r.fidelity_stderr else ""
             cells.append(f"{r.pair_rate_hz:.4g}{se}, {r.mean_fidelity:.4f}{fse}")
+        pipelined = results["montecarlo"].extra["pipelined"]
+        apart = "—"
         for a, b in itertools.combinations([r for r in results.values() if r is not None], 2):
             se_r = math.hypot(a.pair_rate_stderr_hz, b.pair_rate_stderr_hz)
             se_f = math.hypot(a.fidelity_stderr, b.fidelity_stderr)
-            z_rate = max(z_rate, abs(a.pair_rate_hz - b.pair_rate_hz) / se_r)
-            if se_f > 1e-12:
-                z_fid = max(z_fid, abs(a.mean_fidelity - b.mean_fidelity) / se_f)
-        print(f"| {label} | " + " | ".join(cells) + f" | {z_rate:.1f}, {z_fid:.1f} |", flush=True)
+            zr = abs(a.pair_rate_hz - b.pair_rate_hz) / se_r
+            zf = abs(a.mean_fidelity - b.mean_fidelity) / se_f if se_f > 1e-12 else 0.0
+            if pipelined and {a.engine, b.engine} == {"analytic", "montecarlo"}:
+                apart = f"{zr:.1f}, {zf:.1f}"
+                continue
+            z_rate, z_fid = max(z_rate, zr), max(z_fid, zf)
+        print(f"| {label} | " + " | ".join(cells) + f" | {z_rate:.1f}, {z_fid:.1f} | {apart} |", flush=True)
     print(f"\n({time.perf_counter() - t0:.0f} s, seed {args.seed})")
 
 

@@ -609,8 +609,11 @@ class RepeaterProtocol(Model):
     swap_messaging: Literal["instant", "classical"] = Field(
         "classical",
         description=(
-            "instant: swap outcomes known at once; classical: a swap waits a round trip to its "
-            "farther partner, and its outcome travels at the fibre's speed before the pair is used."
+            "instant: swap outcomes known at once, and every link restarts after each delivery "
+            "(the textbook cycle); classical: a swap waits a round trip to its farther partner, "
+            "its outcome travels at the fibre's speed before the pair is used, and a link restarts "
+            "as soon as its two memories are free (pipelining: the next pair is built while the "
+            "previous one is delivered)."
         ),
     )
     multiplexing: Literal["single", "independent_lanes", "shared_pool"] = Field(

@@ -42,8 +42,9 @@ NESTED = RepeaterProtocol("nested", "continuous", "instant", "single")
 ASAP = RepeaterProtocol("swap_asap", "continuous", "instant", "single")
 
 
-def _mc(chain, pairs=20_000, seed=11):
-    return MonteCarloChainEngine().simulate(chain, seed=seed, max_pairs=pairs, max_time_s=1e9)
+def _mc(chain, pairs=20_000, seed=11, pipelining=True):
+    return MonteCarloChainEngine(pipelining=pipelining).simulate(
+        chain, seed=seed, max_pairs=pairs, max_time_s=1e9)
 
 
 def _assert_within(res, exact_time_s):
@@ -264,7 +265,7 @@ def test_analytic_engine_is_exact_against_monte_carlo(protocol, a, decoherence):
     chain = make_chain((L_KM,) * 4, make_hardware(coherence_time_s=100 * TAU20, swap_success_prob=a,
                                                     decoherence=decoherence, memories_per_node=2),
                       protocol=protocol)
-    mc = _mc(chain)
+    mc = _mc(chain, pipelining=False)  # the analytic engine restarts every link after a delivery
     an = AnalyticChainEngine().simulate(chain)
     assert an.extra["approximation"] == "none (exact)"
     assert abs(an.mean_fidelity - mc.mean_fidelity) < Z * mc.fidelity_stderr
@@ -278,7 +279,7 @@ def test_unequal_segments_with_classical_messages_name_their_approximation():
                       protocol=RepeaterProtocol("nested", "negotiated", "classical", "single"))
     an = AnalyticChainEngine().simulate(chain)
     assert "split between attempt-grid points" in an.extra["approximation"]
-    mc = _mc(chain)
+    mc = _mc(chain, pipelining=False)
     assert abs(an.pair_rate_hz - mc.pair_rate_hz) < Z * mc.pair_rate_stderr_hz
     assert abs(an.mean_fidelity - mc.mean_fidelity) < Z * mc.fidelity_stderr
 
@@ -303,7 +304,8 @@ def test_direct_path_equals_event_loop(order, messaging, hardware, n):
     chain = make_chain(
         (L_KM,) * n, hardware, protocol=RepeaterProtocol(order, "continuous", messaging, "single")
     )
-    prm, _, _ = MonteCarloChainEngine()._params(chain)
+    # the renewal model (pipelined nested chains: test_pipelined_direct_path_equals_event_loop...)
+    prm, _, _ = MonteCarloChainEngine(pipelining=False)._params(chain)
     if not mc._fast_path(prm):
         pytest.skip("event loop only")  # nested classical, 5 segments: off-centre nodes
     t_ev, f_ev = mc._run_batch_events(np.random.default_rng(5), prm, 4000)
@@ -314,3 +316,88 @@ def test_direct_path_equals_event_loop(order, messaging, hardware, n):
     for a, b in ((t_ev, t_di), (f_ev, f_di)):
         se = math.hypot(a.std(ddof=1), b.std(ddof=1)) / math.sqrt(a.size)
         assert abs(a.mean() - b.mean()) < Z * se + 1e-15
+
+
+def _certain_links_chain(generation):
+    """4 x 20 km nested, classical messages; 200 memories in parallel make each link certain
+    (p = 1 - 0.8**200 is 1.0 in floating point), so every delivery is deterministic."""
+    return make_chain((L_KM,) * 4, make_hardware(coherence_time_s=0.01, memories_per_node=200),
+                      protocol=RepeaterProtocol("nested", generation, "classical", "single"))
+
+
+@pytest.mark.parametrize("generation", ["negotiated", "continuous"])
+@pytest.mark.parametrize("path", ["direct", "events"])
+def test_pipelined_nested_chain_closed_form(generation, path):
+    """Certain links (period tau, herald delay h, one-segment delay d), nested swaps with
+    classical messages. Links herald at tau; nodes 1 and 3 swap a pairing round trip (2 d)
+    later; node 2 learns their pairs at tau + 3 d and swaps after its round trip (4 d); the
+    ends know at tau + 9 d. Node 2's swap frees the memories of links 1 and 2, which restart
+    then, 2 d before the delivery that restarts links 0 and 3, and wait 2 d longer for the
+    next level-one swaps. So the rate is 1 / (tau + 9 d) as without pipelining, and a pair
+    spends 4 (2 d + h) + 2 (5 d) + 2 d + 2 (2 d) = 24 d + 4 h in memories (not 20 d + 4 h):
+    F = (1 + 3 w0**4 exp(-2 (24 d + 4 h) / T2)) / 4, exactly."""
+    from qnetemu.engines import repeater_montecarlo as mc
+
+    chain = _certain_links_chain(generation)
+    engine = MonteCarloChainEngine()
+    prm, _, _ = engine._params(chain)
+    assert prm.pipelined and mc._fast_path(prm) and np.all(prm.p == 1.0)
+    run = mc._nested_pipelined if path == "direct" else mc._run_batch_events
+    t, f = run(np.random.default_rng(1), prm, 8, 5)
+    tau, d, h = prm.tau_s, prm.delay_s[0, 1], prm.herald_s[0]
+    cycle_s = tau + 9 * d
+    w = prm.w0**4 * math.exp(-prm.rate * (24 * d + 4 * h))
+    assert_allclose(t, cycle_s * np.arange(1, 6)[None, :].repeat(8, axis=0), rtol=1e-12)
+    assert_allclose(f[:, 0], (1 + 3 * prm.w0**4 * math.exp(-prm.rate * (20 * d + 4 * h))) / 4,
+                    rtol=1e-12)  # the first pair: every link started empty at once
+    assert_allclose(f[:, 1:], (1 + 3 * w) / 4, rtol=1e-12)
+    res = engine.simulate(chain, seed=1, max_pairs=500, max_time_s=1e9)
+    assert res.extra["pipelined"]
+    assert_allclose(res.pair_rate_hz, 1 / cycle_s, rtol=1e-12)
+    assert_allclose(res.mean_fidelity, (1 + 3 * w) / 4, rtol=1e-12)
+    assert_allclose(res.latency_s, cycle_s, rtol=1e-12)
+
+
+@pytest.mark.parametrize("n", [4, 8])
+def test_pipelined_direct_path_equals_event_loop_in_distribution(n):
+    """Nested chains with classical messages: the one-tree-per-delivery path and the event
+    loop (both pipelined) agree in rate and fidelity within 4 combined standard errors, and
+    pipelining is visible: more pairs than the renewal model, and on eight segments (where
+    early pairs wait for a whole half-chain) lower fidelity (T2 = 50 ms)."""
+    from qnetemu.engines import repeater_montecarlo as mc
+
+    chain = make_chain((L_KM,) * n, make_hardware(coherence_time_s=0.05),
+                       protocol=RepeaterProtocol("nested", "negotiated", "classical", "single"))
+    engine = MonteCarloChainEngine()
+    prm, _, _ = engine._params(chain)
+    assert mc._fast_path(prm)
+    stats = {}
+    for name, run in (("direct", mc._nested_pipelined), ("events", mc._run_batch_events)):
+        t, f = run(np.random.default_rng(5 if name == "direct" else 6), prm, 1000, 12)
+        gaps = (t[:, -1] - t[:, 1]) / 10  # per run, after two warm-up deliveries
+        fm = f[:, 2:].mean(axis=1)
+        stats[name] = (gaps.mean(), gaps.std(ddof=1) / math.sqrt(gaps.size),
+                       fm.mean(), fm.std(ddof=1) / math.sqrt(fm.size))
+    (ta, sta, fa, sfa), (tb, stb, fb, sfb) = stats["direct"], stats["events"]
+    assert abs(ta - tb) < Z * math.hypot(sta, stb), (ta, tb)
+    assert abs(fa - fb) < Z * math.hypot(sfa, sfb), (fa, fb)
+    pip, ren = _mc(chain, 20_000), _mc(chain, 20_000, pipelining=False)
+    assert pip.pair_rate_hz - ren.pair_rate_hz > Z * math.hypot(pip.pair_rate_stderr_hz,
+                                                                 ren.pair_rate_stderr_hz)
+    if n == 8:  # on four segments the early pairs wait only ~2 d: 0.001 of fidelity
+        assert ren.mean_fidelity - pip.mean_fidelity > Z * math.hypot(pip.fidelity_stderr,
+                                                                      ren.fidelity_stderr)
+
+
+def test_instant_messages_and_short_chains_stay_renewal():
+    """Pipelining needs a link whose two memories are free before the delivery: with
+    classical messages from three segments on; two segments and instant messages keep
+    restarting every link after each delivery (the literature's cycle)."""
+    for n, messaging, pipelined in ((2, "classical", False), (3, "classical", True),
+                                    (4, "instant", False)):
+        chain = make_chain((L_KM,) * n, protocol=RepeaterProtocol("swap_asap", "negotiated",
+                                                                  messaging, "single"))
+        assert _mc(chain, 100).extra["pipelined"] is pipelined
+    chain = make_chain((L_KM,) * 3, protocol=RepeaterProtocol("swap_asap", "negotiated",
+                                                              "classical", "single"))
+    assert _mc(chain, 100, pipelining=False).extra["pipelined"] is False
