@@ -49,6 +49,12 @@ What is computed, and how exactly
   recorded in ``extra["approximation"]`` with its measured error
   (:data:`ASAP_APPROXIMATION_ERROR`), and ``extra["exact"]`` is False.
 
+* **Classical swap messaging on three or more segments**: the recursion is a
+  renewal process (every link restarts after each delivery); SeQUeNCe and
+  the Monte Carlo engine restart a link as soon as a swap frees its memories
+  (pipelining), so these results are labelled with
+  :data:`RENEWAL_APPROXIMATION` and ``extra["exact"]`` is False.
+
 Refused (``ProtocolNotSupported``, naming the field): cutoffs; the shared
 memory pool; swap-ASAP with classical messaging beyond two segments, or with
 dephasing memories, ``swap_fidelity < 1`` or pumping beyond two segments.
@@ -104,6 +110,14 @@ ASAP_APPROXIMATION = "asymptotic extrapolation of the exact swap-ASAP Markov cha
 #: Its error measured against the Monte Carlo engine (README, "analytic" engine).
 ASAP_APPROXIMATION_ERROR = ("Monte Carlo at 13-24 segments: rate within 1.3 %, fidelity within 8e-4, "
                             "each within 2.6 standard errors")
+#: What the nested recursion leaves out under classical swap messaging on 3+ segments: it
+#: restarts every link after each delivery (a renewal process), while links whose memories a
+#: swap has freed restart at once in SeQUeNCe and the Monte Carlo engine (pipelining). Measured
+#: with ``python benchmarks/bench_analytic_renewal.py`` (20 and 50 km links, T2 = 1 s, F0 0.98).
+RENEWAL_APPROXIMATION = (
+    "renewal: every link restarts after each delivery, so the pipelining of links freed by "
+    "swaps is left out (measured against the pipelined Monte Carlo engine: rate 0.5-2 % low "
+    "at 3-4 segments, 8-12 % low at 8, 17-21 % low at 16; fidelity up to 0.05 high at 16)")
 _TAIL = 1e-13
 _MAX_GRID = 1 << 23
 #: Most memory the laws of one chain's sub-trees may take [bytes] (see :func:`_grid_bytes`).
@@ -1012,6 +1026,8 @@ class AnalyticChainEngine:
             if not exact:
                 notes.append("classical delays split between attempt-grid points (measured: "
                              "1.5e-4 relative in rate against a 16x finer grid)")
+            if proto.swap_messaging == "classical" and n >= 3:
+                notes.append(RENEWAL_APPROXIMATION)
         else:
             a = hw.swap_success_prob
             want_fidelity = rate > 0
