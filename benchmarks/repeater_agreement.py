@@ -49,6 +49,12 @@ from qnetemu.engines.sequence_adapter import SequenceChainEngine  # noqa: E402
 from qnetemu.scenario.load import read_yaml  # noqa: E402
 from qnetemu.scenario.schema import RepeaterProfile  # noqa: E402
 
+#: Hardware of the 20 km variant rows (every value named: the engine layer has no defaults).
+VARIANT_BASE = {"memory_efficiency": 1.0, "coherence_time_s": 0.05, "decoherence": "depolarising",
+                "memories_per_node": 1, "link_fidelity": 0.98, "attempt_rate_hz": 1e5, "detector_efficiency": 1.0,
+                "swap_success_prob": 1.0, "swap_fidelity": 1.0, "purification": "none", "purification_rounds": 0,
+                "cutoff_time_s": None}
+
 
 def _cases(quick: bool, protocols_only: bool = False, continuous_only: bool = False):
     if continuous_only:
@@ -65,10 +71,7 @@ def _cases(quick: bool, protocols_only: bool = False, continuous_only: bool = Fa
     if quick:
         return
     protocol = repeater_protocol(RepeaterProfile())
-    base = {"memory_efficiency": 1.0, "coherence_time_s": 0.05, "decoherence": "depolarising",
-            "memories_per_node": 1, "link_fidelity": 0.98, "attempt_rate_hz": 1e5, "detector_efficiency": 1.0,
-            "swap_success_prob": 1.0, "swap_fidelity": 1.0, "purification": "none", "purification_rounds": 0,
-            "cutoff_time_s": None}
+    base = VARIANT_BASE
     for label, change, pairs in (
         ("4 x 20 km, 1 memory, T2 = 50 ms", {}, 200),
         ("4 x 20 km, 4 lanes", {"memories_per_node": 4}, 400),
@@ -85,10 +88,7 @@ def _cases(quick: bool, protocols_only: bool = False, continuous_only: bool = Fa
 
 def _continuous_cases():
     """Continuous attempts (SeQUeNCe through qnetemu.engines.sequence_generation)."""
-    base = {"memory_efficiency": 1.0, "coherence_time_s": 0.05, "decoherence": "depolarising",
-            "memories_per_node": 1, "link_fidelity": 0.98, "attempt_rate_hz": 1e5, "detector_efficiency": 1.0,
-            "swap_success_prob": 1.0, "swap_fidelity": 1.0, "purification": "none", "purification_rounds": 0,
-            "cutoff_time_s": None}
+    base = VARIANT_BASE
     nested = RepeaterProtocol("nested", "continuous", "classical", "independent_lanes")
     asap = RepeaterProtocol("swap_asap", "continuous", "classical", "independent_lanes")
     asap_instant = RepeaterProtocol("swap_asap", "continuous", "instant", "independent_lanes")
@@ -110,10 +110,7 @@ def _continuous_cases():
 
 def _protocol_cases():
     """Swap-ASAP and instant swap messages (SeQUeNCe through qnetemu.engines.sequence_rules)."""
-    base = {"memory_efficiency": 1.0, "coherence_time_s": 0.05, "decoherence": "depolarising",
-            "memories_per_node": 1, "link_fidelity": 0.98, "attempt_rate_hz": 1e5, "detector_efficiency": 1.0,
-            "swap_success_prob": 1.0, "swap_fidelity": 1.0, "purification": "none", "purification_rounds": 0,
-            "cutoff_time_s": None}
+    base = VARIANT_BASE
     asap = RepeaterProtocol("swap_asap", "negotiated", "classical", "independent_lanes")
     asap_instant = RepeaterProtocol("swap_asap", "negotiated", "instant", "independent_lanes")
     nested_instant = RepeaterProtocol("nested", "negotiated", "instant", "independent_lanes")
