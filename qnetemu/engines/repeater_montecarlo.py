@@ -140,13 +140,41 @@ class _Params:
     pairing_s: np.ndarray | None  # (n+1,) wait from "both pairs known" to the swap at node j;
     # None: swap-ASAP with classical messaging, a round trip to the current pair ends
     delay_s: np.ndarray  # (n+1, n+1) classical delays between nodes
-    pipelined: bool = False  # links restart when their two memories are free (a stream, not trials)
+    pipelined: bool = False  # a stream of deliveries per row, not independent trials; links
+    # restart when their two memories are free
+    restart: str = "grid"  # when a freed link's attempts start (_heralds): "grid" (textbook),
+    # "now" (negotiated: at once), "clock" (continuous: the source's next tick)
+    tick_s: float = 0.0  # "clock": a tick of the sources' clock, from the row's start [s]
 
 
 def _storage(prm: _Params, dt_s: np.ndarray) -> np.ndarray:
     """Werner-parameter factor after ``dt_s`` of storage since the last twirl
     (:func:`qnetemu.physics.entanglement.memory_storage_factor`)."""
     return prm.floor + (1.0 - prm.floor) * np.exp(-prm.rate * dt_s)
+
+
+def _heralds(prm: _Params, start_s: np.ndarray, attempts: np.ndarray,
+             herald_s: np.ndarray) -> np.ndarray:
+    """Herald time [s] of the successful attempt of links free from ``start_s``.
+
+    ``attempts`` is the number of attempts up to the success (a draw of
+    :func:`_link_attempts`), ``herald_s`` the links' storage before the herald
+    (all broadcast together). ``prm.restart``: ``"grid"`` (the textbook cycle:
+    the first attempt heralds one period after the next point of the global
+    grid of period ``tau``), ``"now"`` (negotiated attempts: the negotiation
+    starts at once, one attempt per period) or ``"clock"`` (continuous
+    attempts: the sources emit at the ticks ``tick_s + k tau`` of one clock,
+    a free link at its next tick, and each attempt heralds ``herald_s`` after
+    its emission, as SeQUeNCe's clocked sources do,
+    :mod:`qnetemu.engines.sequence_generation`).
+    """
+    tau = prm.tau_s
+    if prm.restart == "now":
+        return start_s + attempts * tau
+    if prm.restart == "grid":
+        return np.ceil(start_s / tau - 1e-9) * tau + attempts * tau
+    tick = prm.tick_s + np.ceil((start_s - prm.tick_s) / tau - 1e-9) * tau
+    return tick + (attempts - 1.0) * tau + herald_s
 
 
 def _geometric(rng: np.random.Generator, p: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -223,7 +251,8 @@ def _run_batch_events(
     use_r = np.zeros(shape)  # time the right end knows the pair
     swap_at = np.full(shape, np.inf)  # time node j's pending swap happens
     now = np.zeros(size)
-    ready = _link_attempts(rng, prm.p, prm.pump_probs, (size, n)) * tau
+    ready = _heralds(prm, np.zeros((size, n)), _link_attempts(rng, prm.p, prm.pump_probs, (size, n)),
+                     prm.herald_s)
     covered = np.zeros((size, n), dtype=bool)
     order = range(1, n)
     if prm.partners is not None:
@@ -245,15 +274,13 @@ def _run_batch_events(
         )
         now = np.maximum(t_next, now)  # never step back in time
         nowc = now[:, None]
-        if stream:
-            at_once = np.zeros((idx.size, n), dtype=bool)  # links freed by a swap or delivery now
         # 1. expiry
         expired = None  # links under pairs discarded by the cutoff at this instant
         if math.isfinite(cutoff):
             dead = has & (born + cutoff <= nowc + eps)
             if dead.any():
                 rr, jj = np.nonzero(dead)
-                if prm.restart_at_expiry:
+                if prm.restart_at_expiry and prm.restart == "grid":
                     span = np.zeros(shape, dtype=np.int8)
                     np.add.at(span, (rr, jj), 1)
                     np.add.at(span, (rr, r_of[rr, jj]), -1)
@@ -323,9 +350,6 @@ def _run_batch_events(
             l_of[s, j] = -1
             r_of[fl, j] = -1
             l_of[fl, j] = -1
-            if stream:  # the swapping node's two memories are free: its links may start
-                at_once[s, j - 1] = True
-                at_once[s, j] = True
         if stream:  # deliver before restarting, so the end links restart at the delivery
             done = (r_of[:, 0] == n) & (np.maximum(use_l[:, 0], use_r[:, 0]) <= now + eps)
             if done.any():
@@ -336,8 +360,6 @@ def _run_batch_events(
                 made[d] += 1
                 r_of[d, 0] = -1  # the end memories hand the pair over and are free
                 l_of[d, n] = -1
-                at_once[d, 0] = True
-                at_once[d, n - 1] = True
         # links that became free restart now
         if stream:  # a link is free when neither of its two memories holds a pair
             cov_new = (r_of[:, :n] >= 0) | (l_of[:, 1:] >= 0)
@@ -349,16 +371,19 @@ def _run_batch_events(
         freed = ~cov_new & (ready <= nowc + eps)
         if freed.any():
             rr, ii = np.nonzero(freed)
-            # attempts run on the global period grid, so a link freed between
-            # slots starts at the next slot and links stay in step; a negotiated
+            attempts = _link_attempts(rng, prm.p[ii], prm.pump_probs, ii.shape)
+            # textbook: attempts run on the global period grid, so a link freed
+            # between slots starts at the next slot, except that a negotiated
             # link freed by an expiry starts negotiating at once (SeQUeNCe: the
-            # reset memory's generation rule fires, resource_manager.memory_expire)
-            start = np.ceil(now[rr] / tau - 1e-9) * tau
-            if stream:  # memories freed by a swap or a delivery start attempting at once
-                start = np.where(at_once[rr, ii], now[rr], start)
-            if expired is not None:  # negotiated: a link freed by an expiry negotiates at once
-                start = np.where(expired[rr, ii], now[rr], start)
-            ready[rr, ii] = start + _link_attempts(rng, prm.p[ii], prm.pump_probs, ii.shape) * tau
+            # reset memory's generation rule fires, resource_manager.memory_expire);
+            # otherwise (_heralds) negotiated links start at once, clocked ones
+            # at their sources' next tick, whatever freed them
+            start = now[rr]
+            if expired is not None:
+                start = np.where(expired[rr, ii], start, np.ceil(start / tau - 1e-9) * tau)
+                ready[rr, ii] = start + attempts * tau
+            else:
+                ready[rr, ii] = _heralds(prm, start, attempts, prm.herald_s[ii])
         covered = cov_new
         # 4. delivery (renewal: the trial ends)
         if stream:
@@ -410,6 +435,28 @@ def _fast_path(prm: _Params) -> bool:
     )
 
 
+def _frees_before_delivery(n: int, partners: list[tuple[int, int]] | None, classical: bool) -> bool:
+    """Whether a link's two memories can both be free before the pair that used them is delivered.
+
+    Then a chain that restarts freed links at once (pipelining) differs from
+    the renewal cycle. Classical messages: from three segments on (an inner
+    link's end nodes swap before the outcome reaches the end nodes).
+    Instant messages: swap-ASAP from four segments on (on 1 x 2 x 1 links the
+    middle link is freed once both its nodes have swapped, which can happen
+    before the outer links herald; up to three segments the last swap is the
+    delivery and every inner link has an end node that swaps last); nested
+    when some link has two inner end nodes neither of which is the root
+    swap: from five segments on (:func:`nested_swap_partners`: the root of
+    four segments is node 2, of five to eight node 4).
+    """
+    if classical:
+        return n >= 3
+    if partners is None:
+        return n >= 4
+    root = partners.index((0, n)) if (0, n) in partners else -1
+    return any(root not in (i, i + 1) for i in range(1, n - 1))
+
+
 def _run_batch_direct(
     rng: np.random.Generator, prm: _Params, size: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -431,10 +478,22 @@ def _run_batch_direct(
         herald = np.ascontiguousarray(herald.T)
         return _nested_direct(prm, herald, herald - prm.herald_s[:, None])[:2]
     t_deliver = herald.max(axis=1)
-    if n == 1:
-        w_end = prm.w0 * _storage(prm, np.full(size, prm.herald_s[0]))
-        return t_deliver, (1.0 + 3.0 * w_end) / 4.0
     swap_t = np.maximum(herald[:, :-1], herald[:, 1:])  # (trials, n-1): node j = column j-1
+    return t_deliver, _asap_fidelity(prm, herald, swap_t, t_deliver)
+
+
+def _asap_fidelity(
+    prm: _Params, herald: np.ndarray, swap_t: np.ndarray, t_deliver: np.ndarray
+) -> np.ndarray:
+    """Delivered fidelity of swap-ASAP rows from their herald, swap and delivery times [s].
+
+    ``herald`` is (rows, segments), ``swap_t`` (rows, segments - 1) with node
+    ``j`` in column ``j - 1``; every time is measured from one origin.
+    """
+    n = prm.n
+    if n == 1:
+        w_end = prm.w0 * _storage(prm, np.full(t_deliver.shape, prm.herald_s[0]))
+        return (1.0 + 3.0 * w_end) / 4.0
     if prm.floor == 0.0 and prm.swap_fidelity == 1.0:
         # Werner parameters multiply and storage is exp(-rate dt), so the final
         # parameter is w0**n exp(-rate * integral of the number of stored pairs):
@@ -442,8 +501,8 @@ def _run_batch_direct(
         # the integral is sum(T - emitted) - sum(T - swap) = T + sum(swap) - sum(emitted).
         stored_s = t_deliver + swap_t.sum(axis=1) - herald.sum(axis=1) + prm.herald_s.sum()
         w = np.exp(n * math.log(prm.w0) - prm.rate * stored_s)
-        return t_deliver, (1.0 + 3.0 * w) / 4.0
-    return t_deliver, _asap_ranked(prm, herald - prm.herald_s, swap_t, t_deliver)
+        return (1.0 + 3.0 * w) / 4.0
+    return _asap_ranked(prm, herald - prm.herald_s, swap_t, t_deliver)
 
 
 def _asap_ranked(
@@ -539,15 +598,46 @@ def _nested_pipelined(
     out_t = np.empty((size, deliveries))
     out_f = np.empty((size, deliveries))
     free = np.zeros((n + 1, size))  # when each node's memories are next free [s]
+    herald_s = prm.herald_s[:, None]
     for k in range(deliveries):
         attempts = _link_attempts(rng, prm.p, prm.pump_probs, (size, n))
-        herald = np.maximum(free[:-1], free[1:])
-        herald += attempts.T * prm.tau_s
-        t_deliver, fid, known = _nested_direct(prm, herald, herald - prm.herald_s[:, None])
+        herald = _heralds(prm, np.maximum(free[:-1], free[1:]), attempts.T, herald_s)
+        t_deliver, fid, known = _nested_direct(prm, herald, herald - herald_s)
         out_t[:, k] = t_deliver
         out_f[:, k] = fid
         free[1:n] = known[n + 1 : 2 * n]
         free[0] = free[n] = t_deliver
+    return out_t, out_f
+
+
+def _asap_pipelined(
+    rng: np.random.Generator, prm: _Params, size: int, deliveries: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pipelined swap-ASAP chains with instant messages where :func:`_fast_path` holds.
+
+    As in :func:`_nested_pipelined` the chain's ``k``-th pair uses the
+    ``k``-th pair of every link: node ``j`` swaps the instant it holds two
+    pairs, ``S_j = max(H_{j-1}, H_j)`` with ``H_i`` link ``i``'s ``k``-th
+    herald, which frees both its memories; the pair is delivered at
+    ``max_i H_i``, which frees the end memories; and link ``i`` starts its
+    ``(k+1)``-th attempts once both its memories are free,
+    ``max(S_i, S_{i+1})`` (``S_0 = S_n``: the delivery). The same model as
+    :func:`_run_batch_events` with ``prm.pipelined`` (tested in distribution).
+    Returns arrays of shape ``(size, deliveries)``.
+    """
+    n = prm.n
+    out_t = np.empty((size, deliveries))
+    out_f = np.empty((size, deliveries))
+    free = np.zeros((size, n + 1))  # when each node's memories are next free [s]
+    for k in range(deliveries):
+        attempts = _link_attempts(rng, prm.p, prm.pump_probs, (size, n))
+        herald = _heralds(prm, np.maximum(free[:, :-1], free[:, 1:]), attempts, prm.herald_s)
+        t_deliver = herald.max(axis=1)
+        swap_t = np.maximum(herald[:, :-1], herald[:, 1:])
+        out_t[:, k] = t_deliver
+        out_f[:, k] = _asap_fidelity(prm, herald, swap_t, t_deliver)
+        free[:, 1:n] = swap_t
+        free[:, 0] = free[:, n] = t_deliver
     return out_t, out_f
 
 
@@ -649,10 +739,28 @@ class MonteCarloChainEngine:
             # swap-ASAP partners change with the stored pairs; the pairing wait is
             # then taken to the current pair ends at swap time (see _run_batch)
             pairing = None
+        tau_s = max(lk.attempt_period_s for lk in links)
+        early = _frees_before_delivery(n, partners, classical)
+        restart, tick_s, stream = "grid", 0.0, False
+        if self.pipelining:
+            continuous = proto.link_generation == "continuous"
+            restart = "clock" if continuous else "now"
+            tol_s = 1e-9 * tau_s
+            on_herald_grid = bool(np.all(np.abs(herald_s - tau_s) <= tol_s))
+            same_herald = bool(np.ptp(herald_s) <= tol_s)
+            # Independent delivery cycles (renewal trials) need every link to restart at
+            # the delivery and, for clocked sources, the delivery at the same phase of the
+            # clock every time: a herald instant (instant messages, one segment) of links
+            # that all herald at one phase, or a clock whose ticks are the heralds.
+            renewal = not early and (not continuous or on_herald_grid
+                                     or (same_herald and (not classical or n == 1)))
+            stream = not renewal
+            if not stream and continuous and not on_herald_grid:
+                tick_s = tau_s - float(herald_s[0])  # a trial starts at a herald (the delivery)
         prm = _Params(
             n=n,
             p=p,
-            tau_s=max(lk.attempt_period_s for lk in links),
+            tau_s=tau_s,
             herald_s=herald_s,
             w0=(4.0 * fids[-1] - 1.0) / 3.0,
             pump_probs=tuple(probs),
@@ -665,8 +773,9 @@ class MonteCarloChainEngine:
             partners=partners,
             pairing_s=pairing,
             delay_s=delay if classical else np.zeros_like(delay),
-            # below three segments no link's two memories are free before the delivery
-            pipelined=self.pipelining and classical and n >= 3,
+            pipelined=stream,
+            restart=restart,
+            tick_s=tick_s,
         )
         extra = {
             "protocol": proto.label(),
@@ -674,7 +783,9 @@ class MonteCarloChainEngine:
             "link_success_prob": p.tolist(),
             "lanes": lanes,
             "pumped_link_fidelity": fids[-1],
-            "pipelined": prm.pipelined,
+            # links restart before the delivery (pipelining), so deliveries come as a stream
+            "pipelined": self.pipelining and early,
+            "restart": restart,
         }
         return prm, lanes, extra
 
@@ -768,7 +879,8 @@ class MonteCarloChainEngine:
         while runs < runs_wanted and sim_s < max_time_s:
             size = min(rows, runs_wanted - runs)
             if direct:
-                t, f = _nested_pipelined(rng, prm, size, _WARMUP + k)
+                run = _nested_pipelined if prm.partners is not None else _asap_pipelined
+                t, f = run(rng, prm, size, _WARMUP + k)
             else:
                 t, f = _run_batch_events(rng, prm, size, _WARMUP + k)
             dur.append(t[:, -1] - t[:, _WARMUP - 1])
