@@ -1,27 +1,34 @@
 """Monte Carlo repeater-chain engine, vectorised over independent deliveries.
 
-With instant swap messages (and on chains of one or two segments) each
-*trial* is one delivery cycle: all memories start empty at time 0 and the
-trial ends when an end-to-end pair is delivered. Trials are independent (a
-renewal process), so the pair rate is ``lanes / mean(T)`` with a delta-method
-standard error, and the fidelity's mean and standard error come from the
-per-trial fidelities. With classical swap messages on three or more segments
-the chain is *pipelined*: a link restarts as soon as its two memories are
-free, which a swap at either of its end nodes or the delivery makes them, so
-the next pair is being built while the previous one's swap outcomes are
-still travelling (as in SeQUeNCe and in a real repeater). Each trial is then
-one chain run of ``_WARMUP + k`` deliveries from empty memories; the first
-``_WARMUP`` are not counted, and the rate, the fidelity and their standard
-errors come from the per-run means (runs are independent, deliveries within
-one are not). All trials of a batch advance together through
-an event loop (numpy arrays of shape ``(trials, nodes)``); the events are
-link heralds, pair expiries, swaps and (sequence mode) classical messages,
-so the loop runs a few times per segment, not once per attempt. Where swaps
-always succeed and there is no cutoff (the defaults), no link ever restarts
-and every swap time follows from the herald times, so the same model is
-computed directly with array operations over trials x segments
-(:func:`_run_batch_direct`, about 10,000 deliveries per wall second at 1,000
-segments). Batches are sized to a memory budget. Randomness comes only from
+Where every link restarts at the delivery (no link's two memories are free
+before the pair they served is delivered: with instant swap messages
+swap-ASAP up to three segments and nested up to four, with classical
+messages up to two segments) and, for continuous attempts, each delivery
+falls at the same phase of the sources' clock, each *trial* is one delivery
+cycle: all memories start empty at time 0 and the trial ends when an
+end-to-end pair is delivered. Trials are independent (a renewal process), so
+the pair rate is ``lanes / mean(T)`` with a delta-method standard error, and
+the fidelity's mean and standard error come from the per-trial fidelities.
+Otherwise the chain is *pipelined*: a link restarts as soon as its two
+memories are free, which a swap at either of its end nodes or the delivery
+makes them, so the next pair is being built while the previous one is still
+being completed or its swap outcomes are still travelling (as in SeQUeNCe
+and in a real repeater). Each trial is then one chain run of ``_WARMUP + k``
+deliveries from empty memories; the first ``_WARMUP`` are not counted, and
+the rate, the fidelity and their standard errors come from the per-run means
+(runs are independent, deliveries within one are not). All trials of a
+batch advance together through an event loop (numpy arrays of shape
+``(trials, nodes)``); the events are link heralds, pair expiries, swaps and
+(sequence mode) classical messages, so the loop runs a few times per
+segment, not once per attempt. Where swaps always succeed and there is no
+cutoff (the defaults), no pair is ever lost, each link is heralded once per
+delivery and every swap time follows from the herald times, so the same
+model is computed directly with array operations over trials x segments:
+:func:`_run_batch_direct` (renewal trials, about 10,000 deliveries per wall
+second at 1,000 segments), :func:`_nested_pipelined` (nested, where nodes
+sit half way between their partners) and :func:`_asap_pipelined`
+(swap-ASAP, instant messages), one swap round per delivery. Batches are
+sized to a memory budget. Randomness comes only from
 ``np.random.default_rng(seed)``.
 
 Physics per trial (the chain's :class:`~qnetemu.engines.chain.RepeaterProtocol`)
@@ -29,13 +36,21 @@ Physics per trial (the chain's :class:`~qnetemu.engines.chain.RepeaterProtocol`)
 * Elementary links (:mod:`qnetemu.engines.elementary_link`): a free link
   succeeds after a geometric number of attempts of one common period (the
   longest link's), ``max(1/rate, L/c)`` for ``continuous`` generation and
-  ``3 d + q + d/2`` for ``negotiated``; heterogeneous links stay
-  synchronous. Renewal: a link is free when no stored pair spans it; after a
-  failed swap or an expiry the links under the lost pairs start again.
-  Pipelined: a link is free when neither of its two memories holds a pair;
-  links freed by a successful swap or by the delivery start attempting at
-  that instant (the renewal trial starts at the delivery too), others as
-  below. Storage counts from the photon's emission, ``L/c`` before the herald.
+  ``3 d + q + d/2`` for ``negotiated``. A link is free when neither of its
+  two memories holds a pair (renewal trials: when no stored pair spans it);
+  after a failed swap or an expiry the links under the lost pairs are free
+  again. A freed link starts (:func:`_heralds`): ``negotiated``, its first
+  negotiation at once, each attempt heralding one period after the last;
+  ``continuous``, at the next tick of the sources' clock (ticks every
+  ``tau`` from the run's start), each attempt heralding its ``L/c`` after
+  its emission: SeQUeNCe's clocked sources
+  (:mod:`qnetemu.engines.sequence_generation`). A renewal trial starts at a
+  delivery with every link's first herald one period later.
+  ``MonteCarloChainEngine(pipelining=False)`` keeps the textbook cycle for
+  every protocol: renewal trials, and links freed within a trial start at the
+  next point of the global grid of period ``tau`` (a negotiated link freed by
+  an expiry: at once). Storage counts from the photon's emission, ``L/c``
+  before the herald.
 * Multiplexing with ``m = memories_per_node``: ``single`` gives ``m``
   parallel attempts per period and keeps one pair (``p -> 1 - (1 - p)**m``);
   ``independent_lanes`` runs ``m`` chains side by side (rate ``m / mean(T)``,
@@ -59,10 +74,15 @@ Physics per trial (the chain's :class:`~qnetemu.engines.chain.RepeaterProtocol`)
   pairs keep decohering; the outcome then travels to each partner at the
   fibre's speed, which can use the new pair only once it has arrived; a pair
   is delivered when both end nodes know it, and both end memories are free
-  from then on. The swapping node's memories are free at the swap, so with
-  classical messages the links next to it restart while the outcome travels
-  (pipelining, above); on 4 x 20 km nested chains (negotiated attempts, T2 =
-  50 ms) this gives about 2 % more pairs than restarting after each delivery.
+  from then on. The swapping node's memories are free at the swap, so the
+  links next to it restart while the outcome travels (classical messages)
+  or while the rest of the chain is still being built (pipelining, above).
+  On 4 x 20 km chains (negotiated attempts, T2 = 50 ms, link fidelity 0.98)
+  this gives about 2 % more pairs than restarting after each delivery with
+  nested swaps and classical messages, and 3.3 % more at a fidelity 0.008
+  lower with swap-ASAP and instant messages (266.8 +- 1.0 against 258.3 +-
+  1.0 Hz, F 0.7997 against 0.8074); nested 8 x 20 km, instant: 5.8 % more
+  pairs, F 0.030 lower.
 * Storage: a pair's Werner parameter is multiplied by
   :func:`~qnetemu.physics.entanglement.memory_storage_factor` of the time
   since its emission or last swap (per-memory T2, depolarising or dephasing).
@@ -73,23 +93,18 @@ Physics per trial (the chain's :class:`~qnetemu.engines.chain.RepeaterProtocol`)
   ``cutoff`` after its emission, ``memory.py`` ``_schedule_expiration``; a swap
   sends ``min`` of its two memories' expiry times to both new ends,
   ``swapping_bds.py``) and the link-age convention of Iñesta et al., npj
-  Quantum Inf. 9, 46 (2023). The links under a discarded pair restart: at
-  once with ``negotiated`` generation (the reset memories negotiate a new
-  attempt), at the next slot of the global attempt grid of period ``tau``
-  with ``continuous``. A cutoff not longer than the herald delay is rejected.
+  Quantum Inf. 9, 46 (2023). The links under a discarded pair restart as any
+  freed link does (above: the reset memories negotiate a new attempt at
+  once, or emit at their sources' next tick). A cutoff not longer than the
+  herald delay is rejected.
 
 Not modelled: dark counts, the RSVP reservation time before the first
 attempt, a failed swap's outcome message delay (links restart at once), an
 end node freeing its memory before the other end knows the pair (both are
-freed at the delivery), and pipelining with instant swap messages (there
-every link restarts after each delivery, the textbook cycle of the
-literature's closed forms and of the direct array path below; SeQUeNCe's
-instant mode still restarts freed memories at once, which matters from four
-segments with swap-ASAP and eight nested: on 4 x 20 km swap-ASAP, negotiated,
-T2 = 50 ms, the event loop with pipelining gives 2.7 % more pairs and a
-fidelity 0.008 lower). With a cutoff, a swap's outcome that reaches an end
-node after the new pair has expired resets that memory on arrival in
-SeQUeNCe; here the links restart at the expiry.
+freed at the delivery), and the offsets of SeQUeNCe's continuous sources
+within their 12.5 ns emission slots. With a cutoff, a swap's outcome that
+reaches an end node after the new pair has expired resets that memory on
+arrival in SeQUeNCe; here the links restart at the expiry.
 """
 
 from __future__ import annotations
@@ -677,11 +692,13 @@ class MonteCarloChainEngine:
         batch (:func:`batch_rows`) so that a 1,000-segment chain stays well
         under 1 GB.
     pipelining : bool
-        True (what scenarios run): with classical swap messages a link
-        restarts as soon as its two memories are free. False: every link
-        restarts after each delivery, the renewal model of the analytic
-        engine and of the literature's closed forms, kept to check those
-        and to measure what pipelining changes.
+        True (what scenarios run): a link restarts as soon as its two
+        memories are free, negotiated links at once and continuous ones at
+        their sources' next clock tick. False: every link restarts after
+        each delivery (the textbook cycle, first heralds one period later),
+        the renewal model of the analytic engine and of the literature's
+        closed forms, kept to check those and to measure what pipelining
+        changes.
     """
 
     name = "montecarlo"
@@ -860,7 +877,8 @@ class MonteCarloChainEngine:
         self, prm: _Params, lanes: int, extra: dict, rng: np.random.Generator,
         max_pairs: int, max_time_s: float, t0: float,
     ) -> ChainResult:
-        """Pipelined chains: independent runs of ``_WARMUP + k`` deliveries each.
+        """Pipelined chains (and clocked sources whose deliveries fall at varying
+        phases of their clock): independent runs of ``_WARMUP + k`` deliveries each.
 
         Deliveries of one run are correlated (pairs built ahead carry over), so
         the statistics are over runs: the rate is ``lanes k / mean(D)`` with
