@@ -320,9 +320,9 @@ def emulate(
     summary = run_emulation(sc, resolved, scenario_file=str(scenario), scenario_hash=digest, out_dir=out_dir,
                             duration_s=duration_s, seed=seed, resume=resume, progress=say)
     if plots:
-        from qnetemu.plots.emulation import draw_emulation
+        from qnetemu.plots import draw_run
 
-        draw_emulation(summary.out_dir)
+        draw_run(summary.out_dir)
     out.print(f"emulated {summary.duration_s:,.0f} s in {summary.elapsed_s:.1f} s: {summary.requests} requests, "
               f"{summary.served} served, {summary.missed} missed")
     out.print(plain(f"results: {summary.out_dir}"), soft_wrap=True)
@@ -360,12 +360,18 @@ def serve(
 
 
 @app.command()
-def plot(run_dir: Annotated[Path, typer.Argument(help="A results directory from qnetemu run or sweep.")],
+def plot(run_dir: Annotated[Path, typer.Argument(help="A results directory from qnetemu run, sweep or emulate.")],
          pdf: Annotated[bool, typer.Option(help="Also write each figure as PDF (for print).")] = False) -> None:
     """Redraw the figures of a results directory from its stored tables."""
     from qnetemu.plots import draw_run
 
-    for path in draw_run(run_dir, pdf=pdf):
+    notes: list[str] = []
+    written = draw_run(run_dir, pdf=pdf, note=notes.append)
+    if not written:
+        raise UserError("no figures: it holds none of the tables they are drawn from", file=str(run_dir))
+    for message in notes:
+        err.print(plain(f"note: {message}"), soft_wrap=True)
+    for path in written:
         out.print(plain(path), soft_wrap=True)
 
 

@@ -167,3 +167,36 @@ def test_resume_never_runs_code_a_crafted_checkpoint_names(scenario_file, tmp_pa
     (tmp_path / "cut" / "checkpoint.pkl").write_bytes(b"\x80\x05garbage")
     with pytest.raises(UserError, match="damaged or foreign checkpoint"):
         emulate(scenario_file, tmp_path / "cut", seed=3, resume=True)
+
+
+def test_cli_plot_redraws_an_emulation_directory(cli, scenario_file, tmp_path):
+    """``qnetemu plot`` on an emulation's output draws the three emulation figures again, from its tables."""
+    out = tmp_path / "o"
+    code, _, err = cli("emulate", scenario_file, "--duration", "20m", "--out", out, "--no-plots")
+    assert code == 0, err
+    assert not (out / "figures").exists()
+    code, printed, err = cli("plot", out)
+    assert code == 0, err
+    drawn = sorted(Path(line).name for line in printed.split())
+    assert drawn == ["availability.png", "requests.png", "store_levels.png"]
+
+
+def test_cli_plot_needs_no_request_table_and_names_what_it_cannot_draw(cli, scenario_file, tmp_path):
+    """The request figure reads the small outage table; a directory without store levels says so, on one line."""
+    out = tmp_path / "o"
+    assert cli("emulate", scenario_file, "--duration", "20m", "--out", out, "--no-plots")[0] == 0
+    for name in ("requests", "store_levels"):
+        (out / f"{name}.parquet").unlink()
+    code, printed, err = cli("plot", out)
+    assert code == 0, err
+    assert sorted(Path(line).name for line in printed.split()) == ["availability.png", "requests.png"]
+    assert err.strip().splitlines() == [f"note: store_levels.png not drawn: no store_levels.parquet in {out}"]
+
+
+def test_cli_plot_of_a_directory_with_no_tables_is_an_error(cli, scenario_file, tmp_path):
+    out = tmp_path / "o"
+    assert cli("emulate", scenario_file, "--duration", "20m", "--out", out, "--no-plots")[0] == 0
+    for path in out.glob("*.parquet"):
+        path.unlink()
+    code, _, err = cli("plot", out)
+    assert code == 2 and "no figures" in err and len(err.strip().splitlines()) == 1
