@@ -315,6 +315,7 @@ def emulate(
     from qnetemu.emulate.runner import run_emulation
 
     duration_s = parse_duration_s(duration)
+    _check_out_dir(out_dir)
     sc, _, resolved, digest = _load(scenario)
     say = (lambda _m: None) if quiet else (lambda m: err.print(plain(m, "dim"), soft_wrap=True))
     summary = run_emulation(sc, resolved, scenario_file=str(scenario), scenario_hash=digest, out_dir=out_dir,
