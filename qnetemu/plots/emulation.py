@@ -185,6 +185,22 @@ FIGURE_TABLES = {
 # The first table of each must have rows (links, applications); the others may be empty.
 
 
+def _read(run_dir: Path, name: str) -> pd.DataFrame | None:
+    """A table from its Parquet file, else its CSV copy (what a trimmed example keeps), else None."""
+    from qnetemu.errors import UserError
+    from qnetemu.results.store import read_table
+
+    frame = read_table(run_dir, name)
+    path = run_dir / f"{name}.csv"
+    if frame is not None or not path.is_file():
+        return frame
+    try:  # these tables hold numbers, names and flags only: CSV reads them back as written
+        return pd.read_csv(path)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        reason = " ".join(str(exc).split())[:120] or type(exc).__name__
+        raise UserError(f"cannot be read as a table ({reason}); run again to rewrite it", file=str(path)) from None
+
+
 def draw_emulation(run_dir: str | Path, *, pdf: bool = False,
                    note: Callable[[str], None] | None = None) -> list[Path]:
     """Draw the emulation figures into ``RUN/figures``; return the files written.
@@ -193,13 +209,13 @@ def draw_emulation(run_dir: str | Path, *, pdf: bool = False,
     which table is missing.
     """
     from qnetemu.emulate.runner import COLUMNS
-    from qnetemu.results.store import read_manifest, read_table
+    from qnetemu.results.store import read_manifest
 
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
     title = manifest.get("scenario_name") or run_dir.name
     names = {n for needs in FIGURE_TABLES.values() for n in needs} | {"link_events"}
-    tables = {n: read_table(run_dir, n) for n in sorted(names)}
+    tables = {n: _read(run_dir, n) for n in sorted(names)}
     if tables["link_events"] is None:
         tables["link_events"] = pd.DataFrame(columns=COLUMNS["link_events"])
     duration_s = float(manifest.get("duration_s") or 0.0)
@@ -216,7 +232,7 @@ def draw_emulation(run_dir: str | Path, *, pdf: bool = False,
         missing = [n for n in needs if tables[n] is None]
         if missing:
             if note is not None:
-                note(f"{stem}.png not drawn: no {missing[0]}.parquet in {run_dir}")
+                note(f"{stem}.png not drawn: no {missing[0]} table (.parquet or .csv) in {run_dir}")
             continue
         if not len(tables[needs[0]]):
             continue

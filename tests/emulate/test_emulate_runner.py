@@ -187,16 +187,31 @@ def test_cli_plot_needs_no_request_table_and_names_what_it_cannot_draw(cli, scen
     assert cli("emulate", scenario_file, "--duration", "20m", "--out", out, "--no-plots")[0] == 0
     for name in ("requests", "store_levels"):
         (out / f"{name}.parquet").unlink()
+        (out / f"{name}.csv").unlink()
     code, printed, err = cli("plot", out)
     assert code == 0, err
     assert sorted(Path(line).name for line in printed.split()) == ["availability.png", "requests.png"]
-    assert err.strip().splitlines() == [f"note: store_levels.png not drawn: no store_levels.parquet in {out}"]
+    assert err.strip().splitlines() == [f"note: store_levels.png not drawn: no store_levels table (.parquet or .csv) "
+                                        f"in {out}"]
+
+
+def test_cli_plot_reads_the_csv_copies_when_the_parquet_files_are_gone(cli, scenario_file, tmp_path):
+    """A trimmed copy (results/examples keeps CSV) draws the same figures from the CSV tables."""
+    out = tmp_path / "o"
+    assert cli("emulate", scenario_file, "--duration", "20m", "--out", out, "--no-plots")[0] == 0
+    for path in out.glob("*.parquet"):
+        path.unlink()
+    (out / "requests.csv").unlink()
+    code, printed, err = cli("plot", out)
+    assert code == 0 and not err, err
+    assert sorted(Path(line).name for line in printed.split()) == ["availability.png", "requests.png",
+                                                                   "store_levels.png"]
 
 
 def test_cli_plot_of_a_directory_with_no_tables_is_an_error(cli, scenario_file, tmp_path):
     out = tmp_path / "o"
     assert cli("emulate", scenario_file, "--duration", "20m", "--out", out, "--no-plots")[0] == 0
-    for path in out.glob("*.parquet"):
+    for path in [*out.glob("*.parquet"), *out.glob("*.csv")]:
         path.unlink()
     code, _, err = cli("plot", out)
     assert code == 2 and "no figures" in err and len(err.strip().splitlines()) == 1
