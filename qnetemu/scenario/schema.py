@@ -654,6 +654,13 @@ class RepeaterPlacement(Model):
         True, description="Put a repeater at every real intermediate site of the route too (sites on land; "
         "false: consecutive land spans are cut evenly as one stretch)."
     )
+    on_land: bool = Field(
+        True, description="Repeater stations stand on land (GSHHG shorelines): where an evenly placed station of a "
+        "land stretch would fall in water the fibre crosses (a bay, a strait, a lake) the stations move to the fewest "
+        "land points with every elementary link within spacing_km, and water wider than spacing_km is crossed by one "
+        "longer elementary link. false: anywhere on the stretch (synthetic networks; nodes without coordinates "
+        "keep the even cut either way).",
+    )
 
 
 class RepeaterProfile(Model):
