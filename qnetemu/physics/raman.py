@@ -42,7 +42,13 @@ single-mode fibre at 1550 nm. This is a model, not a measurement: in the
 C band, a few nm from the pump, it gives :math:`\\beta` of a few
 1e-9 /(km nm); from a 1550 nm pump into 1310 nm (anti-Stokes, 35 THz) a
 few 1e-12; from 1310 nm data into a 1550 nm quantum channel (Stokes,
-35 THz) about 2.6e-10.
+35 THz) about 2.6e-10. The formula has no polarisation factor:
+spontaneous scattering fills both polarisation modes, with gains :math:`g_\\parallel` and
+:math:`g_\\perp` summing to twice the polarisation-averaged gain a long-fibre
+measurement gives, so :data:`PEAK_RAMAN_GAIN_PER_W_KM` stands for
+:math:`(g_\\parallel + g_\\perp)/A_{eff}`; read as a measured average gain it
+would be off by a factor of two. This convention, like the value, is what a measured
+:math:`\\beta` would settle.
 
 No measured coefficient is built in. Measured values exist (Eraerds 2010,
 Patel 2012, Chapuran et al. 2009, da Silva et al. 2014, Kumar et al. 2015,
