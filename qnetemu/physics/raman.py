@@ -107,7 +107,8 @@ __all__ = [
 
 #: Peak Raman gain efficiency g_R/A_eff of standard single-mode fibre (SMF-28,
 #: A_eff ~ 80 um^2) at 1550 nm, at the 13.2 THz peak [1/(W km)]. Values of
-#: 0.4-0.7 1/(W km) are usual for SMF; 0.6 here. Model parameter.
+#: 0.4-0.7 1/(W km) are usual for SMF; 0.6 here, taken as both polarisation modes
+#: together (module docstring). Model parameter, not a measurement.
 PEAK_RAMAN_GAIN_PER_W_KM = 0.6
 
 #: Normalised co-polarised Raman gain of fused silica against detuning [THz]:
