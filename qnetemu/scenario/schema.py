@@ -199,7 +199,8 @@ class ClassicalChannelGroup(Model):
     raman_coefficient_per_km_nm: NonNegativeFloat | None = Field(
         None, description="Measured effective Raman coefficient beta into the quantum channel [1/(km nm)], >= 0; "
         "modelled from the wavelengths (qnetemu.physics.raman: silica gain and phonon occupation, no measured "
-        "default built in) when omitted."
+        "default built in) when omitted. The links table's raman_coefficient_source says which one a link used "
+        "(scenario, silica_model, or both)."
     )
 
 
@@ -211,7 +212,10 @@ class Coexistence(Model):
     follow. Absent: dark fibre.
     """
 
-    channels: list[ClassicalChannelGroup] = Field(min_length=1, description="The classical channel groups.")
+    channels: list[ClassicalChannelGroup] = Field(
+        min_length=1, description="The classical channel groups; each must lie outside the quantum channel's "
+        "filter (|wavelength_m - quantum_wavelength_m| > filter_bandwidth_nm / 2): in-band light is not Raman noise."
+    )
     quantum_wavelength_m: Annotated[float, Field(ge=1.2e-6, le=1.7e-6)] = Field(
         1550.12e-9, description="Wavelength of the quantum channel [m]."
     )
@@ -219,6 +223,19 @@ class Coexistence(Model):
         0.8, description="Bandwidth of the filter before the QKD receiver's detectors [nm] "
         "(0.8 nm: a 100 GHz DWDM port; narrow filters of 0.1 nm or less cut Raman noise)."
     )
+
+    @model_validator(mode="after")
+    def _channels_outside_quantum_passband(self) -> Coexistence:
+        # A channel inside the quantum filter is in-band crosstalk, not Raman scattering: the model would give 0.
+        half_band_m = self.filter_bandwidth_nm * 1e-9 / 2
+        for i, group in enumerate(self.channels):
+            if abs(group.wavelength_m - self.quantum_wavelength_m) <= half_band_m:
+                raise ValueError(
+                    f"channels[{i}].wavelength_m ({group.wavelength_m * 1e9:.2f} nm) lies inside the quantum "
+                    f"channel's {self.filter_bandwidth_nm:g} nm filter around {self.quantum_wavelength_m * 1e9:.2f} "
+                    "nm: in-band classical light is not Raman noise and is not modelled; move it to another "
+                    "wavelength")
+        return self
 
 
 class FibreDefaults(Model):
@@ -644,6 +661,13 @@ class RepeaterPlacement(Model):
     at_sites: bool = Field(
         True, description="Put a repeater at every real intermediate site of the route too (sites on land; "
         "false: consecutive land spans are cut evenly as one stretch)."
+    )
+    on_land: bool = Field(
+        True, description="Repeater stations stand on land (GSHHG shorelines): where an evenly placed station of a "
+        "land stretch would fall in water the fibre crosses (a bay, a strait, a lake) the stations move to the fewest "
+        "land points with every elementary link within spacing_km, and water wider than spacing_km is crossed by one "
+        "longer elementary link. false: anywhere on the stretch (synthetic networks; nodes without coordinates "
+        "keep the even cut either way).",
     )
 
 
