@@ -37,7 +37,7 @@ from qnetemu.physics.raman import (
     raman_noise_power_w,
     raman_noise_prob_per_gate,
 )
-from qnetemu.physics.twin_field import tf_pm_ma2018, tf_sns_wang2018
+from qnetemu.physics.twin_field import tf_pm_ma2018, tf_sns_aopp_xu2020, tf_sns_wang2018
 from qnetemu.scenario.schema import Coexistence, QKDProfile
 
 #: Protocols whose link has an untrusted measurement station in the middle.
@@ -120,9 +120,10 @@ def _two_way_or_cv_rate(profile: QKDProfile, t, dark_count_prob) -> np.ndarray:
                             dark_count_prob=dark_count_prob, misalignment_error=profile.misalignment_error,
                             ec_efficiency=profile.ec_efficiency, phase_slices=profile.phase_slices)
     elif profile.protocol == "tf_sns":
-        rate = tf_sns_wang2018(t, mu=profile.mu, sending_prob=profile.sending_prob,
-                               detector_efficiency=profile.detector_efficiency, dark_count_prob=dark_count_prob,
-                               misalignment_error=profile.misalignment_error, ec_efficiency=profile.ec_efficiency)
+        sns = tf_sns_aopp_xu2020 if profile.aopp else tf_sns_wang2018
+        rate = sns(t, mu=profile.mu, sending_prob=profile.sending_prob,
+                   detector_efficiency=profile.detector_efficiency, dark_count_prob=dark_count_prob,
+                   misalignment_error=profile.misalignment_error, ec_efficiency=profile.ec_efficiency)
     elif profile.protocol == "mdi_decoy":
         rate = mdi_decoy_xu2013(t, mu=profile.mu, detector_efficiency=profile.detector_efficiency,
                                 dark_count_prob=dark_count_prob, misalignment_error=profile.misalignment_error,
