@@ -464,15 +464,76 @@ def _usage_line(exc: typer.TyperException, argv: list[str] | None) -> str:
     return message
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread: stops a command as Ctrl-C does."""
+
+
+#: Set when SIGTERM arrived: Typer reports any KeyboardInterrupt as exit status 130.
+_SIGTERM_SEEN: list[bool] = []
+
+
+def _terminate_like_ctrl_c():
+    """Make SIGTERM unwind the command as Ctrl-C does; returns what undoes it (or None).
+
+    Batch schedulers (Slurm, Kubernetes) end a job with SIGTERM. Python's
+    default for it ends the process at once, so the ``with`` blocks that stop
+    a private Ray or the SeQUeNCe workers by their process ids never run and
+    those processes outlive the command. Raised as an exception instead, the
+    same clean-up runs as for Ctrl-C: finished sweep points and emulation
+    state are already on disk, and the command resumes from them. A forked
+    child that inherits the handler dies of the signal as before.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return None  # someone (an embedding program, a test harness) has its own plan
+    owner = os.getpid()
+
+    def handler(signum, frame):
+        if os.getpid() != owner:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        _SIGTERM_SEEN.append(True)
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app, turning user errors into one line and exit status 2."""
+    """Entry point: run the app, turning user errors into one line and exit status 2.
+
+    Ctrl-C ends with ``interrupted`` and status 130, SIGTERM with
+    ``terminated`` and 143 (128 + 15), after the same clean-up.
+    """
+    undo = _terminate_like_ctrl_c()
+    _SIGTERM_SEEN.clear()
+    try:
+        status = _main(argv)
+    except Terminated:  # arrived after the command's own handling ended
+        status = 143
+    finally:
+        if undo is not None:
+            undo()
+    if _SIGTERM_SEEN:
+        err.print("terminated")
+        return 143
+    return status
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         status = app(args=argv, standalone_mode=False)  # click returns typer.Exit's code here
     except UserError as exc:
         say_error(exc.one_line())
         return EXIT_USER_ERROR
     except (typer.Abort, KeyboardInterrupt):
-        err.print("interrupted")
+        if not _SIGTERM_SEEN:
+            err.print("interrupted")
         return 130
     except typer.Exit as exc:
         return exc.exit_code

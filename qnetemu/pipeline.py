@@ -206,6 +206,7 @@ def link_rows(graph: nx.Graph) -> list[dict]:
             "block_detections": d.get("block_detections"),
             "block_time_s": d.get("block_time_s"),
             "raman_noise_prob": d.get("raman_noise_prob"),
+            "raman_coefficient_source": d.get("raman_coefficient_source"),
             "untrusted_station": d.get("untrusted_station"),
             "split_from": d.get("split_from"),
             "bypassed": len(d["fibre_path"]) - 2 if "fibre_path" in d else 0,
