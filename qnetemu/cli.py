@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from qnetemu.engine_names import DEFAULT_ENGINE, ENGINES
 from qnetemu.errors import EXIT_USER_ERROR, UserError
 from qnetemu.formatting import format_latency, format_rate, printable
 
@@ -153,7 +154,7 @@ def _summary_table(rows: list[dict], title: str) -> Table:
 def run(
     scenario: ScenarioArg,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Results directory (default results/NAME-TIME).")] = None,
-    engine: Annotated[str, typer.Option(help="Repeater-chain engine: analytic, montecarlo or sequence.")] = "analytic",
+    engine: Annotated[str, typer.Option(help=f"Repeater-chain engine: {', '.join(ENGINES)}.")] = DEFAULT_ENGINE,
     seed: Annotated[int, typer.Option(help="Master seed for the simulating engines (0 to 2^64-1).",
                                       min=0, max=MAX_SEED)] = 0,
     workers: Annotated[int | None, typer.Option(
@@ -275,8 +276,11 @@ def _write_baseline(scenario: Path, raw: dict, target: Path) -> None:
 
     sc = validate_scenario_dict(raw, str(scenario))
     resolved = resolve(sc, file=str(scenario), base_dir=scenario.parent)
-    result = evaluate(sc, resolved, engine="analytic", file=str(scenario))
-    manifest = provenance(scenario_file=str(scenario), scenario_hash=content_hash(raw), seed=0, engine="analytic")
+    # Not the sweep's engine: the network, links and sites do not depend on one, and the
+    # fastest engine fills the baseline's demand rows (its manifest says which).
+    engine = "analytic"
+    result = evaluate(sc, resolved, engine=engine, file=str(scenario))
+    manifest = provenance(scenario_file=str(scenario), scenario_hash=content_hash(raw), seed=0, engine=engine)
     manifest.update(scenario_name=sc.name, timings_s=result.timings_s, role="sweep baseline")
     write_run(target, tables=to_frames(result.tables), manifest=manifest, scenario_text=scenario_yaml(raw, scenario),
               overwrite=True)
@@ -311,14 +315,15 @@ def emulate(
     from qnetemu.emulate.runner import run_emulation
 
     duration_s = parse_duration_s(duration)
+    _check_out_dir(out_dir)
     sc, _, resolved, digest = _load(scenario)
     say = (lambda _m: None) if quiet else (lambda m: err.print(plain(m, "dim"), soft_wrap=True))
     summary = run_emulation(sc, resolved, scenario_file=str(scenario), scenario_hash=digest, out_dir=out_dir,
                             duration_s=duration_s, seed=seed, resume=resume, progress=say)
     if plots:
-        from qnetemu.plots.emulation import draw_emulation
+        from qnetemu.plots import draw_run
 
-        draw_emulation(summary.out_dir)
+        draw_run(summary.out_dir)
     out.print(f"emulated {summary.duration_s:,.0f} s in {summary.elapsed_s:.1f} s: {summary.requests} requests, "
               f"{summary.served} served, {summary.missed} missed")
     out.print(plain(f"results: {summary.out_dir}"), soft_wrap=True)
@@ -356,12 +361,18 @@ def serve(
 
 
 @app.command()
-def plot(run_dir: Annotated[Path, typer.Argument(help="A results directory from qnetemu run or sweep.")],
+def plot(run_dir: Annotated[Path, typer.Argument(help="A results directory from qnetemu run, sweep or emulate.")],
          pdf: Annotated[bool, typer.Option(help="Also write each figure as PDF (for print).")] = False) -> None:
     """Redraw the figures of a results directory from its stored tables."""
     from qnetemu.plots import draw_run
 
-    for path in draw_run(run_dir, pdf=pdf):
+    notes: list[str] = []
+    written = draw_run(run_dir, pdf=pdf, note=notes.append)
+    if not written:
+        raise UserError("no figures: it holds none of the tables they are drawn from", file=str(run_dir))
+    for message in notes:
+        err.print(plain(f"note: {message}"), soft_wrap=True)
+    for path in written:
         out.print(plain(path), soft_wrap=True)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import networkx as nx
 
+from qnetemu.engine_names import DEFAULT_ENGINE, ENGINES
 from qnetemu.errors import UserError
 from qnetemu.network.bypass import add_bypass_links
 from qnetemu.network.fibre_qkd import (
@@ -28,8 +29,6 @@ from qnetemu.scenario.load import validate_scenario_dict
 from qnetemu.scenario.resolve import ResolvedScenario, resolve
 from qnetemu.scenario.schema import Scenario
 from qnetemu.sweep.seeds import point_seeds  # one seed derivation for runs and sweeps
-
-ENGINES = ("analytic", "montecarlo", "sequence")
 
 Progress = Callable[[str], None]
 
@@ -228,7 +227,7 @@ def site_rows(graph: nx.Graph) -> list[dict]:
     ]
 
 
-def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "analytic", seed: int = 0,
+def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = DEFAULT_ENGINE, seed: int = 0,
              architectures: list[str] | None = None, progress: Progress | None = None,
              file: str = "<scenario>", network: tuple[nx.Graph, list[dict]] | None = None,
              analyses: bool = True, chain_workers: int = 1,
@@ -482,7 +481,7 @@ def scenario_mapping(scenario, overrides=None) -> tuple[dict, str, Path]:
     return data, source, base_dir
 
 
-def run(scenario, *, overrides: dict | None = None, engine: str = "analytic", architectures: list[str] | None = None,
+def run(scenario, *, overrides: dict | None = None, engine: str = DEFAULT_ENGINE, architectures: list[str] | None = None,
         seed: int = 0, base_dir: str | Path | None = None, progress: Progress | None = None) -> Result:
     """Evaluate a scenario in memory (no files written) and return its tables as DataFrames.
 
@@ -495,7 +494,8 @@ def run(scenario, *, overrides: dict | None = None, engine: str = "analytic", ar
         ``{"dotted.path": value}`` applied before validation, e.g.
         ``{"repeater.memory.coherence_time_s": 10.0}``.
     engine
-        Repeater-chain engine: ``analytic``, ``montecarlo`` or ``sequence``.
+        Repeater-chain engine, one of :data:`~qnetemu.engine_names.ENGINES`
+        (default :data:`~qnetemu.engine_names.DEFAULT_ENGINE`).
     architectures
         Subset of the scenario's architectures to evaluate (default: all).
     seed

@@ -91,6 +91,13 @@ class GroundStationOptics(Model):
     detector_efficiency: Efficiency = Field(0.5, description="Single-photon detector efficiency.")
     noise_rate_hz: NonNegativeFloat = Field(300.0, description="Dark plus night background counts per detector [Hz].")
     detection_window_s: PositiveFloat = Field(2e-9, description="Detection gate per pulse [s].")
+    detector_dead_time_s: NonNegativeFloat = Field(
+        0.0, description="Detector dead time after each click [s], as the fibre qkd.detector_dead_time_s: "
+        "non-paralyzable and shared by the station's detectors, only the fraction 1/(1 + R tau) of the time is "
+        "live (R: clicks per second the detectors would see with no dead time), so detections saturate at 1/tau; "
+        "dead gates are dropped (decoy BB84, both key models) and a BBM92 coincidence needs both stations live. "
+        "0: no dead time."
+    )
     min_elevation_deg: Annotated[float, Field(ge=0.0, lt=90.0)] = Field(
         15.0, description="Lowest elevation at which the station tracks [deg]."
     )
