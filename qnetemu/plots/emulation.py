@@ -187,18 +187,9 @@ FIGURE_TABLES = {
 
 def _read(run_dir: Path, name: str) -> pd.DataFrame | None:
     """A table from its Parquet file, else its CSV copy (what a trimmed example keeps), else None."""
-    from qnetemu.errors import UserError
     from qnetemu.results.store import read_table
 
-    frame = read_table(run_dir, name)
-    path = run_dir / f"{name}.csv"
-    if frame is not None or not path.is_file():
-        return frame
-    try:  # these tables hold numbers, names and flags only: CSV reads them back as written
-        return pd.read_csv(path)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        reason = " ".join(str(exc).split())[:120] or type(exc).__name__
-        raise UserError(f"cannot be read as a table ({reason}); run again to rewrite it", file=str(path)) from None
+    return read_table(run_dir, name)
 
 
 def draw_emulation(run_dir: str | Path, *, pdf: bool = False,
