@@ -163,6 +163,9 @@ def run(
     address: Annotated[str | None, typer.Option(
         help="Run the SeQUeNCe chains as Ray tasks: a cluster's HOST:PORT, auto, or local (a private "
              "Ray on this machine with --workers CPUs). Default: local warm workers, no Ray.")] = None,
+    ship_code: Annotated[bool, typer.Option(
+        help="With --address HOST:PORT: send this project to the cluster's workers (as qnetemu sweep "
+             "--ship-code does), for nodes without this qnetemu installed.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing results directory.")] = False,
     plots: Annotated[bool, typer.Option(help="Draw the figures into OUT/figures.")] = True,
     pdf: Annotated[bool, typer.Option(help="Also write each figure as PDF (for print).")] = False,
@@ -177,6 +180,9 @@ def run(
 
     if address is not None:
         _check_chain_address(address, engine)
+    if ship_code and address in (None, "local"):
+        raise UserError("--ship-code sends the project to a Ray cluster's workers: give --address HOST:PORT "
+                        "or auto", field="--ship-code")
     if out_dir is not None:
         _check_out_dir(out_dir)
     sc, raw, resolved, digest = _load(scenario, sweep=False)
@@ -186,7 +192,8 @@ def run(
     check_run_target(target, overwrite=overwrite)  # before the work: refusing later would waste it
     say = (lambda _m: None) if quiet else (lambda m: err.print(plain(m, "dim"), soft_wrap=True))
     result = evaluate(sc, resolved, engine=engine, seed=seed, progress=say, file=str(scenario),
-                      chain_workers=workers or os.cpu_count() or 1, chain_address=address)
+                      chain_workers=workers or os.cpu_count() or 1, chain_address=address,
+                      chain_ship_code=ship_code)
     manifest = provenance(scenario_file=str(scenario), scenario_hash=digest, seed=seed, engine=engine)
     manifest.update(scenario_name=sc.name, timings_s=result.timings_s)
     written = write_run(

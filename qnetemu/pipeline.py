@@ -231,7 +231,7 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = DE
              architectures: list[str] | None = None, progress: Progress | None = None,
              file: str = "<scenario>", network: tuple[nx.Graph, list[dict]] | None = None,
              analyses: bool = True, chain_workers: int = 1,
-             chain_address: str | None = None) -> RunOutput:
+             chain_address: str | None = None, chain_ship_code: bool = False) -> RunOutput:
     """Evaluate every demand under every requested architecture.
 
     ``chain_workers``: SeQUeNCe chains run at once on this many local worker
@@ -321,7 +321,7 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = DE
             graph, resolved.demands, scenario.repeater, engine=engine,
             seeds=point_seeds(seed, len(resolved.demands)), max_pairs=scenario.engine.max_pairs,
             max_time_s=scenario.engine.max_time_s, progress=say, file=file, workers=chain_workers,
-            address=chain_address,
+            address=chain_address, ship_code=chain_ship_code,
         )
         timings["repeater_s"] = time.perf_counter() - t0
     for row in tables["demands"]:

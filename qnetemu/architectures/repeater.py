@@ -191,6 +191,7 @@ def evaluate_repeater(
     file: str | None = None,
     workers: int = 1,
     address: str | None = None,
+    ship_code: bool = False,
 ) -> list[dict]:
     """One row per demand for the repeater architecture.
 
@@ -256,7 +257,7 @@ def evaluate_repeater(
             ran = run_chains(engine, [(planned[k][2], planned[k][0]["seed"]) for k in runnable],
                              max_pairs=max_pairs, max_time_s=max_time_s,
                              progress=None if callbacks is None else [callbacks[k] for k in runnable],
-                             workers=workers, address=address)
+                             workers=workers, address=address, ship_code=ship_code)
             for k, result in zip(runnable, ran, strict=True):
                 results[k] = result
         for k in runnable if engine != "sequence" else ():
