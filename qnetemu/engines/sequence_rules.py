@@ -273,9 +273,15 @@ class SwapAsapRules:
                     rm.release_remote_protocol(side_node, side_protocol)
             _drop(rm, holder)
             fresh = self._fresh_b(rm, memory, rule_b)
-            # the other memory goes back to the rules once this pairing is done (same instant)
+            # The other memory goes back to the rules once this pairing is done (same
+            # instant), in turn with the messages already sent: SeQUeNCe gives a message
+            # the schedule counter as priority, and an event left at the default (inf)
+            # would wait behind every message of this instant. Under instant messages a
+            # neighbour whose request for this memory is rejected meanwhile asks again at
+            # once, for ever (issue 9: 4 x 20 km hung at one instant).
             tl = node.timeline
-            tl.schedule(Event(tl.now(), Process(rm, "update", [None, other, MemoryInfo.ENTANGLED])))
+            tl.schedule(Event(tl.now(), Process(rm, "update", [None, other, MemoryInfo.ENTANGLED]),
+                              tl.schedule_counter))
             return fresh
         return None
 
