@@ -74,6 +74,8 @@ from sequence.resource_management.reservation_rule_registry import (
 )
 from sequence.resource_management.rule_manager import Rule
 
+from qnetemu.engines.chain import ChainBeyondEngine
+
 __all__ = ["SwapAsapRules", "install_swap_asap", "make_swap_messages_instant"]
 
 _ENTANGLED = (MemoryInfo.ENTANGLED, MemoryInfo.PURIFIED)
@@ -107,8 +109,41 @@ def make_swap_messages_instant(routers) -> None:
     pairing) keep the fibre's delay. Set on each router object of one
     topology, so nothing outlives the chain.
     """
+    guard = _InstantGuard(MAX_SWAP_MESSAGES_PER_INSTANT)
     for router in routers:
-        router.send_message = _instant_for_swaps(router, router.send_message)
+        router.send_message = _instant_for_swaps(router, router.send_message, guard)
+
+
+#: Swap messages one simulated instant may carry before the run is stopped as a
+#: livelock. A legitimate instant carries a few per memory (pairing, outcome,
+#: release); issue 9's livelock sent about 2 per event without end.
+MAX_SWAP_MESSAGES_PER_INSTANT = 50_000
+
+
+class _InstantGuard:
+    """Counts instant swap messages per simulated instant; raises past ``limit``.
+
+    Only instant messages can keep SeQUeNCe's timeline at one instant (every
+    other message and photon takes the fibre's delay), so counting them is
+    enough to turn a silent livelock into a clear error, at one comparison
+    per swap message.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.now_ps = -1
+        self.count = 0
+
+    def tick(self, now_ps: int) -> None:
+        if now_ps != self.now_ps:
+            self.now_ps, self.count = now_ps, 0
+        self.count += 1
+        if self.count > self.limit:
+            raise ChainBeyondEngine(
+                "sequence", "repeater.protocol.swap_messaging", "instant",
+                f"more than {self.limit} swap messages at simulated time {now_ps * 1e-12:.9f} s "
+                "without time advancing: the swap rules livelock (an engine bug, see "
+                "qnetemu/engines/sequence_rules.py)")
 
 
 def _is_swap_message(msg) -> bool:
@@ -127,9 +162,10 @@ def _is_swap_message(msg) -> bool:
     return False
 
 
-def _instant_for_swaps(router, send):
+def _instant_for_swaps(router, send, guard: _InstantGuard):
     def send_message(dst, msg, priority=float("inf"), sender_delay: int = 0):
         if _is_swap_message(msg):
+            guard.tick(router.timeline.now())
             sender_delay = sender_delay - router.cchannels[dst].delay
         return send(dst, msg, priority, sender_delay)
 
