@@ -45,6 +45,16 @@ The protocol (why each step)
   a row all pairing at once this pairwise rule can make a router give way
   to a swap that itself gives way, which the global order would not: once
   in 200 deliveries on 4 x 20 km, 135 yields in all.)
+* The loser's other memory goes back to the rules in the same instant, in
+  turn with the messages already sent (an event with SeQUeNCe's schedule
+  counter as priority, as its channels give messages). At the default
+  priority (inf) it waited behind every message of the instant; on equal
+  links (simultaneous heralds) under instant messages, a neighbour asking for
+  that memory was rejected and asked again at once, and the timeline never
+  left that instant (issue 9). Since only instant messages can hold the
+  timeline at one instant, :func:`make_swap_messages_instant` also stops a
+  run that sends more than :data:`MAX_SWAP_MESSAGES_PER_INSTANT` swap
+  messages at one instant, with :class:`~qnetemu.engines.chain.ChainBeyondEngine`.
 * A partner's ``EntanglementSwappingB`` left paired with an abandoned swap is
   replaced by a fresh one when the same router asks again (only that router
   can pair that memory, and it has one protocol per memory at a time).
