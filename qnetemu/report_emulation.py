@@ -255,6 +255,10 @@ def _bits(value: float) -> str:
     return f"{_sig(value / scale)} {unit}"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def _names(names, most: int = 8) -> str:
     from qnetemu.report import md_text
 
@@ -328,13 +332,14 @@ def write_emulation_report(directory: str | Path) -> list[Path]:
     worst = avail.sort_values("availability", kind="stable").iloc[0] if len(avail) else None
     total_out_s = float(outages["duration_s"].sum())
     by_kind = causes.groupby("cause")["duration_s"].sum()
-    text = (f"{len(avail)} applications, {len(avail) - served_all} of which missed requests; they were delivered "
+    text = (f"{_count(len(avail), 'application')}, {len(avail) - served_all} of which missed requests; they were "
+            "delivered "
             f"{_bits(delivered_bits)} of key in all.")
     if worst is not None and worst["missed"] > 0:
         text += (f" The least available, `{md_text(worst['application'])}`, was served "
                  f"{_percent(worst['availability'])} % of its requests in time ({int(worst['missed']):,} missed).")
-    text += (f" Outage time, summed over applications: {_sig(total_out_s / scale)} {unit} in {len(outages)} "
-             "outages" + (" (" + ", ".join(f"{_sig(by_kind[k] / scale)} {unit} {k}" for k in
+    text += (f" Outage time, summed over applications: {_sig(total_out_s / scale)} {unit} in "
+             f"{_count(len(outages), 'outage')}" + (" (" + ", ".join(f"{_sig(by_kind[k] / scale)} {unit} {k}" for k in
                                              (CUT, DETOUR, START_UP, SHORTAGE) if k in by_kind) + ")" if len(by_kind)
                           else "") + ".")
     sections.append(text + "\n")
@@ -367,10 +372,13 @@ def write_emulation_report(directory: str | Path) -> list[Path]:
     start_up = causes[causes["cause"] == START_UP]
     rest = causes[causes["cause"] != START_UP]
     if len(start_up):
-        sections.append(f"{start_up['application'].nunique()} applications missed their first requests at start-up "
-                        f"({_sig(start_up['duration_s'].min())}–{_sig(start_up['duration_s'].max())} s, "
-                        f"{int(start_up['requests_missed'].sum()):,} requests), before their links' first key "
-                        "blocks.\n")
+        lo, hi = float(start_up["duration_s"].min()), float(start_up["duration_s"].max())
+        apps_hit = list(dict.fromkeys(start_up["application"]))
+        sections.append(f"{_count(len(apps_hit), 'application')} ({_names(apps_hit)}) missed "
+                        + ("its" if len(apps_hit) == 1 else "their") + " first requests "
+                        f"at start-up (outages of {_sig(lo)}" + (f"–{_sig(hi)}" if hi > lo else "") + " s, "
+                        f"{_count(int(start_up['requests_missed'].sum()), 'request')} in all), before the links' "
+                        "first key blocks.\n")
     if len(rest):
         shown = rest if len(rest) <= MAX_ROWS else rest.nlargest(MAX_ROWS, "duration_s").sort_values("start_s")
         if len(shown) < len(rest):
@@ -399,9 +407,9 @@ def write_emulation_report(directory: str | Path) -> list[Path]:
         for app_name, failures in zip(causes["application"], causes["failures"], strict=True):
             for span in failures:
                 hit_by.setdefault(span, set()).add(app_name)
-        kinds = pd.Series([f"{s.cause} {s.element}" for s in spans]).value_counts()
+        kinds = pd.Series([f"{s.cause} {s.element}" for s in spans]).value_counts()  # "3 scheduled links"
         sections.append(
-            f"{len(spans)} failures ({', '.join(f'{n} {k}' for k, n in kinds.items())}), down "
+            f"{_count(len(spans), 'failure')} ({', '.join(_count(int(n), k) for k, n in kinds.items())}), down "
             f"{_sig(sum(s.length_s(duration_s) for s in spans) / scale)} {unit} in all; {len(hit_by)} of them "
             "caused an outage, the others were ridden out on stored key or other routes.\n")
         ranked = sorted(spans, key=lambda s: (s not in hit_by, -s.length_s(duration_s)))[:MAX_ROWS]
@@ -426,7 +434,7 @@ def write_emulation_report(directory: str | Path) -> list[Path]:
     balance = (links["initial_bits"] + links["generated_bits"] - links["consumed_bits"] - links["discarded_bits"]
                - links["final_level_bits"]).abs()
     generated, consumed = float(links["generated_bits"].sum()), float(links["consumed_bits"].sum())
-    text = (f"{len(links)} QKD links generated {_bits(generated)} of key; relaying consumed "
+    text = (f"{_count(len(links), 'QKD link')} generated {_bits(generated)} of key; relaying consumed "
             f"{_bits(consumed)} (summed over hops, {_percent(consumed / generated if generated else math.nan)}"
             f" % of it), {_bits(float(links['discarded_bits'].sum()))} were made into full stores and "
             f"discarded, and the stores held {_bits(float(links['final_level_bits'].sum()))} at the end. "
@@ -442,14 +450,14 @@ def write_emulation_report(directory: str | Path) -> list[Path]:
             sections.append(
                 f"Drained stores (below the smallest request, {_sig(smallest_request_bits)} bit, after having held "
                 f"it; sampled every {_sig(float(np.median(np.diff(np.unique(levels['time_s'])))))} s): "
-                f"{len(drained)} links ({_names(drained['link_id'])}), the first `{md_text(first['link_id'])}` at "
+                f"{_count(len(drained), 'link')} ({_names(drained['link_id'])}), the first `{md_text(first['link_id'])}` at "
                 f"{_sig(first['first_empty_s'] / scale)} {unit}.\n")
         else:
             sections.append(f"No store fell below the smallest request ({_sig(smallest_request_bits)} bit) once "
                             "it had held it.\n")
     else:
-        sections.append(f"No `store_levels` table kept here: stores are judged at the end only. {len(final_empty)} "
-                        f"links in use ended below the smallest request ({_sig(smallest_request_bits)} bit)"
+        sections.append(f"No `store_levels` table kept here: stores are judged at the end only. "
+                        f"{_count(len(final_empty), 'link')} in use ended below the smallest request ({_sig(smallest_request_bits)} bit)"
                         + (f": {_names(final_empty['link_id'])}" if len(final_empty) else "") + ".\n")
     drained_ids = set(drained["link_id"]) if drained is not None else set(final_empty["link_id"])
     shown = links[(links["consumed_bits"] > 0) | (links["availability"] < 1) | links["link_id"].isin(drained_ids)]
