@@ -275,9 +275,16 @@ def _elements(failures: tuple[FailureSpan, ...]) -> str:
     return names + (f" ({causes.pop()})" if len(causes) == 1 else "")
 
 
-def _span_text(duration_s: float, unit: str, scale: float) -> str:
-    days = duration_s / 86400.0
-    return f"{_sig(duration_s / scale)} {unit} ({duration_s:,.0f} s" + (f", {days:.3g} d)" if days >= 1 else ")")
+@dataclass(frozen=True)
+class _Clock:
+    """The report's time unit (the figures'), chosen from the emulated span."""
+
+    duration_s: float
+    scale_s: float
+    unit: str
+
+    def __call__(self, seconds) -> str:
+        return _sig(seconds / self.scale_s)
 
 
 def write_emulation_report(directory: str | Path) -> list[Path]:
@@ -286,7 +293,7 @@ def write_emulation_report(directory: str | Path) -> list[Path]:
     Draws the figures that are missing where their tables are present.
     """
     from qnetemu.plots.emulation import FIGURE_TABLES, draw_emulation
-    from qnetemu.report import _markdown_table, md_text, write_documents
+    from qnetemu.report import write_documents
 
     directory = Path(directory)
     manifest = read_manifest(directory)
@@ -295,198 +302,213 @@ def write_emulation_report(directory: str | Path) -> list[Path]:
         if tables[name] is None:
             raise UserError(f"an emulation directory without its {name} table (.parquet or .csv); "
                             "emulate again to rewrite it", file=str(directory))
-    avail, outages, links = tables["availability"], tables["outages"], tables["link_keys"]
-    events, levels = tables["link_events"], tables["store_levels"]
     fig_dir = directory / "figures"
-    if any(not (fig_dir / f"{stem}.png").is_file() and all(tables.get(n) is not None for n in needs)
+    if any(not (fig_dir / f"{stem}.png").is_file() and all(tables[n] is not None for n in needs)
            for stem, needs in FIGURE_TABLES.items()):
-        draw_emulation(directory)  # only when `emulate --no-plots` or a trimmed copy left one undrawn
+        draw_emulation(directory)  # only what `emulate --no-plots` or a trimmed copy left undrawn
 
     duration_s = float(manifest.get("duration_s") or 0.0)
-    scale, unit = _time_scale(np.array([duration_s]))
-    spans = failure_spans(events)
+    scale_s, unit = _time_scale(np.array([duration_s]))
+    clock = _Clock(duration_s, scale_s, unit)
+    avail, outages, links = tables["availability"], tables["outages"], tables["link_keys"]
+    spans = failure_spans(tables["link_events"])
     causes = outage_causes(outages, avail, links, spans)
-    smallest_request_bits = float(avail["request_bits"].min()) if len(avail) else 0.0
-    name = manifest.get("scenario_name", directory.name)
-    sections: list[str] = [f"# qnetemu report: {md_text(name)} (emulation)\n"]
+    sections = [*_header(directory, manifest, clock), *_applications(avail, causes, clock),
+                *_outages(causes, clock), *_failures(spans, causes, tables["link_events"] is not None, clock),
+                *_links(links, tables["store_levels"], float(avail["request_bits"].min()) if len(avail) else 0.0,
+                        clock)]
+    figures = [(caption, fig_dir / f"{stem}.png") for stem, caption in FIGURES]
+    return list(write_documents(directory, sections, figures))
+
+
+def _header(directory: Path, manifest: dict, clock: _Clock) -> list[str]:
+    from qnetemu.report import md_text
 
     versions = manifest.get("versions", {})
     resumed = int(manifest.get("resumed_from_chunk") or 0)
     n_requests = (manifest.get("tables") or {}).get("requests")
-    sections.append(
+    days = clock.duration_s / 86400.0
+    return [
+        f"# qnetemu report: {md_text(manifest.get('scenario_name', directory.name))} (emulation)\n",
         f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from `{md_text(directory)}`; scenario "
         f"`{md_text(manifest.get('scenario_file'))}` (SHA-256 `{str(manifest.get('scenario_sha256'))[:16]}…`), "
         f"seed {manifest.get('seed')}, qnetemu {versions.get('qnetemu')}, git {manifest.get('git_commit') or '-'}. "
-        f"Emulated {_span_text(duration_s, unit, scale)} in {manifest.get('chunks')} checkpointed chunks"
+        f"Emulated {clock(clock.duration_s)} {clock.unit} ({clock.duration_s:,.0f} s"
+        + (f", {days:.3g} d" if days >= 1 else "") + f") in {manifest.get('chunks')} checkpointed chunks"
         + (f" (resumed after chunk {resumed})" if resumed else "")
         + f", scheduling `{md_text(manifest.get('scheduling'))}`"
         + (f", {int(n_requests):,} requests" if n_requests is not None else "")
         + (f"; {float(manifest['elapsed_s']):,.0f} s of wall time" if manifest.get("elapsed_s") is not None else "")
-        + ". Times below are from the start of the emulation."
-    )
+        + ". Times below are from the start of the emulation.",
+    ]
 
-    # ---- applications
-    sections.append("\n## Applications: requests served in time\n")
-    served_all = int((avail["missed"] == 0).sum())
-    delivered_bits = float((avail["served_rate_bps"] * duration_s).sum())
-    worst = avail.sort_values("availability", kind="stable").iloc[0] if len(avail) else None
-    total_out_s = float(outages["duration_s"].sum())
-    by_kind = causes.groupby("cause")["duration_s"].sum()
-    text = (f"{_count(len(avail), 'application')}, {len(avail) - served_all} of which missed requests; they were "
-            "delivered "
+
+def _applications(avail: pd.DataFrame, causes: pd.DataFrame, clock: _Clock) -> list[str]:
+    from qnetemu.report import _markdown_table, md_text
+
+    unit = clock.unit
+    missing = int((avail["missed"] > 0).sum())
+    delivered_bits = float((avail["served_rate_bps"] * clock.duration_s).sum())
+    text = (f"{_count(len(avail), 'application')}, {missing} of which missed requests; they were delivered "
             f"{_bits(delivered_bits)} of key in all.")
+    worst = avail.sort_values("availability", kind="stable").iloc[0] if len(avail) else None
     if worst is not None and worst["missed"] > 0:
         text += (f" The least available, `{md_text(worst['application'])}`, was served "
                  f"{_percent(worst['availability'])} % of its requests in time ({int(worst['missed']):,} missed).")
-    text += (f" Outage time, summed over applications: {_sig(total_out_s / scale)} {unit} in "
-             f"{_count(len(outages), 'outage')}" + (" (" + ", ".join(f"{_sig(by_kind[k] / scale)} {unit} {k}" for k in
-                                             (CUT, DETOUR, START_UP, SHORTAGE) if k in by_kind) + ")" if len(by_kind)
-                          else "") + ".")
-    sections.append(text + "\n")
-    app_table = pd.DataFrame({
+    by_kind = causes.groupby("cause")["duration_s"].sum()
+    parts = [f"{clock(by_kind[k])} {unit} {k}" for k in (CUT, DETOUR, START_UP, SHORTAGE) if k in by_kind]
+    text += (f" Outage time, summed over applications: {clock(float(causes['duration_s'].sum()))} {unit} in "
+             f"{_count(len(causes), 'outage')}" + (f" ({', '.join(parts)})" if parts else "") + ".")
+    table = pd.DataFrame({
         "application": avail["application"],
         "ends": [f"{a} – {b}" for a, b in zip(avail["a"], avail["b"], strict=True)],
         "requests": avail["requests"], "served [%]": avail["availability"], "missed [requests]": avail["missed"],
-        "outages": avail["outages"], f"total outage [{unit}]": avail["total_outage_s"] / scale,
-        f"longest outage [{unit}]": avail["longest_outage_s"] / scale,
+        "outages": avail["outages"], f"total outage [{unit}]": avail["total_outage_s"] / clock.scale_s,
+        f"longest outage [{unit}]": avail["longest_outage_s"] / clock.scale_s,
         "requested [bit/s]": avail["requested_rate_bps"], "served [bit/s]": avail["served_rate_bps"],
         "static share [bit/s]": avail["static_key_rate_bps"],
         "mean latency [ms]": avail["mean_latency_s"] * 1e3, "p99 latency [ms]": avail["p99_latency_s"] * 1e3,
     })
-    sections.append(_markdown_table(app_table, {
-        "requests": lambda v: f"{int(v):,}", "missed [requests]": lambda v: f"{int(v):,}", "served [%]": _percent,
-        **{c: _sig for c in app_table.columns[5:]}, "outages": lambda v: f"{int(v):,}"}))
-    sections.append("\n`served [%]`: share of decided requests served within their wait limit; `static share`: "
-                    "the max-min fair rate of the intact network (what `qnetemu run` gives); latency: wait for key "
-                    "plus relay along the route.")
+    count = lambda v: f"{int(v):,}"  # noqa: E731
+    formats = {c: _sig for c in table.columns[6:]}
+    formats.update({"requests": count, "missed [requests]": count, "outages": count, "served [%]": _percent})
+    return ["\n## Applications: requests served in time\n", text + "\n", _markdown_table(table, formats),
+            "\n`served [%]`: share of decided requests served within their wait limit; `static share`: the "
+            "max-min fair rate of the intact network (what `qnetemu run` gives); latency: wait for key plus relay "
+            "along the route."]
 
-    # ---- outages
-    sections.append("\n## Outages and their causes\n")
-    sections.append("Each outage is a run of missed requests, from the first miss to the next served request. Its "
-                    "cause is read from the failures in force while that first miss waited: `cut` (working links "
-                    "no longer join the ends; the listed elements are the fewest whose repair would join them, and "
-                    "their stored key carried the traffic for `stores bridged`), `detour` (a failure on the "
-                    "intact network's widest route; the route taken instead lacked key), `start-up` (no failure: "
-                    "the stores had not yet received their first key blocks), `shortage` (none of these: the "
-                    "application asks for more than its route makes).\n")
+
+def _outages(causes: pd.DataFrame, clock: _Clock) -> list[str]:
+    from qnetemu.report import _markdown_table
+
+    unit = clock.unit
+    out = ["\n## Outages and their causes\n",
+           "Each outage is a run of missed requests, from the first miss to the next served request. Its cause is "
+           "read from the failures in force while that first miss waited: `cut` (working links no longer join the "
+           "ends; the listed elements are the fewest whose repair would join them, and their stored key carried "
+           "the traffic for `stores bridged`), `detour` (a failure on the intact network's widest route; the route "
+           "taken instead lacked key), `start-up` (no failure: the stores had not yet received their first key "
+           "blocks), `shortage` (none of these: the application asks for more than its route makes).\n"]
     start_up = causes[causes["cause"] == START_UP]
     rest = causes[causes["cause"] != START_UP]
     if len(start_up):
         lo, hi = float(start_up["duration_s"].min()), float(start_up["duration_s"].max())
-        apps_hit = list(dict.fromkeys(start_up["application"]))
-        sections.append(f"{_count(len(apps_hit), 'application')} ({_names(apps_hit)}) missed "
-                        + ("its" if len(apps_hit) == 1 else "their") + " first requests "
-                        f"at start-up (outages of {_sig(lo)}" + (f"–{_sig(hi)}" if hi > lo else "") + " s, "
-                        f"{_count(int(start_up['requests_missed'].sum()), 'request')} in all), before the links' "
-                        "first key blocks.\n")
-    if len(rest):
-        shown = rest if len(rest) <= MAX_ROWS else rest.nlargest(MAX_ROWS, "duration_s").sort_values("start_s")
-        if len(shown) < len(rest):
-            sections.append(f"The {MAX_ROWS} longest of {len(rest)} outages:\n")
-        out_table = pd.DataFrame({
-            "application": shown["application"], f"start [{unit}]": shown["start_s"] / scale,
-            f"end [{unit}]": shown["end_s"] / scale, f"duration [{unit}]": shown["duration_s"] / scale,
-            "missed [requests]": shown["requests_missed"], "cause": shown["cause"],
-            "failed elements": shown["failures"],
-            f"down since [{unit}]": [min((s.down_s for s in f), default=math.nan) / scale for f in shown["failures"]],
-            f"stores bridged [{unit}]": shown["bridged_s"] / scale,
-        })
-        ongoing = shown["end_s"].to_numpy(dtype=float) >= duration_s
-        out_table[f"end [{unit}]"] = [(v, o) for v, o in zip(out_table[f"end [{unit}]"], ongoing, strict=True)]
-        sections.append(_markdown_table(out_table, {
-            f"start [{unit}]": _sig, f"duration [{unit}]": _sig, f"down since [{unit}]": _sig,
-            f"stores bridged [{unit}]": _sig, "missed [requests]": lambda v: f"{int(v):,}", "failed elements": _elements,
-            f"end [{unit}]": lambda pair: _sig(pair[0]) + (" (still out at the end)" if pair[1] else "")}))
-    elif not len(start_up):
-        sections.append("No application missed a request.")
+        apps = list(dict.fromkeys(start_up["application"]))
+        out.append(f"{_count(len(apps), 'application')} ({_names(apps)}) missed "
+                   + ("its" if len(apps) == 1 else "their") + f" first requests at start-up (outages of {_sig(lo)}"
+                   + (f"–{_sig(hi)}" if hi > lo else "") + " s, "
+                   + f"{_count(int(start_up['requests_missed'].sum()), 'request')} in all), before the links' first "
+                   "key blocks.\n")
+    if not len(rest):
+        return out + ([] if len(start_up) else ["No application missed a request."])
+    shown = rest if len(rest) <= MAX_ROWS else rest.nlargest(MAX_ROWS, "duration_s").sort_values("start_s")
+    if len(shown) < len(rest):
+        out.append(f"The {MAX_ROWS} longest of {len(rest)} outages:\n")
+    table = pd.DataFrame({
+        "application": shown["application"], f"start [{unit}]": shown["start_s"] / clock.scale_s,
+        f"end [{unit}]": shown["end_s"] / clock.scale_s, f"duration [{unit}]": shown["duration_s"] / clock.scale_s,
+        "missed [requests]": shown["requests_missed"], "cause": shown["cause"], "failed elements": shown["failures"],
+        f"down since [{unit}]": [min((s.down_s for s in f), default=math.nan) / clock.scale_s
+                                 for f in shown["failures"]],
+        f"stores bridged [{unit}]": shown["bridged_s"] / clock.scale_s,
+    })
+    end_of_run = clock.duration_s / clock.scale_s
+    formats = {c: _sig for c in table.columns if c.endswith(f"[{unit}]")}
+    formats.update({
+        f"end [{unit}]": lambda v: _sig(v) + (" (still out at the end)" if v >= end_of_run else ""),
+        "missed [requests]": lambda v: f"{int(v):,}", "failed elements": _elements})
+    return [*out, _markdown_table(table, formats)]
 
-    # ---- failures
-    sections.append("\n## Failures applied\n")
-    if spans:
-        hit_by: dict[FailureSpan, set[str]] = {}
-        for app_name, failures in zip(causes["application"], causes["failures"], strict=True):
-            for span in failures:
-                hit_by.setdefault(span, set()).add(app_name)
-        kinds = pd.Series([f"{s.cause} {s.element}" for s in spans]).value_counts()  # "3 scheduled links"
-        sections.append(
-            f"{_count(len(spans), 'failure')} ({', '.join(_count(int(n), k) for k, n in kinds.items())}), down "
-            f"{_sig(sum(s.length_s(duration_s) for s in spans) / scale)} {unit} in all; {len(hit_by)} of them "
-            "caused an outage, the others were ridden out on stored key or other routes.\n")
-        ranked = sorted(spans, key=lambda s: (s not in hit_by, -s.length_s(duration_s)))[:MAX_ROWS]
-        ranked.sort(key=lambda s: (s.down_s, s.element, s.name))
-        if len(ranked) < len(spans):
-            sections.append(f"Those that caused outages first, then the longest; {len(ranked)} of {len(spans)}:\n")
-        sections.append(_markdown_table(pd.DataFrame({
-            "element": [s.element for s in ranked], "name": [s.name for s in ranked],
-            "cause": [s.cause for s in ranked], f"down at [{unit}]": [s.down_s / scale for s in ranked],
-            f"up at [{unit}]": [s.up_s / scale if s.up_s is not None else None for s in ranked],
-            f"down for [{unit}]": [s.length_s(duration_s) / scale for s in ranked],
-            "outages of": [sorted(hit_by.get(s, ())) for s in ranked],
-        }), {f"down at [{unit}]": _sig, f"down for [{unit}]": _sig,
-             f"up at [{unit}]": lambda v: "still down at the end" if v is None else _sig(v),
-             "outages of": lambda names: ", ".join(names) or "-"}))
-    else:
-        sections.append("No link or node failed in the emulated span." if events is not None else
-                        "No `link_events` table in this directory: failures unknown.")
 
-    # ---- key per link
-    sections.append("\n## Key per link\n")
+def _failures(spans: list[FailureSpan], causes: pd.DataFrame, have_events: bool, clock: _Clock) -> list[str]:
+    from qnetemu.report import _markdown_table
+
+    out = ["\n## Failures applied\n"]
+    if not spans:
+        return out + ["No link or node failed in the emulated span." if have_events else
+                      "No `link_events` table in this directory: failures unknown."]
+    unit, duration_s = clock.unit, clock.duration_s
+    hit_by: dict[FailureSpan, set[str]] = {}
+    for app, failures in zip(causes["application"], causes["failures"], strict=True):
+        for span in failures:
+            hit_by.setdefault(span, set()).add(app)
+    kinds = pd.Series([f"{s.cause} {s.element}" for s in spans]).value_counts()  # "3 scheduled links"
+    out.append(f"{_count(len(spans), 'failure')} ({', '.join(_count(int(n), k) for k, n in kinds.items())}), down "
+               f"{clock(sum(s.length_s(duration_s) for s in spans))} {unit} in all; {len(hit_by)} of them caused "
+               "an outage, the others were ridden out on stored key or other routes.\n")
+    ranked = sorted(spans, key=lambda s: (s not in hit_by, -s.length_s(duration_s)))[:MAX_ROWS]
+    ranked.sort(key=lambda s: (s.down_s, s.element, s.name))
+    if len(ranked) < len(spans):
+        out.append(f"Those that caused outages first, then the longest; {len(ranked)} of {len(spans)}:\n")
+    table = pd.DataFrame({
+        "element": [s.element for s in ranked], "name": [s.name for s in ranked], "cause": [s.cause for s in ranked],
+        f"down at [{unit}]": [s.down_s / clock.scale_s for s in ranked],
+        f"up at [{unit}]": [math.nan if s.up_s is None else s.up_s / clock.scale_s for s in ranked],
+        f"down for [{unit}]": [s.length_s(duration_s) / clock.scale_s for s in ranked],
+        "outages of": [sorted(hit_by.get(s, ())) for s in ranked],
+    })
+    return [*out, _markdown_table(table, {
+        f"down at [{unit}]": _sig, f"down for [{unit}]": _sig,
+        f"up at [{unit}]": lambda v: "still down at the end" if v != v else _sig(v),
+        "outages of": lambda names: ", ".join(names) or "-"})]
+
+
+def _links(links: pd.DataFrame, levels: pd.DataFrame | None, smallest_request_bits: float,
+           clock: _Clock) -> list[str]:
+    from qnetemu.report import _markdown_table, md_text
+
+    unit = clock.unit
     balance = (links["initial_bits"] + links["generated_bits"] - links["consumed_bits"] - links["discarded_bits"]
                - links["final_level_bits"]).abs()
     generated, consumed = float(links["generated_bits"].sum()), float(links["consumed_bits"].sum())
-    text = (f"{_count(len(links), 'QKD link')} generated {_bits(generated)} of key; relaying consumed "
-            f"{_bits(consumed)} (summed over hops, {_percent(consumed / generated if generated else math.nan)}"
-            f" % of it), {_bits(float(links['discarded_bits'].sum()))} were made into full stores and "
-            f"discarded, and the stores held {_bits(float(links['final_level_bits'].sum()))} at the end. "
-            f"Initial + generated − consumed − discarded − final is within {_sig(float(balance.max()))} bit on every "
-            "link.")
-    sections.append(text + "\n")
-    final_empty = links[(links["final_level_bits"] < smallest_request_bits)
-                        & ((links["consumed_bits"] > 0) | (links["availability"] < 1))]
-    drained = drained_stores(levels, smallest_request_bits) if levels is not None else None
-    if drained is not None:
+    out = ["\n## Key per link\n",
+           f"{_count(len(links), 'QKD link')} generated {_bits(generated)} of key; relaying consumed "
+           f"{_bits(consumed)} (summed over hops, {_percent(consumed / generated if generated else math.nan)} % of "
+           f"it), {_bits(float(links['discarded_bits'].sum()))} were made into full stores and discarded, and the "
+           f"stores held {_bits(float(links['final_level_bits'].sum()))} at the end. Initial + generated − "
+           f"consumed − discarded − final is within {_sig(float(balance.max()))} bit on every link.\n"]
+    threshold = f"the smallest request of {_sig(smallest_request_bits)} bit"
+    if levels is not None:
+        drained = drained_stores(levels, smallest_request_bits)
+        drained_ids = set(drained["link_id"])
         if len(drained):
             first = drained.sort_values("first_empty_s").iloc[0]
-            sections.append(
-                f"Drained stores (below the smallest request, {_sig(smallest_request_bits)} bit, after having held "
-                f"it; sampled every {_sig(float(np.median(np.diff(np.unique(levels['time_s'])))))} s): "
-                f"{_count(len(drained), 'link')} ({_names(drained['link_id'])}), the first `{md_text(first['link_id'])}` at "
-                f"{_sig(first['first_empty_s'] / scale)} {unit}.\n")
+            period_s = float(np.median(np.diff(np.unique(levels["time_s"].to_numpy(dtype=float)))))
+            out.append(f"Drained stores, below {threshold} after having held it (sampled every {_sig(period_s)} s): "
+                       f"{_count(len(drained), 'link')} ({_names(drained['link_id'])}), the first "
+                       f"`{md_text(first['link_id'])}` at {clock(first['first_empty_s'])} {unit}.\n")
         else:
-            sections.append(f"No store fell below the smallest request ({_sig(smallest_request_bits)} bit) once "
-                            "it had held it.\n")
+            out.append(f"No store fell below {threshold} once it had held it.\n")
     else:
-        sections.append(f"No `store_levels` table kept here: stores are judged at the end only. "
-                        f"{_count(len(final_empty), 'link')} in use ended below the smallest request ({_sig(smallest_request_bits)} bit)"
-                        + (f": {_names(final_empty['link_id'])}" if len(final_empty) else "") + ".\n")
-    drained_ids = set(drained["link_id"]) if drained is not None else set(final_empty["link_id"])
+        drained = None
+        final_empty = links[(links["final_level_bits"] < smallest_request_bits)
+                            & ((links["consumed_bits"] > 0) | (links["availability"] < 1))]
+        drained_ids = set(final_empty["link_id"])
+        out.append(f"No `store_levels` table kept here: stores are judged at the end only. "
+                   f"{_count(len(final_empty), 'link')} in use ended below {threshold}"
+                   + (f": {_names(final_empty['link_id'])}" if len(final_empty) else "") + ".\n")
     shown = links[(links["consumed_bits"] > 0) | (links["availability"] < 1) | links["link_id"].isin(drained_ids)]
     shown = (shown.assign(drained=shown["link_id"].isin(drained_ids))
              .sort_values(["drained", "consumed_bits", "link_id"], ascending=[False, False, True], kind="stable"))
-    if len(shown) > MAX_ROWS:
-        sections.append(f"{MAX_ROWS} of the {len(shown)} links that relayed key, failed or drained (drained first, "
-                        "then those that relayed most):\n")
-        shown = shown.head(MAX_ROWS)
-    else:
-        sections.append("Links that relayed key, failed or drained (drained first, then those that relayed most):\n")
-    link_table = pd.DataFrame({
+    which = "links that relayed key, failed or drained (drained first, then those that relayed most)"
+    out.append(f"{MAX_ROWS} of the {len(shown)} {which}:\n" if len(shown) > MAX_ROWS else f"The {which}:\n")
+    shown = shown.head(MAX_ROWS)
+    table = pd.DataFrame({
         "link": shown["link_id"], "ends": [f"{a} – {b}" for a, b in zip(shown["a"], shown["b"], strict=True)],
         "key rate [bit/s]": shown["key_rate_bps"]})
 
-    def add_bits(header: str, values: np.ndarray) -> None:  # each column in its own unit: Gbit made, bits left
-        bscale, bunit = _bits_scale(np.asarray(values, dtype=float))
-        link_table[f"{header} [{bunit}]"] = np.asarray(values, dtype=float) / bscale
+    def add_bits(header: str, values) -> None:  # each column in its own unit: Gbit made, bits left
+        values = np.asarray(values, dtype=float)
+        bscale, bunit = _bits_scale(values) if np.isfinite(values).any() else (1.0, "bit")
+        table[f"{header} [{bunit}]"] = values / bscale
 
     for header, column in (("generated", "generated_bits"), ("consumed", "consumed_bits"),
                            ("discarded at full store", "discarded_bits"), ("stored at end", "final_level_bits")):
-        add_bits(header, shown[column].to_numpy(dtype=float))
-    link_table["up [%]"] = shown["availability"].to_numpy(dtype=float)
+        add_bits(header, shown[column])
+    table["up [%]"] = shown["availability"].to_numpy(dtype=float)
     if drained is not None:
         per = drained.set_index("link_id")
-        add_bits("lowest after filling", shown["link_id"].map(per["lowest_bits"]).to_numpy(dtype=float))
-        link_table[f"empty from [{unit}]"] = shown["link_id"].map(per["first_empty_s"]).to_numpy() / scale
-        link_table[f"empty for [{unit}]"] = shown["link_id"].map(per["empty_s"]).to_numpy() / scale
-    sections.append(_markdown_table(link_table, {**{c: _sig for c in link_table.columns[2:]}, "up [%]": _percent}))
-
-    figures = [(caption, fig_dir / f"{stem}.png") for stem, caption in FIGURES]
-    return list(write_documents(directory, sections, figures))
+        add_bits("lowest after filling", shown["link_id"].map(per["lowest_bits"]))
+        table[f"empty from [{unit}]"] = shown["link_id"].map(per["first_empty_s"]).to_numpy(dtype=float) / clock.scale_s
+        table[f"empty for [{unit}]"] = shown["link_id"].map(per["empty_s"]).to_numpy(dtype=float) / clock.scale_s
+    return [*out, _markdown_table(table, {**{c: _sig for c in table.columns[2:]}, "up [%]": _percent})]

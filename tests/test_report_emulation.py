@@ -245,3 +245,20 @@ def test_drained_stores_counts_only_stores_that_had_held_a_request():
     assert list(out.index) == ["drained"]  # "filling" starts below 100 bit but never falls back
     assert out.loc["drained", "first_empty_s"] == 120.0 and out.loc["drained", "lowest_bits"] == 10.0
     assert out.loc["drained", "empty_s"] == 120.0  # the samples at 120 s and 180 s, each held 60 s
+
+
+def test_names_from_the_scenario_stay_inert(cli, emulated, tmp_path):
+    """An application named with HTML and a pipe: escaped in both reports, its table row not split."""
+    copy = _copy(emulated, tmp_path)
+    for path in copy.glob("*.parquet"):
+        path.unlink()
+    for name in ("availability", "outages"):
+        path = copy / f"{name}.csv"
+        path.write_text(path.read_text().replace("encryptor", "enc<script>x</script>|1"))
+    assert cli("report", copy)[0] == 0
+    md, html = (copy / "report.md").read_text(), (copy / "report.html").read_text()
+    assert "<script>" not in md and "<script>" not in html
+    assert "enc&lt;script&gt;x&lt;/script&gt;\\|1" in md
+    header = next(line for line in md.splitlines() if line.startswith("| application | ends |"))
+    row = next(line for line in md.splitlines() if line.startswith("| enc&lt;script"))
+    assert row.replace("\\|", "").count("|") == header.count("|")
