@@ -154,6 +154,9 @@ def write_report(directory: str | Path) -> list[Path]:
     is_sweep = (directory / "sweep.json").is_file()
     run_dir = directory / "baseline" if is_sweep else directory
     if not (run_dir / "manifest.json").is_file():
+        if (run_dir / "emulation.json").is_file():
+            raise UserError("an emulation not finished yet (no manifest.json): finish it with `qnetemu emulate "
+                            "... --resume`, then report", file=str(directory))
         raise UserError("not a qnetemu run, sweep or emulation directory (no manifest.json or sweep.json)", file=str(directory))
     if not is_sweep and read_manifest(run_dir).get("kind") == "emulation":
         from qnetemu.report_emulation import write_emulation_report

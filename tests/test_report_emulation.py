@@ -262,3 +262,11 @@ def test_names_from_the_scenario_stay_inert(cli, emulated, tmp_path):
     header = next(line for line in md.splitlines() if line.startswith("| application | ends |"))
     row = next(line for line in md.splitlines() if line.startswith("| enc&lt;script"))
     assert row.replace("\\|", "").count("|") == header.count("|")
+
+
+def test_an_unfinished_emulation_is_one_line(cli, emulated, tmp_path):
+    copy = _copy(emulated, tmp_path)
+    (copy / "manifest.json").unlink()  # what a killed emulation leaves: emulation.json, no manifest yet
+    code, _, err = cli("report", copy)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "not finished yet" in err and "--resume" in err
