@@ -42,6 +42,10 @@ CUT, DETOUR, START_UP, SHORTAGE = "cut", "detour", "start-up", "shortage"
 #: Tables the report cannot do without, and those it uses where present.
 REQUIRED = ("availability", "outages", "link_keys")
 OPTIONAL = ("link_events", "store_levels")
+#: The availability columns the report reads (an emulation without applications stores none).
+AVAILABILITY_COLUMNS = ["application", "a", "b", "request_bits", "max_wait_s", "requests", "served", "missed",
+                        "availability", "requested_rate_bps", "served_rate_bps", "static_key_rate_bps",
+                        "mean_latency_s", "p99_latency_s", "outages", "longest_outage_s", "total_outage_s"]
 #: Most rows in the outage, failure and link tables (the rest are counted in the text).
 MAX_ROWS = 30
 FIGURES = (
@@ -302,6 +306,8 @@ def write_emulation_report(directory: str | Path) -> list[Path]:
         if tables[name] is None:
             raise UserError(f"an emulation directory without its {name} table (.parquet or .csv); "
                             "emulate again to rewrite it", file=str(directory))
+    if "application" not in tables["availability"]:  # no applications: the runner writes a table without columns
+        tables["availability"] = pd.DataFrame(columns=AVAILABILITY_COLUMNS)
     fig_dir = directory / "figures"
     if any(not (fig_dir / f"{stem}.png").is_file() and all(tables[n] is not None for n in needs)
            for stem, needs in FIGURE_TABLES.items()):
@@ -346,6 +352,10 @@ def _header(directory: Path, manifest: dict, clock: _Clock) -> list[str]:
 def _applications(avail: pd.DataFrame, causes: pd.DataFrame, clock: _Clock) -> list[str]:
     from qnetemu.report import _markdown_table, md_text
 
+    if not len(avail):
+        return ["\n## Applications: requests served in time\n",
+                "No application drew key: the scenario has no `emulation.applications` and no demand with a "
+                "`required_key_rate_bps`."]
     unit = clock.unit
     missing = int((avail["missed"] > 0).sum())
     delivered_bits = float((avail["served_rate_bps"] * clock.duration_s).sum())
@@ -434,8 +444,9 @@ def _failures(spans: list[FailureSpan], causes: pd.DataFrame, have_events: bool,
             hit_by.setdefault(span, set()).add(app)
     kinds = pd.Series([f"{s.cause} {s.element}" for s in spans]).value_counts()  # "3 scheduled links"
     out.append(f"{_count(len(spans), 'failure')} ({', '.join(_count(int(n), k) for k, n in kinds.items())}), down "
-               f"{clock(sum(s.length_s(duration_s) for s in spans))} {unit} in all; {len(hit_by)} of them caused "
-               "an outage, the others were ridden out on stored key or other routes.\n")
+               f"{clock(sum(s.length_s(duration_s) for s in spans))} {unit} in all; "
+               + (f"{len(hit_by)} of them caused an outage, the others" if hit_by else "none caused an outage: all")
+               + " were ridden out on stored key or other routes.\n")
     ranked = sorted(spans, key=lambda s: (s not in hit_by, -s.length_s(duration_s)))[:MAX_ROWS]
     ranked.sort(key=lambda s: (s.down_s, s.element, s.name))
     if len(ranked) < len(spans):

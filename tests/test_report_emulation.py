@@ -270,3 +270,19 @@ def test_an_unfinished_emulation_is_one_line(cli, emulated, tmp_path):
     code, _, err = cli("report", copy)
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and "not finished yet" in err and "--resume" in err
+
+
+def test_an_emulation_without_applications_still_reports_its_links(cli, tmp_path):
+    path = tmp_path / "links-only.yaml"
+    path.write_text(SCENARIO[:SCENARIO.index("  applications:")])
+    sc, raw = load_scenario(path)
+    out = tmp_path / "out"
+    run_emulation(sc, resolve(sc, file=str(path), base_dir=tmp_path), scenario_file=str(path),
+                  scenario_hash=content_hash(raw), out_dir=out, duration_s=600.0, seed=1)
+    code, _, err = cli("report", out)
+    assert code == 0, err
+    text = (out / "report.md").read_text()
+    links = pd.read_parquet(out / "link_keys.parquet")
+    assert "No application drew key" in text
+    assert f"2 QKD links generated {_bits(float(links.generated_bits.sum()))} of key" in text
+    assert "relaying consumed 0 bit" in text
