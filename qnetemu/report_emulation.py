@@ -248,6 +248,8 @@ def _percent(share) -> str:
         return "-"
     if share >= 1.0:
         return "100"
+    if share < 1e-3:  # below 0.1 %: significant digits, not zeros
+        return _sig(100 * share)
     digits = 3
     while round(100 * share, digits) >= 100 and digits < 9:
         digits += 1
@@ -359,16 +361,22 @@ def _applications(avail: pd.DataFrame, causes: pd.DataFrame, clock: _Clock) -> l
     unit = clock.unit
     missing = int((avail["missed"] > 0).sum())
     delivered_bits = float((avail["served_rate_bps"] * clock.duration_s).sum())
-    text = (f"{_count(len(avail), 'application')}, {missing} of which missed requests; they were delivered "
-            f"{_bits(delivered_bits)} of key in all.")
+    text = (f"{_count(len(avail), 'application')}, " + (f"{missing} of which missed requests" if missing else
+                                                         "none of which missed a request")
+            + f". They received {_bits(delivered_bits)} of key in all.")
     worst = avail.sort_values("availability", kind="stable").iloc[0] if len(avail) else None
     if worst is not None and worst["missed"] > 0:
         text += (f" The least available, `{md_text(worst['application'])}`, was served "
                  f"{_percent(worst['availability'])} % of its requests in time ({int(worst['missed']):,} missed).")
     by_kind = causes.groupby("cause")["duration_s"].sum()
+    # Fibre relays take milliseconds, a wait for the next satellite pass hours: one unit for the column.
+    latencies = avail[["mean_latency_s", "p99_latency_s"]].to_numpy(dtype=float)
+    slowest_s = float(np.nanmax(latencies)) if np.isfinite(latencies).any() else 0.0
+    lat_scale, lat_unit = (1e-3, "ms") if slowest_s < 1.0 else _time_scale(np.array([slowest_s]))
     parts = [f"{clock(by_kind[k])} {unit} {k}" for k in (CUT, DETOUR, START_UP, SHORTAGE) if k in by_kind]
-    text += (f" Outage time, summed over applications: {clock(float(causes['duration_s'].sum()))} {unit} in "
-             f"{_count(len(causes), 'outage')}" + (f" ({', '.join(parts)})" if parts else "") + ".")
+    if len(causes):
+        text += (f" Outage time, summed over applications: {clock(float(causes['duration_s'].sum()))} {unit} in "
+                 f"{_count(len(causes), 'outage')}" + (f" ({', '.join(parts)})" if parts else "") + ".")
     table = pd.DataFrame({
         "application": avail["application"],
         "ends": [f"{a} – {b}" for a, b in zip(avail["a"], avail["b"], strict=True)],
@@ -377,7 +385,8 @@ def _applications(avail: pd.DataFrame, causes: pd.DataFrame, clock: _Clock) -> l
         f"longest outage [{unit}]": avail["longest_outage_s"] / clock.scale_s,
         "requested [bit/s]": avail["requested_rate_bps"], "served [bit/s]": avail["served_rate_bps"],
         "static share [bit/s]": avail["static_key_rate_bps"],
-        "mean latency [ms]": avail["mean_latency_s"] * 1e3, "p99 latency [ms]": avail["p99_latency_s"] * 1e3,
+        f"mean latency [{lat_unit}]": avail["mean_latency_s"] / lat_scale,
+        f"p99 latency [{lat_unit}]": avail["p99_latency_s"] / lat_scale,
     })
     count = lambda v: f"{int(v):,}"  # noqa: E731
     formats = {c: _sig for c in table.columns[6:]}
