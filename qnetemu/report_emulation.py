@@ -151,6 +151,21 @@ def explain_outage(graph: nx.Graph, a: str, b: str, *, start_s: float, decided_s
     ``start_s`` is the first missed request's arrival and ``decided_s`` its
     deadline [s]; ``route`` the widest route of the intact network and
     ``start_up_until_s`` when its stores first hold one request [s].
+
+    Examples
+    --------
+    A chain A - R - B whose second link went down at 100 s; the first miss
+    came at 400 s, when that link's stored key ran out:
+
+    >>> import networkx as nx
+    >>> g = nx.Graph()
+    >>> g.add_edge("A", "R", link_id="A-R", key_rate_bps=500.0)
+    >>> g.add_edge("R", "B", link_id="R-B", key_rate_bps=300.0)
+    >>> cut = FailureSpan("link", "R-B", "random", down_s=100.0, up_s=900.0)
+    >>> why = explain_outage(g, "A", "B", start_s=400.0, decided_s=410.0, spans=[cut],
+    ...                      route=["A", "R", "B"], start_up_until_s=5.0)
+    >>> why.kind, [s.name for s in why.failures], why.bridged_s
+    ('cut', ['R-B'], 300.0)
     """
     active = [s for s in spans if s.overlaps(start_s, decided_s)]
     if active and a in graph and b in graph:
