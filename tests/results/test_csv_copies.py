@@ -39,6 +39,13 @@ def test_list_cells_round_trip_through_the_csv_copy(tmp_path):
     assert back["rate"].tolist()[:2] == [1.0, 2.0]
 
 
+def test_a_table_without_columns_reads_back_empty(tmp_path):
+    write_table(tmp_path, "availability", pd.DataFrame())
+    (tmp_path / "availability.parquet").unlink()
+    back = read_table(tmp_path, "availability")
+    assert back is not None and back.empty
+
+
 def test_a_damaged_csv_copy_is_one_line(tmp_path):
     from qnetemu.errors import UserError
 
