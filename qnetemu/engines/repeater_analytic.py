@@ -83,11 +83,14 @@ from qnetemu.engines.elementary_link import (
     two_photon_success_prob,
     validate_chain,
 )
+from qnetemu.engines.swap_asap_pipelined import PIPELINED_EXACT_MAX, swap_asap_pipelined
 from qnetemu.physics.entanglement import STORAGE_FLOOR
 
 __all__ = [
     "MARKOV_EXACT_MAX",
     "MARKOV_FIDELITY_EXACT_MAX",
+    "PIPELINED_EXACT_MAX",
+    "pipelining_changes_results",
     "AnalyticChainEngine",
     "expected_max_geometric",
     "expected_waiting_two_segments",
@@ -95,7 +98,7 @@ __all__ = [
     "expected_waiting_nested",
     "pumped_attempts_pmf",
     "swap_asap_markov",
-    "swap_asap_extrapolated",
+    "swap_asap_pipelined_extrapolated",
 ]
 
 #: Largest swap-ASAP chain whose rate (any swap probability) and fidelity (deterministic
@@ -105,11 +108,6 @@ MARKOV_EXACT_MAX = 12
 #: marked chain: 8,100 states and 0.8 million transitions at 10 links, about 1 s; 11 links
 #: take 3 million transitions and 10-30 s).
 MARKOV_FIDELITY_EXACT_MAX = 10
-#: Name of the approximation used beyond those limits (:func:`swap_asap_extrapolated`).
-ASAP_APPROXIMATION = "asymptotic extrapolation of the exact swap-ASAP Markov chain"
-#: Its error measured against the Monte Carlo engine (README, "analytic" engine).
-ASAP_APPROXIMATION_ERROR = ("Monte Carlo at 13-24 segments: rate within 1.3 %, fidelity within 8e-4, "
-                            "each within 2.6 standard errors")
 #: What the nested recursion leaves out under classical swap messaging on 3+ segments: it
 #: restarts every link after each delivery (a renewal process), while links whose memories a
 #: swap has freed restart at once in SeQUeNCe and the Monte Carlo engine (pipelining). Measured
@@ -118,10 +116,59 @@ RENEWAL_APPROXIMATION = (
     "renewal: every link restarts after each delivery, so the pipelining of links freed by "
     "swaps is left out (measured against the pipelined Monte Carlo engine: rate 0.5-2 % low "
     "at 3-4 segments, 8-12 % low at 8, 17-21 % low at 16; fidelity up to 0.05 high at 16)")
+#: The same for instant swap messages (pipelining under instant messages: swap-ASAP from 4
+#: segments beyond :data:`PIPELINED_EXACT_MAX`, nested from 5), measured with ``python
+#: benchmarks/bench_analytic_renewal.py --instant``.
+INSTANT_RENEWAL_APPROXIMATION = (
+    "renewal: every link restarts after each delivery, so the links between two inner nodes of a "
+    "stored pair, which SeQUeNCe and the Monte Carlo engine restart at once, are left out "
+    "(measured against the pipelined Monte Carlo engine, nested, 20 km links, T2 = 50 ms: rate "
+    "2 % low at 5 segments, 6 % at 8, 12 % at 16; fidelity 0.005, 0.029, 0.043 high)")
+#: Continuous sources emit on one clock, so on unequal links pairs herald at different phases
+#: of the attempt period (SeQUeNCe's clocked sources, and the Monte Carlo engine's); every model
+#: here has them herald together at the period's end, each having stored its own ``L/c``, so a
+#: pair heralded early is not charged its wait for the later herald within the period. Measured
+#: with ``python benchmarks/bench_analytic_renewal.py --phases`` (10-25 km links, T2 = 20 ms).
+CLOCK_PHASE_APPROXIMATION = (
+    "clock phases: pairs of unequal links taken as heralding together at the end of each attempt "
+    "period, so a pair heralded earlier in the period is not charged its wait for the later "
+    "herald (measured against the Monte Carlo engine's clocked sources on 2-4 links of 10-25 km, "
+    "T2 = 20 ms: rate within 0.4 %, fidelity 0.001-0.003 high)")
+#: Name of the approximation beyond :data:`PIPELINED_EXACT_MAX` (swap-ASAP, instant messages,
+#: :func:`swap_asap_pipelined_extrapolated`), and its error measured against the pipelined
+#: Monte Carlo event loop with ``python benchmarks/bench_asap_approximation.py``.
+PIPELINED_APPROXIMATION = "asymptotic extrapolation of the exact pipelined swap-ASAP chain"
+PIPELINED_APPROXIMATION_ERROR = "PIPELINED_ERROR_PLACEHOLDER"
 _TAIL = 1e-13
 _MAX_GRID = 1 << 23
 #: Most memory the laws of one chain's sub-trees may take [bytes] (see :func:`_grid_bytes`).
 _MAX_GRID_BYTES = 2 << 30
+
+
+def pipelining_changes_results(protocol, n_segments: int) -> bool:
+    """Whether restarting links as soon as their two memories are free (pipelining, what
+    SeQUeNCe and the Monte Carlo engine do) can change a chain's results from the renewal
+    cycle (every link restarts after each delivery).
+
+    The two differ only when a link has both memories free while a pair spanning it is
+    still stored: renewal waits for the delivery, pipelining attempts at once. Under
+    classical messages a swapping node's memories are free while its outcome travels, so
+    from three segments on. Under instant messages a node's memories are freed by its swap
+    and the pair it made is stored until the delivery, so a link's two end nodes must both
+    lie strictly inside a stored pair that is not the delivered one: a stored non-final
+    pair spanning three or more links. Swap-ASAP: ``[0, n - 1]`` waits for the last link
+    when ``n - 1 >= 3``, so from four segments (on three the only pair spanning three links
+    is ``[0, 3]``, delivered at once). Nested: the fixed tree's non-final pairs; on four
+    segments they span at most two links, on five node 2's ``[0, 4]`` waits for link
+    ``[4, 5]``, so from five segments (not eight: the Monte Carlo event loop with pipelining
+    gives 2.4 % more pairs and a fidelity 0.004 lower on 5 x 20 km nested, T2 = 50 ms).
+    """
+    n = int(n_segments)
+    if protocol.swap_messaging == "classical":
+        return n >= 3
+    if protocol.swap_order == "swap_asap":
+        return n >= 4
+    return any(hi - lo >= 3 for lo, hi in nested_swap_partners(n) if lo >= 0 and (lo, hi) != (0, n))
 
 
 def _distinct_subchains(link_keys: list) -> int:
@@ -862,17 +909,15 @@ def _extrapolate_increments(values: np.ndarray, first_n: int, target_n: int) -> 
     return float(values[-1] + np.sum(alpha + beta / k + gamma / k**2))
 
 
-@functools.lru_cache(maxsize=256)
-def _homogeneous_markov(p: float, a: float, decay: float, n: int, fidelity: bool) -> tuple[float, float]:
-    """The exact chain of ``n`` equal links, remembered: sweeps ask for the same few again."""
-    if fidelity and a >= 1.0:
-        return expected_max_geometric([p] * n), _swap_asap_storage_deterministic(np.full(n, p), decay)
-    return swap_asap_markov([p] * n, a, decay, fidelity=fidelity)
+@functools.lru_cache(maxsize=64)
+def _homogeneous_pipelined(p: float, a: float, decay: float, n: int, fidelity: bool):
+    """The exact pipelined chain of ``n`` equal links, remembered."""
+    return swap_asap_pipelined([p] * n, a, decay, fidelity=fidelity)
 
 
-def swap_asap_extrapolated(p, swap_success_prob: float, decay_per_attempt: float,
-                           fidelity: bool = True) -> tuple[float, float]:
-    """Swap-ASAP beyond the exact Markov chain: the exact chain's trend continued (approximate).
+def swap_asap_pipelined_extrapolated(p, swap_success_prob: float, decay_per_attempt: float,
+                                     fidelity: bool = True) -> tuple[float, float, float]:
+    """Pipelined swap-ASAP beyond the exact chain: its trend continued (approximate).
 
     Parameters
     ----------
@@ -887,59 +932,38 @@ def swap_asap_extrapolated(p, swap_success_prob: float, decay_per_attempt: float
 
     Returns
     -------
-    attempts, storage_factor : float
-        As :func:`swap_asap_markov`; approximate. [-]
+    periods, first_periods, storage_factor : float
+        Mean attempt periods per delivered pair in the steady state, mean periods to the
+        first pair, and the mean storage factor of delivered pairs (NaN when not asked),
+        as :func:`~qnetemu.engines.swap_asap_pipelined.swap_asap_pipelined` gives them;
+        approximate. [-]
 
     Notes
     -----
-    Named approximation (:data:`ASAP_APPROXIMATION`): the exact chain is solved
-    for equal links of ``p_eff = n / sum(1 / p_i)`` (the harmonic mean: the same
-    mean attempts per link; exact for equal links) at the four largest sizes it
-    solves (9-12 links for the rate, 7-10 for the fidelity with probabilistic
-    swaps, 9-12 with deterministic ones), and continued to ``n`` links by
-    :func:`_extrapolate_increments`: the increments of ``log E[T_k]`` and of
-    ``-log storage_factor`` in ``k`` taken as ``alpha + beta / k + gamma / k**2``
-    (with probabilistic swaps ``E[T_k]`` grows about as ``C r**k k**beta``).
-    With deterministic swaps the rate stays exact (``E[max]``).
-
-    Measured error (``python benchmarks/bench_asap_approximation.py --segments
-    13 16 24 --pairs 20000 --swap 0.8 --length-km 10 --coherence-time-s 0.02``
-    and the defaults, 14, 16, 20 segments with ``a = 0.5``, 3,000 pairs): against
-    the Monte Carlo engine, rate -1.0, -0.5, +0.2 % (``a = 0.8``; standard
-    error 0.5 %) and +1.3, -0.3, +0.7 % (``a = 0.5``; 1.8 %), fidelity within
-    4.3e-4 (``a = 0.8``; 1.7e-4) and 8e-4 (``a = 0.5``; 6.5e-4); at most 2.6
-    standard errors. On the exact chain itself: ``E[T]`` at 12 links predicted
-    from 6-9 links within 1e-4 (``a = 0.8``) and 1e-3 (``a = 0.5``), the storage
-    factor at 10 links from 4-7 within 1e-4. Unequal links are the weak point: the
-    harmonic mean keeps the rate (-0.8 %, -0.5 %, +1.5 % on 14 links alternating
-    10/12 and 8/14 km and 16 links drawn from 6-16 km, a = 0.7, T2 = 50 ms, 20,000
-    Monte Carlo pairs, seed 7; 1.4, 0.9, 2.5 standard errors) but not the storage of
-    the early links' pairs (fidelity +2e-4, +1.8e-3, -6e-4: 2, 14 and 4 standard
-    errors). Not a bound.
+    Named approximation (:data:`PIPELINED_APPROXIMATION`), the device of
+    :func:`swap_asap_extrapolated` applied to the exact pipelined chain: it is solved for
+    equal links of the harmonic-mean success probability at the four largest sizes it
+    solves (``PIPELINED_EXACT_MAX - 3`` to ``PIPELINED_EXACT_MAX``), and ``log`` of the
+    periods per pair, of the periods to the first pair and ``-log`` of the storage factor
+    are continued to ``n`` links by :func:`_extrapolate_increments`. With certain swaps
+    the first pair's wait stays exact (``E[max_i T_i]``: links restarted early never hold
+    up the pair being built). Measured error: :data:`PIPELINED_APPROXIMATION_ERROR`.
+    Not a bound.
     """
     ps = _check_probs(p)
     n = ps.size
     a = float(swap_success_prob)
-    p_eff = float(ps.size / np.sum(1.0 / ps))
-    top = MARKOV_EXACT_MAX
-    sizes = range(top - 3, top + 1)
-    if a >= 1.0:  # E[max of n geometrics], exact
-        attempts = expected_max_geometric(ps)
-    elif n <= top:
-        attempts = swap_asap_markov(ps, a, 0.0, fidelity=False)[0]
-    else:
-        log_attempts = np.log([_homogeneous_markov(p_eff, a, 0.0, k, False)[0] for k in sizes])
-        attempts = math.exp(_extrapolate_increments(log_attempts, sizes[0], n))
-    if not fidelity:
-        return attempts, float("nan")
-    top = MARKOV_EXACT_MAX if a >= 1.0 else MARKOV_FIDELITY_EXACT_MAX
-    if n <= top:
-        if a >= 1.0:
-            return attempts, _swap_asap_storage_deterministic(ps, decay_per_attempt)
-        return attempts, swap_asap_markov(ps, a, decay_per_attempt)[1]
-    log_factor = np.array([-math.log(_homogeneous_markov(p_eff, a, decay_per_attempt, k, True)[1])
-                           for k in range(top - 3, top + 1)])
-    return attempts, math.exp(-_extrapolate_increments(log_factor, top - 3, n))
+    p_eff = float(n / np.sum(1.0 / ps))
+    sizes = range(PIPELINED_EXACT_MAX - 3, PIPELINED_EXACT_MAX + 1)
+    chains = [_homogeneous_pipelined(p_eff, a, float(decay_per_attempt), k, fidelity) for k in sizes]
+
+    def continued(values: list[float]) -> float:
+        return math.exp(_extrapolate_increments(np.log(values), sizes[0], n))
+
+    periods = continued([1.0 / c.deliveries_per_period for c in chains])
+    first = expected_max_geometric(ps) if a >= 1.0 else continued([c.first_delivery_periods for c in chains])
+    factor = 1.0 / continued([1.0 / c.storage_factor for c in chains]) if fidelity else float("nan")
+    return periods, first, factor
 
 
 # --------------------------------------------------------------------------- engine
@@ -1009,6 +1033,8 @@ class AnalyticChainEngine:
         notes = []
         extra = {"attempt_period_s": tau, "link_success_prob": p_link.tolist(),
                  "protocol": proto.label(), "lanes": lanes}
+        if proto.link_generation == "continuous" and np.ptp(herald) > 1e-9 * tau and rate > 0:
+            notes.append(CLOCK_PHASE_APPROXIMATION)
         if proto.swap_order == "nested" or n <= 2:
             law, step_s, exact, distinct = _nested_law(chain, p_link, pump, w0, tau, herald)
             t_grid = (law.start + np.arange(law.p.size)) * step_s
@@ -1026,40 +1052,49 @@ class AnalyticChainEngine:
             if not exact:
                 notes.append("classical delays split between attempt-grid points (measured: "
                              "1.5e-4 relative in rate against a 16x finer grid)")
-            if proto.swap_messaging == "classical" and n >= 3:
-                notes.append(RENEWAL_APPROXIMATION)
-        else:
+            if pipelining_changes_results(proto, n):
+                notes.append(RENEWAL_APPROXIMATION if proto.swap_messaging == "classical"
+                             else INSTANT_RENEWAL_APPROXIMATION)
+            extra["pipelined"] = False
+        elif pipelining_changes_results(proto, n):
+            # swap-ASAP, instant messages, 4+ segments: links restart once their memories are free
+            want_fidelity = rate > 0
+            a = hw.swap_success_prob
+            if n <= PIPELINED_EXACT_MAX:
+                res = _pipelined(tuple(p_link.tolist()), a, rate * tau, want_fidelity)
+                periods, first, factor = 1.0 / res.deliveries_per_period, res.first_delivery_periods, \
+                    res.storage_factor
+                extra.update(pipelined_states=res.states, pipelined_marked_states=res.marked_states)
+            else:
+                periods, first, factor = swap_asap_pipelined_extrapolated(p_link, a, rate * tau,
+                                                                          fidelity=want_fidelity)
+                unequal = ("; unequal links taken as equal ones of the harmonic-mean success probability"
+                           if np.ptp(p_link) > 0 else "")
+                notes.append(f"{PIPELINED_APPROXIMATION} ({n} segments beyond the exact pipelined chain's "
+                             f"limit of {PIPELINED_EXACT_MAX}; measured error: "
+                             f"{PIPELINED_APPROXIMATION_ERROR}{unequal})")
+            mean_t = periods * tau
+            latency = first * tau
+            if lanes > 1:
+                notes.append("latency: mean of one lane (the minimum over lanes is not computed)")
+            factor = factor if want_fidelity else 1.0
+            mean_w = w0 ** n * float(np.prod(np.exp(-rate * herald))) * factor
+            extra["pipelined"] = True
+        else:  # swap-ASAP on three segments, instant messages: nothing to pipeline, the renewal chain
             a = hw.swap_success_prob
             want_fidelity = rate > 0
-            rate_exact = a >= 1.0 or n <= MARKOV_EXACT_MAX
-            fid_exact = not want_fidelity or n <= (MARKOV_EXACT_MAX if a >= 1.0
-                                                   else MARKOV_FIDELITY_EXACT_MAX)
-            factor = 1.0
-            if not (rate_exact and fid_exact):
-                attempts, factor = swap_asap_extrapolated(p_link, a, rate * tau,
-                                                          fidelity=want_fidelity)
-                what = " and ".join(w for w, exact_ in (("rate", rate_exact), ("fidelity", fid_exact))
-                                    if not exact_)
-                unequal = ("; unequal links taken as equal ones of the harmonic-mean success "
-                           "probability: rate within 1.5 % and fidelity within 1.8e-3 of Monte "
-                           "Carlo on 14-16 unequal links (up to 14 standard errors)"
-                           if np.ptp(p_link) > 0 else "")
-                notes.append(f"{ASAP_APPROXIMATION} ({what}; {n} segments beyond the exact Markov "
-                             f"chain's limit; measured error: {ASAP_APPROXIMATION_ERROR}{unequal})")
-            elif a >= 1.0:
+            extra["pipelined"] = False
+            if a >= 1.0:
                 attempts = expected_max_geometric(p_link)
-                if want_fidelity:
-                    factor = _swap_asap_storage_deterministic(p_link, rate * tau)
+                factor = _swap_asap_storage_deterministic(p_link, rate * tau) if want_fidelity else 1.0
             else:
                 attempts, factor = swap_asap_markov(p_link, a, rate * tau, fidelity=want_fidelity)
-            if not want_fidelity:
-                factor = 1.0
+                factor = factor if want_fidelity else 1.0
             mean_t = attempts * tau
             latency = mean_t
             if lanes > 1:
                 notes.append("latency: mean of one lane (the minimum over lanes is not computed)")
-            herald_factor = float(np.prod(np.exp(-rate * herald)))
-            mean_w = w0 ** n * herald_factor * factor
+            mean_w = w0 ** n * float(np.prod(np.exp(-rate * herald))) * factor
         mean_f = (1.0 + 3.0 * mean_w) / 4.0
         extra["expected_time_s"] = mean_t
         extra["approximation"] = "; ".join(notes) if notes else "none (exact)"
@@ -1076,6 +1111,12 @@ class AnalyticChainEngine:
             wall_s=time.perf_counter() - t0,
             extra=extra,
         )
+
+
+@functools.lru_cache(maxsize=64)
+def _pipelined(p: tuple[float, ...], a: float, decay: float, fidelity: bool):
+    """The exact pipelined chain, remembered: sweeps and demand tables ask for the same few."""
+    return swap_asap_pipelined(np.asarray(p), a, decay, fidelity=fidelity)
 
 
 def _swap_asap_storage_deterministic(p: np.ndarray, decay_per_attempt: float) -> float:

@@ -42,7 +42,11 @@ Rate: the stationary law ``pi`` of the chain (``pi P = pi``, solved with the
 empty chain's weight fixed to 1 and then normalised; Kemeny & Snell, *Finite
 Markov Chains*, 1960, Ch. IV) gives the delivery probability per period
 ``D = sum_s pi_s d_s`` (a Markov reward process), and the rate is
-``D / tau``. Fidelity (depolarising memories, perfect swap gates): a
+``D / tau``. Latency: the mean first-passage time from the empty chain to
+the first delivery (with certain swaps it is the renewal chain's
+``E[max_i T_i]``: links restarted early never hold up the pair being built;
+with failing swaps pairs built ahead shorten the rebuild). Fidelity
+(depolarising memories, perfect swap gates): a
 delivered pair's Werner parameter is ``w0**n`` times the herald decays times
 ``exp(-r tau S)``, ``S`` the number of (pair, period) storages of its
 ancestors. To average it over deliveries, one delivery is tagged by marking
@@ -82,7 +86,7 @@ __all__ = ["PIPELINED_EXACT_MAX", "PipelinedChain", "swap_asap_pipelined"]
 
 #: Longest chain solved exactly (rate and fidelity): see
 #: ``benchmarks/bench_asap_pipelined.py`` for the state counts and times.
-PIPELINED_EXACT_MAX = 10
+PIPELINED_EXACT_MAX = 9
 _BASE = 6
 #: Most source states swept together (bounds the sweep's working arrays).
 _CHUNK = 256
@@ -93,13 +97,15 @@ class PipelinedChain:
     """Result of :func:`swap_asap_pipelined`.
 
     ``deliveries_per_period``: stationary probability of a delivery per attempt
-    period [-]; ``storage_factor``: mean ``exp(-r tau S)`` over delivered pairs
+    period [-]; ``first_delivery_periods``: mean attempt periods from empty memories to
+    the first delivery [-]; ``storage_factor``: mean ``exp(-r tau S)`` over delivered pairs
     (NaN when not asked) [-]; ``states``, ``marked_states``: states of the two
     chains; ``transitions``, ``marked_transitions``: their nonzero transitions;
     ``wall_s``: time taken [s].
     """
 
     deliveries_per_period: float
+    first_delivery_periods: float
     storage_factor: float
     states: int
     transitions: int
@@ -111,121 +117,136 @@ class PipelinedChain:
 def _keys(left: np.ndarray, right: np.ndarray, mark: np.ndarray) -> np.ndarray:
     """Base-6 code per row: per node ``(has a left pair) + 2 (right pair: 0 none, 1 unmarked,
     2 marked)``; with non-crossing pairs it fixes the configuration."""
-    digit = (left >= 0).astype(np.int64) + 2 * np.where(right >= 0, 1 + mark, 0)
-    return digit @ (_BASE ** np.arange(left.shape[1], dtype=np.int64))
+    digit = (left >= 0).view(np.int8) + (right >= 0).view(np.int8) * (2 + 2 * mark)
+    # a float dot (BLAS) is exact while the codes stay below 2**53: up to 16 links with
+    # the source index of a chunk in front (merged)
+    return (digit @ _BASE ** np.arange(left.shape[1], dtype=float)).astype(np.int64)
 
 
 class _Rows:
-    """Partial configurations of the sweep: source index, pairs (partner per memory), marks, weight."""
+    """Partial configurations of the sweep: source index, ``cfg`` (rows, 3, nodes) holding per
+    node the partner of its left memory, of its right memory (-1: free) and the mark of the
+    pair starting there, and the weight."""
 
-    def __init__(self, src, left, right, mark, prob):
-        self.src, self.left, self.right, self.mark, self.prob = src, left, right, mark, prob
+    def __init__(self, src, cfg, prob):
+        self.src, self.cfg, self.prob = src, cfg, prob
+
+    left = property(lambda self: self.cfg[:, 0])
+    right = property(lambda self: self.cfg[:, 1])
+    mark = property(lambda self: self.cfg[:, 2])
 
     def take(self, sel) -> _Rows:
-        return _Rows(self.src[sel], self.left[sel], self.right[sel], self.mark[sel], self.prob[sel])
+        return _Rows(self.src[sel], self.cfg[sel], self.prob[sel])
 
     @staticmethod
     def join(parts: list[_Rows]) -> _Rows:
-        return _Rows(*(np.concatenate([getattr(q, f) for q in parts])
-                       for f in ("src", "left", "right", "mark", "prob")))
+        return _Rows(*(np.concatenate([getattr(q, f) for q in parts]) for f in ("src", "cfg", "prob")))
 
     def merged(self) -> _Rows:
-        """Identical (source, configuration) rows summed into one."""
-        key = self.src * (_BASE ** self.left.shape[1]) + _keys(self.left, self.right, self.mark)
+        """Identical (source, configuration) rows summed into one; zero weights dropped."""
+        live = self if np.all(self.prob > 0) else self.take(self.prob > 0)
+        key = live.src * (_BASE ** live.cfg.shape[2]) + _keys(live.left, live.right, live.mark)
         _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-        out = self.take(first)
-        out.prob = np.bincount(inverse.ravel(), weights=self.prob)
+        out = live.take(first)
+        out.prob = np.bincount(inverse.ravel(), weights=live.prob)
         return out
 
 
 def _sweep(left, right, mark, p: np.ndarray, a: float, marked: bool):
     """One attempt period from each source configuration (rows of ``left``, ``right``, ``mark``).
 
-    Returns ``(src, left, right, mark, prob)`` of the outcomes that go on (marked: those
-    still holding a marked pair), the delivery probability per source (marked: the tagged
-    delivery's) and nothing else; contradicted markings are dropped.
+    Returns the outcomes that go on (a :class:`_Rows`; marked: those still holding a
+    marked pair) and the delivery probability per source (marked: the tagged delivery's);
+    contradicted markings are dropped.
     """
     n = p.size
     count = left.shape[0]
     free0 = (right[:, :n] < 0) & (left[:, 1:] < 0)  # links free at the period's start
-    rows = _Rows(np.arange(count), left.copy(), right.copy(), mark.copy(), np.ones(count))
+    if marked:
+        # What lies strictly inside a marked pair can never touch it (its end memories are
+        # taken), so it does not change the tagged delivery: those links are left out
+        # (their outcomes sum to 1), which lumps the marked chain.
+        inside = _inside_marked(left, right, mark)
+        free0 &= ~(inside[:, :n] & inside[:, 1:])
+    rows = _Rows(np.arange(count), np.stack([left, right, mark], axis=1), np.ones(count))
     delivered = np.zeros(count)
     for j in range(n + 1):
-        if j < n:  # herald of link j
+        if j < n and free0[:, j].any():  # herald of link j: misses in place, hits appended
             f = free0[rows.src, j]
-            idle = rows.take(~f)
-            tried = rows.take(f)
-            parts = [idle]
-            miss = tried.take(slice(None))
-            miss.prob = miss.prob * (1.0 - p[j])
-            parts.append(miss)
+            parts = [rows]
             for m in ((0, 1) if marked else (0,)):
-                hit = tried.take(slice(None))
-                hit.right = hit.right.copy()
-                hit.left = hit.left.copy()
-                hit.mark = hit.mark.copy()
-                hit.right[:, j] = j + 1
-                hit.left[:, j + 1] = j
-                hit.mark[:, j] = m
-                hit.prob = hit.prob * p[j]
+                hit = rows.take(f)
+                hit.cfg[:, 1, j] = j + 1
+                hit.cfg[:, 0, j + 1] = j
+                hit.cfg[:, 2, j] = m
+                hit.prob *= p[j]
                 parts.append(hit)
-            rows = _Rows.join([q for q in parts if q.prob.size])
-        if 1 <= j < n:  # swap at node j
-            both = (rows.left[:, j] >= 0) & (rows.right[:, j] >= 0)
-            if both.any():
-                rest = rows.take(~both)
-                sw = rows.take(both)
-                k = np.arange(sw.prob.size)
-                lo = sw.left[:, j].astype(np.int64)
-                m_l, m_r = sw.mark[k, lo], sw.mark[:, j]
-                parts = [rest]
-                ok = sw.take(m_l == m_r)  # joining a marked with an unmarked pair: contradiction
-                if ok.prob.size and a > 0.0:
-                    kk = np.arange(ok.prob.size)
-                    lo_k, hi_k = ok.left[:, j].astype(np.int64), ok.right[:, j].astype(np.int64)
-                    ok.right[kk, lo_k] = hi_k
-                    ok.left[kk, hi_k] = lo_k
-                    ok.left[:, j] = ok.right[:, j] = -1
-                    ok.mark[:, j] = 0
-                    ok.prob = ok.prob * a
-                    parts.append(ok)
-                bad = sw.take((m_l == 0) & (m_r == 0))  # a failure may not lose a marked pair
-                if bad.prob.size and a < 1.0:
-                    kb = np.arange(bad.prob.size)
-                    lo_b, hi_b = bad.left[:, j].astype(np.int64), bad.right[:, j].astype(np.int64)
-                    bad.right[kb, lo_b] = -1
-                    bad.left[kb, hi_b] = -1
-                    bad.left[:, j] = bad.right[:, j] = -1
-                    bad.prob = bad.prob * (1.0 - a)
-                    parts.append(bad)
-                rows = _Rows.join([q for q in parts if q.prob.size])
+            rows.prob[f] *= 1.0 - p[j]
+            rows = _Rows.join(parts)
+        if 1 <= j < n:  # swap at node j: successes in place, failures appended
+            both = np.flatnonzero((rows.cfg[:, 0, j] >= 0) & (rows.cfg[:, 1, j] >= 0))
+            if both.size:
+                lo = rows.cfg[both, 0, j].astype(np.int64)
+                hi = rows.cfg[both, 1, j].astype(np.int64)
+                m_l, m_r = rows.cfg[both, 2, lo], rows.cfg[both, 2, j]
+                fail = rows.take(both[(m_l == 0) & (m_r == 0)])  # a failure may not lose a marked pair
+                # joining a marked with an unmarked pair: contradiction, weight 0
+                rows.prob[both] *= np.where(m_l == m_r, a, 0.0)
+                rows.cfg[both, 1, lo] = hi
+                rows.cfg[both, 0, hi] = lo
+                rows.cfg[both, 0, j] = rows.cfg[both, 1, j] = -1
+                rows.cfg[both, 2, j] = 0
+                if a < 1.0 and fail.prob.size:
+                    k = np.arange(fail.prob.size)
+                    lo_f, hi_f = fail.cfg[:, 0, j].astype(np.int64), fail.cfg[:, 1, j].astype(np.int64)
+                    fail.cfg[k, 1, lo_f] = -1
+                    fail.cfg[k, 0, hi_f] = -1
+                    fail.cfg[:, 0, j] = fail.cfg[:, 1, j] = -1
+                    fail.prob *= 1.0 - a
+                    rows = _Rows.join([rows, fail])
         rows = rows.merged()
     # delivery of [0, n]: frees the end memories
     done = rows.right[:, 0] == n
+    rows.delivering = done  # which outcomes deliver (the first-delivery time leaves them out)
     if done.any():
         tagged = done & (rows.mark[:, 0] == 1)
-        rows.right[done, 0] = -1
-        rows.left[done, n] = -1
-        rows.mark[done, 0] = 0
-        still = np.any((rows.right >= 0) & (rows.mark == 1), axis=1)
+        rows.cfg[done, 1, 0] = -1
+        rows.cfg[done, 0, n] = -1
+        rows.cfg[done, 2, 0] = 0
         if marked:  # the tagged delivery counts when it leaves no marked pair behind
+            still = np.any((rows.right >= 0) & (rows.mark == 1), axis=1)
             win = tagged & ~still
             delivered += np.bincount(rows.src[win], weights=rows.prob[win], minlength=count)
             rows = rows.take(~tagged)
+            rows.delivering = np.zeros(rows.prob.size, dtype=bool)
         else:
             delivered += np.bincount(rows.src[done], weights=rows.prob[done], minlength=count)
     if marked:
         rows = rows.take(_consistent_marks(rows))
+        rows.delivering = np.zeros(rows.prob.size, dtype=bool)
     return rows, delivered
+
+
+def _marked_depth(left, right, mark) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per node: opens a marked pair, closes one, and the marked pairs open before it
+    (not counting a pair it closes)."""
+    t_open = (right >= 0) & (mark == 1)
+    partner = np.where(left >= 0, left, 0).astype(np.int64)
+    t_close = (left >= 0) & (np.take_along_axis(mark, partner, axis=1) == 1)
+    depth_before = np.cumsum(t_open.astype(np.int8) - t_close, axis=1) - t_open
+    return t_open, t_close, depth_before
+
+
+def _inside_marked(left, right, mark) -> np.ndarray:
+    """Nodes strictly inside a marked pair (not its ends)."""
+    t_open, t_close, depth_before = _marked_depth(left, right, mark)
+    return (depth_before >= 1) & ~t_open & ~t_close
 
 
 def _consistent_marks(rows: _Rows) -> np.ndarray:
     """Rows whose marked pairs can still join into one delivery: at least one, none nested
     in another (an inner pair cannot cross its outer pair's ends)."""
-    t_open = (rows.right >= 0) & (rows.mark == 1)
-    partner = np.where(rows.left >= 0, rows.left, 0).astype(np.int64)
-    t_close = (rows.left >= 0) & (np.take_along_axis(rows.mark, partner, axis=1) == 1)
-    depth_before = np.cumsum(t_open.astype(np.int8) - t_close, axis=1) - t_open
+    t_open, _, depth_before = _marked_depth(rows.left, rows.right, rows.mark)
     return t_open.any(axis=1) & ~np.any(t_open & (depth_before >= 1), axis=1)
 
 
@@ -235,53 +256,72 @@ def _explore(start_left, start_right, start_mark, p, a, marked: bool):
     Returns the states (keys sorted, their configurations), and the transitions
     ``(src, dst, prob)`` as indices into them, and the delivery probability per state.
     """
+    cfgs = [np.stack([start_left, start_right, start_mark], axis=1)]
     keys0 = _keys(start_left, start_right, start_mark)
-    known = {int(k): i for i, k in enumerate(keys0)}
-    todo = np.arange(keys0.size)
-    all_l, all_r, all_m = start_left, start_right, start_mark
-    src_l, dst_l, prob_l = [], [], []
-    reward = [np.zeros(keys0.size)]
+    order = np.argsort(keys0)
+    known, known_idx = keys0[order], order  # sorted keys and their state indices
+    count = keys0.size
+    todo = np.arange(count)
+    all_cfg = cfgs[0]
+    src_l, dst_l, prob_l, via_l = [], [], [], []
+    d_parts = []
     while todo.size:
-        new_confs = []
         for c in range(0, todo.size, _CHUNK):
             ids = todo[c:c + _CHUNK]
-            rows, delivered = _sweep(all_l[ids], all_r[ids], all_m[ids], p, a, marked)
-            reward.append((ids, delivered))
+            rows, delivered = _sweep(all_cfg[ids, 0], all_cfg[ids, 1], all_cfg[ids, 2], p, a, marked)
+            d_parts.append((ids, delivered))
             keys = _keys(rows.left, rows.right, rows.mark)
-            dst = np.empty(keys.size, np.int64)
-            for i, k in enumerate(keys.tolist()):
-                idx = known.get(k)
-                if idx is None:
-                    idx = known[k] = len(known)
-                    new_confs.append((rows.left[i], rows.right[i], rows.mark[i]))
-                dst[i] = idx
+            pos = np.minimum(np.searchsorted(known, keys), known.size - 1)
+            found = known[pos] == keys
+            dst = np.where(found, known_idx[pos], -1)
+            if not found.all():
+                new_keys, first, inverse = np.unique(keys[~found], return_index=True, return_inverse=True)
+                dst[~found] = count + inverse.ravel()
+                cfgs.append(rows.cfg[np.flatnonzero(~found)[first]])
+                merged = np.concatenate([known, new_keys])
+                idx = np.concatenate([known_idx, count + np.arange(new_keys.size)])
+                order = np.argsort(merged, kind="stable")
+                known, known_idx = merged[order], idx[order]
+                count += new_keys.size
             src_l.append(ids[rows.src])
             dst_l.append(dst)
             prob_l.append(rows.prob)
-        start = all_l.shape[0]
-        if new_confs:
-            all_l = np.vstack([all_l, np.stack([q[0] for q in new_confs])])
-            all_r = np.vstack([all_r, np.stack([q[1] for q in new_confs])])
-            all_m = np.vstack([all_m, np.stack([q[2] for q in new_confs])])
-        todo = np.arange(start, all_l.shape[0])
-    size = all_l.shape[0]
-    d = np.zeros(size)
-    for item in reward[1:]:
-        ids, delivered = item
+            via_l.append(rows.delivering)
+        start = all_cfg.shape[0]
+        all_cfg = np.concatenate(cfgs)
+        cfgs = [all_cfg]
+        todo = np.arange(start, count)
+    d = np.zeros(count)
+    for ids, delivered in d_parts:
         d[ids] += delivered
-    return (all_l, all_r, all_m), np.concatenate(src_l), np.concatenate(dst_l), np.concatenate(prob_l), d
+    return ((all_cfg[:, 0], all_cfg[:, 1], all_cfg[:, 2]), np.concatenate(src_l), np.concatenate(dst_l),
+            np.concatenate(prob_l), d, np.concatenate(via_l))
 
 
 def _sparse_solve(mat, rhs: np.ndarray) -> np.ndarray:
-    """``mat x = rhs``: GMRES with the diagonal as preconditioner to 1e-13, else a direct solve."""
+    """``mat x = rhs`` to 1e-11 relative residual: BiCGSTAB, then GMRES, with the diagonal
+    (the self-loops, which dominate when links rarely succeed) as preconditioner; a direct
+    solve if neither gets there (on these chains BiCGSTAB took 0.1 s where GMRES(100)
+    took 3 s and a sparse LU over a minute, 23,000 states)."""
     from scipy.sparse import linalg
 
     diag = mat.diagonal()
     precond = linalg.LinearOperator(mat.shape, matvec=lambda v: v / diag, dtype=float)
-    x, info = linalg.gmres(mat, rhs, M=precond, rtol=1e-13, atol=0.0, restart=100, maxiter=4)
-    if info == 0 and np.linalg.norm(mat @ x - rhs) <= 1e-11 * np.linalg.norm(rhs):
-        return x
+    target = 1e-11 * np.linalg.norm(rhs)
+    for solver, kwargs in ((linalg.bicgstab, {"maxiter": 5000}), (linalg.gmres, {"restart": 100, "maxiter": 4})):
+        x, info = solver(mat, rhs, M=precond, rtol=1e-13, atol=0.0, **kwargs)
+        if info == 0 and np.linalg.norm(mat @ x - rhs) <= target:
+            return x
     return linalg.spsolve(mat.tocsc(), rhs)
+
+
+def _first_delivery(src, dst, prob, size: int) -> float:
+    """Mean periods from the empty chain (state 0) to the first delivery: ``t = 1 + P' t``,
+    ``P'`` the transitions that do not deliver (Kemeny & Snell 1960, Thm 3.3.5)."""
+    from scipy import sparse
+
+    mat = (sparse.identity(size, format="csr") - sparse.csr_matrix((prob, (src, dst)), shape=(size, size))).tocsr()
+    return float(_sparse_solve(mat, np.ones(size))[0])
 
 
 def _stationary(src, dst, prob, size: int, anchor: int = 0) -> np.ndarray:
@@ -344,14 +384,15 @@ def swap_asap_pipelined(p, swap_success_prob: float, decay_per_attempt: float,
     if not (0.0 < a <= 1.0):
         raise ValueError(f"swap_success_prob must lie in (0, 1], got {swap_success_prob!r}")
     empty = np.full((1, n + 1), -1, np.int8), np.full((1, n + 1), -1, np.int8), np.zeros((1, n + 1), np.int8)
-    (left, right, mark), src, dst, prob, d = _explore(*empty, ps, a, marked=False)
+    (left, right, mark), src, dst, prob, d, via = _explore(*empty, ps, a, marked=False)
     size = left.shape[0]
     pi = _stationary(src, dst, prob, size)
     per_period = float(pi @ d)
+    first = _first_delivery(src[~via], dst[~via], prob[~via], size)
     factor, m_size, m_trans = float("nan"), 0, 0
     if fidelity:
         factor, m_size, m_trans = _storage_factor(left, right, mark, pi, ps, a, decay_per_attempt, per_period)
-    return PipelinedChain(per_period, factor, size, int(src.size), m_size, m_trans,
+    return PipelinedChain(per_period, first, factor, size, int(src.size), m_size, m_trans,
                           time.perf_counter() - t0)
 
 
@@ -367,7 +408,7 @@ def _storage_factor(left, right, mark, pi, ps, a, decay, per_period):
     uniq, first, inverse = np.unique(s_keys, return_index=True, return_inverse=True)
     inverse = inverse.ravel()
     seeds = start_rows.take(first)
-    (ml, mr, mm), src, dst, prob, r = _explore(seeds.left, seeds.right, seeds.mark, ps, a, marked=True)
+    (ml, mr, mm), src, dst, prob, r, _ = _explore(seeds.left, seeds.right, seeds.mark, ps, a, marked=True)
     size = ml.shape[0]
     t_pairs = np.sum((mr >= 0) & (mm == 1), axis=1)
     disc = np.exp(-decay * t_pairs)
