@@ -37,7 +37,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qnetemu.engines.chain import ChainSpec, RepeaterHardware, RepeaterProtocol  # noqa: E402
-from qnetemu.engines.repeater_analytic import AnalyticChainEngine  # noqa: E402
+from qnetemu.engines.repeater_analytic import (  # noqa: E402
+    CLOCK_PHASE_APPROXIMATION,
+    PIPELINED_APPROXIMATION,
+    AnalyticChainEngine,
+)
 from qnetemu.engines.repeater_montecarlo import MonteCarloChainEngine  # noqa: E402
 
 DEFAULT = RepeaterProtocol("nested", "negotiated", "classical", "independent_lanes")
@@ -56,8 +60,10 @@ def _row(label: str, chain: ChainSpec, mc_rate, mc_se, mc_f, mc_f_se) -> str:
     a = AnalyticChainEngine().simulate(chain)
     z = (a.pair_rate_hz - mc_rate) / mc_se
     zf = (a.mean_fidelity - mc_f) / mc_f_se
-    model = ("exact" if a.extra["exact"] else "extrapolated" if a.extra.get("pipelined") else "renewal") + (
-        ", pipelined" if a.extra.get("pipelined") else "")
+    note = a.extra["approximation"]
+    model = ("pipelined chain" if a.extra["pipelined"] else "renewal") + (
+        ", extrapolated" if note.startswith(PIPELINED_APPROXIMATION) else "") + (
+        ", clock phases" if CLOCK_PHASE_APPROXIMATION in note else "") + (", exact" if a.extra["exact"] else "")
     return (f"| {label} | {model} | {a.pair_rate_hz:.4g}, {a.mean_fidelity:.4f} "
             f"| {mc_rate:.4g} ± {mc_se:.2g}, {mc_f:.4f} ± {mc_f_se:.1g} "
             f"| {a.pair_rate_hz / mc_rate - 1:+.1%} ({z:+.1f}) | {a.mean_fidelity - mc_f:+.4f} ({zf:+.1f}) |")
