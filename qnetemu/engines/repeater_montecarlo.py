@@ -66,7 +66,9 @@ Physics per trial (the chain's :class:`~qnetemu.engines.chain.RepeaterProtocol`)
   right within an instant) or ``nested`` (:func:`nested_swap_partners`). A
   swap succeeds with ``swap_success_prob``; the (twirled) Werner parameters
   multiply, then the fidelity is multiplied by ``swap_fidelity``; a failure
-  loses both pairs.
+  loses both pairs: the swapping node's memories are free at once, the two
+  partners' once the failure reaches them at the fibre's speed (textbook
+  cycle: at once).
 * Messaging: ``instant``, or ``classical``: once node ``j`` knows both its
   pairs, its resource manager pairs the swapping protocol with the two
   partner nodes (REQUEST/RESPONSE, SeQUeNCe's ``resource_manager.py``), so
@@ -99,9 +101,10 @@ Physics per trial (the chain's :class:`~qnetemu.engines.chain.RepeaterProtocol`)
   herald delay is rejected.
 
 Not modelled: dark counts, the RSVP reservation time before the first
-attempt, a failed swap's outcome message delay (links restart at once), an
-end node freeing its memory before the other end knows the pair (both are
-freed at the delivery), and the offsets of SeQUeNCe's continuous sources
+attempt, the retries of a negotiation whose partner memory is still held
+(a link starts the instant both its memories are free), an end node freeing
+its memory before the other end knows the pair (both are freed at the
+delivery), and the offsets of SeQUeNCe's continuous sources
 within their 12.5 ns emission slots. With a cutoff, a swap's outcome that
 reaches an end node after the new pair has expired resets that memory on
 arrival in SeQUeNCe; here the links restart at the expiry.
@@ -265,6 +268,10 @@ def _run_batch_events(
     use_l = np.zeros(shape)  # time the left end knows the pair
     use_r = np.zeros(shape)  # time the right end knows the pair
     swap_at = np.full(shape, np.inf)  # time node j's pending swap happens
+    # a failed swap's far ends hold their memories until its outcome arrives (not textbook)
+    held_l = np.zeros(shape)  # node j's left memory is held until then
+    held_r = np.zeros(shape)  # node j's right memory is held until then
+    hold = prm.restart != "grid" and bool(prm.delay_s.any()) and prm.a < 1.0
     now = np.zeros(size)
     ready = _heralds(prm, np.zeros((size, n)), _link_attempts(rng, prm.p, prm.pump_probs, (size, n)),
                      prm.herald_s)
@@ -287,6 +294,9 @@ def _run_batch_events(
         t_next = np.minimum(
             t_next, np.where(swap_at > now[:, None] + eps, swap_at, np.inf).min(axis=1)
         )
+        if hold:
+            for held in (held_l, held_r):
+                t_next = np.minimum(t_next, np.where(held > now[:, None] + eps, held, np.inf).min(axis=1))
         now = np.maximum(t_next, now)  # never step back in time
         nowc = now[:, None]
         # 1. expiry
@@ -365,6 +375,10 @@ def _run_batch_events(
             l_of[s, j] = -1
             r_of[fl, j] = -1
             l_of[fl, j] = -1
+            if hold:  # the partners reset their memories when the failure reaches them
+                tf = t[~ok]
+                held_r[fl, lf] = tf + prm.delay_s[j, lf]
+                held_l[fl, hf] = tf + prm.delay_s[j, hf]
         if stream:  # deliver before restarting, so the end links restart at the delivery
             done = (r_of[:, 0] == n) & (np.maximum(use_l[:, 0], use_r[:, 0]) <= now + eps)
             if done.any():
@@ -381,6 +395,8 @@ def _run_batch_events(
         else:  # a link is free when no stored pair spans it
             diff = (r_of >= 0).astype(np.int8) - (l_of >= 0).astype(np.int8)
             cov_new = np.cumsum(diff, axis=1)[:, :n] > 0
+        if hold:
+            cov_new |= (held_r[:, :n] > nowc + eps) | (held_l[:, 1:] > nowc + eps)
         # free links whose scheduled herald is not in the future (freed now, or
         # heralded and lost in the same instant) start a fresh attempt sequence
         freed = ~cov_new & (ready <= nowc + eps)
@@ -419,6 +435,7 @@ def _run_batch_events(
             born = born[keep]
             use_l, use_r, ready, covered = use_l[keep], use_r[keep], ready[keep], covered[keep]
             swap_at = swap_at[keep]
+            held_l, held_r = held_l[keep], held_r[keep]
     if stream:
         return out_t, out_f
     return out_t[:, 0], out_f[:, 0]

@@ -504,3 +504,27 @@ def test_clocked_sources_use_renewal_trials_only_where_they_are_exact(lengths_km
     res = _mc(chain, 200)
     assert ("stream_runs" in res.extra) is stream
     assert res.extra["pipelined"] is False
+
+
+def test_failed_swap_frees_the_partners_when_its_outcome_arrives():
+    """2 x 20 km, nested, classical messages, negotiated attempts, certain links, swap
+    probability 0.5: links herald at tau, node 1 swaps after its pairing round trip (2 d);
+    a success is delivered d later, and a failure reaches the end nodes d later, which frees
+    their memories then. Either way every link restarts tau + 3 d after the last restart,
+    so each delivery time is a whole number of cycles and the rate is a / (tau + 3 d); the
+    textbook cycle restarts a failed chain at the next grid point (tau + 2 d -> 2 tau)."""
+    from qnetemu.engines import repeater_montecarlo as mc
+
+    chain = make_chain((L_KM,) * 2, make_hardware(memories_per_node=200, swap_success_prob=0.5),
+                       protocol=RepeaterProtocol("nested", "negotiated", "classical", "single"))
+    prm, _, _ = MonteCarloChainEngine()._params(chain)
+    assert np.all(prm.p == 1.0) and prm.restart == "now" and not prm.pipelined
+    tau, d = prm.tau_s, prm.delay_s[0, 1]
+    t, _ = mc._run_batch_events(np.random.default_rng(3), prm, 4000)
+    cycles = t / (tau + 3 * d)
+    assert_allclose(cycles, np.round(cycles), rtol=1e-9)
+    assert abs(cycles.mean() - 2.0) < Z * cycles.std(ddof=1) / math.sqrt(cycles.size)  # 1 / a
+    textbook, _, _ = MonteCarloChainEngine(pipelining=False)._params(chain)
+    t, _ = mc._run_batch_events(np.random.default_rng(3), textbook, 4000)
+    failed = t > tau + 3 * d * (1 + 1e-9)
+    assert_allclose(t[failed] % tau, 3 * d, rtol=1e-9)  # restarts on the grid points k tau
