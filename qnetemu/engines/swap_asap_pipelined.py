@@ -134,6 +134,7 @@ class _Rows:
 
     def __init__(self, src, cfg, prob):
         self.src, self.cfg, self.prob = src, cfg, prob
+        self.delivering = None  # set by _sweep: which outcomes delivered a pair
 
     left = property(lambda self: self.cfg[:, 0])
     right = property(lambda self: self.cfg[:, 1])
