@@ -63,9 +63,12 @@ What is computed, and how exactly
   against the pipelined Monte Carlo engine (``benchmarks/
   bench_analytic_renewal.py``); ``extra["exact"]`` is then False.
 * **Continuous attempts on unequal links**: the sources' one clock makes
-  pairs herald at different phases of the attempt period; every model here
-  has them herald together at its end (:data:`CLOCK_PHASE_APPROXIMATION`,
-  fidelity 0.001-0.0035 high, measured).
+  pairs herald at different phases of the attempt period. The swap-ASAP
+  chain (instant messages, from two segments) follows them exactly: within a
+  period links herald in time order, and a tagged pair swapped at a phase is
+  charged its storage since the tick. The nested recursion has them herald
+  together at the period's end (:data:`CLOCK_PHASE_APPROXIMATION`, fidelity
+  0.001-0.0025 high, measured).
 
 Refused (``ProtocolNotSupported``, naming the field): cutoffs; the shared
 memory pool; swap-ASAP with classical messaging beyond two segments, or with
@@ -137,15 +140,16 @@ INSTANT_RENEWAL_APPROXIMATION = (
     "(measured against the pipelined Monte Carlo engine, nested, 20 km links, T2 = 50 ms: rate "
     "2 % low at 5 segments, 6 % at 8, 12 % at 16; fidelity 0.005, 0.029, 0.043 high)")
 #: Continuous sources emit on one clock, so on unequal links pairs herald at different phases
-#: of the attempt period (SeQUeNCe's clocked sources, and the Monte Carlo engine's); every model
-#: here has them herald together at the period's end, each having stored its own ``L/c``, so a
-#: pair heralded early is not charged its wait for the later herald within the period. Measured
-#: with ``python benchmarks/bench_analytic_renewal.py --phases`` (10-25 km links, T2 = 20 ms).
+#: of the attempt period (SeQUeNCe's clocked sources, and the Monte Carlo engine's); the swap-ASAP
+#: chain follows those phases exactly, the nested recursion and the pipelined extrapolation have
+#: the pairs herald together at the period's end, each having stored its own ``L/c``, so a pair
+#: heralded early is not charged its wait for the later herald within the period. Measured with
+#: ``python benchmarks/bench_analytic_renewal.py --phases`` (10-25 km links, T2 = 20 ms).
 CLOCK_PHASE_APPROXIMATION = (
     "clock phases: pairs of unequal links taken as heralding together at the end of each attempt "
     "period, so a pair heralded earlier in the period is not charged its wait for the later "
-    "herald (measured against the Monte Carlo engine's clocked sources on 2-4 links of 10-25 km, "
-    "T2 = 20 ms: rate within 1 %, fidelity 0.001-0.0035 high)")
+    "herald (measured against the Monte Carlo engine's clocked sources on nested chains of "
+    "10 and 20 km links, T2 = 20 ms: rate within 0.1 %, fidelity 0.001-0.0025 high)")
 #: Name of the approximation beyond :data:`PIPELINED_EXACT_MAX` (swap-ASAP, instant messages,
 #: :func:`swap_asap_pipelined_extrapolated`), and its error measured against the pipelined
 #: Monte Carlo event loop with ``python benchmarks/bench_asap_approximation.py``.
@@ -1061,9 +1065,17 @@ class AnalyticChainEngine:
         notes = []
         extra = {"attempt_period_s": tau, "link_success_prob": p_link.tolist(),
                  "protocol": proto.label(), "lanes": lanes}
-        if proto.link_generation == "continuous" and np.ptp(herald) > 1e-9 * tau and rate > 0:
+        phased = proto.link_generation == "continuous" and np.ptp(herald) > 1e-9 * tau
+        # Swap-ASAP, instant messages, depolarising memories and perfect gates, no pumping: the
+        # pipelined chain, which also follows the clock phases of unequal continuous links
+        # (from two segments; it is the renewal cycle up to three, where nothing pipelines).
+        asap_chain = (proto.swap_order == "swap_asap" and proto.swap_messaging == "instant"
+                      and (pipelining_changes_results(proto, n) or (phased and n >= 2))
+                      and (hw.decoherence == "depolarising" or rate == 0) and hw.swap_fidelity == 1
+                      and not pump)
+        if phased and rate > 0 and not (asap_chain and n <= PIPELINED_EXACT_MAX):
             notes.append(CLOCK_PHASE_APPROXIMATION)
-        if proto.swap_order == "nested" or n <= 2:
+        if (proto.swap_order == "nested" or n <= 2) and not asap_chain:
             law, step_s, exact, distinct = _nested_law(chain, p_link, pump, w0, tau, herald)
             t_grid = (law.start + np.arange(law.p.size)) * step_s
             mass = float(law.p.sum())
@@ -1084,14 +1096,20 @@ class AnalyticChainEngine:
                 notes.append(RENEWAL_APPROXIMATION if proto.swap_messaging == "classical"
                              else INSTANT_RENEWAL_APPROXIMATION)
             extra["pipelined"] = False
-        elif pipelining_changes_results(proto, n):
-            # swap-ASAP, instant messages, 4+ segments: links restart once their memories are free
+        elif asap_chain:
+            # swap-ASAP, instant messages: links restart once their memories are free
             want_fidelity = rate > 0
             a = hw.swap_success_prob
+            herald_factor = float(np.prod(np.exp(-rate * herald)))
             if n <= PIPELINED_EXACT_MAX:
-                res = _pipelined(tuple(p_link.tolist()), a, rate * tau, want_fidelity)
+                # continuous attempts: each link heralds its L/c after its source's clock tick,
+                # and the chain charges every ancestor's storage from emission itself
+                phases = tuple((herald / tau).tolist()) if proto.link_generation == "continuous" else None
+                res = _pipelined(tuple(p_link.tolist()), a, rate * tau, want_fidelity, phases)
                 periods, first, factor = 1.0 / res.deliveries_per_period, res.first_delivery_periods, \
                     res.storage_factor
+                if phases is not None:
+                    herald_factor = 1.0
                 extra.update(pipelined_states=res.states, pipelined_marked_states=res.marked_states)
             else:
                 periods, first, factor = swap_asap_pipelined_extrapolated(p_link, a, rate * tau,
@@ -1107,8 +1125,8 @@ class AnalyticChainEngine:
             if lanes > 1:
                 notes.append("latency: mean of one lane (the minimum over lanes is not computed)")
             factor = factor if want_fidelity else 1.0
-            mean_w = w0 ** n * float(np.prod(np.exp(-rate * herald))) * factor
-            extra["pipelined"] = True
+            mean_w = w0 ** n * herald_factor * factor
+            extra["pipelined"] = pipelining_changes_results(proto, n)
         else:  # swap-ASAP on three segments, instant messages: nothing to pipeline, the renewal chain
             a = hw.swap_success_prob
             want_fidelity = rate > 0
@@ -1143,9 +1161,9 @@ class AnalyticChainEngine:
 
 
 @functools.lru_cache(maxsize=64)
-def _pipelined(p: tuple[float, ...], a: float, decay: float, fidelity: bool):
+def _pipelined(p: tuple[float, ...], a: float, decay: float, fidelity: bool, phases):
     """The exact pipelined chain, remembered: sweeps and demand tables ask for the same few."""
-    return swap_asap_pipelined(np.asarray(p), a, decay, fidelity=fidelity)
+    return swap_asap_pipelined(np.asarray(p), a, decay, fidelity=fidelity, phases=phases)
 
 
 def _swap_asap_storage_deterministic(p: np.ndarray, decay_per_attempt: float) -> float:

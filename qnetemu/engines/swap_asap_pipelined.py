@@ -34,10 +34,16 @@ independently with ``p_i``; then the nodes holding two pairs swap, left to
 right, each swap succeeding with ``a`` (the pairs join) or failing with
 ``1 - a`` (both pairs are lost, their memories freed); a pair ``[0, n]`` is
 delivered and frees the end memories. Memories freed in a period are used
-from the next period on. The transition matrix is built by a vectorised
-left-to-right sweep over all source states at once (herald of link ``j``,
-then the swap at node ``j``), merging identical partial states after each
-step.
+from the next period on. With continuous attempts on unequal links the
+sources' clock makes each link herald its ``L/c`` after the period's tick:
+the links then herald in time order within the period, each instant followed
+by its swaps and delivery (as in the event loop), and a tagged pair swapped
+at a phase ``f`` of the period is charged ``exp(-r tau f)`` (with the
+per-period discounts this is every ancestor's storage since emission: each
+swap consumes two pairs and makes one). The transition matrix is built by a
+vectorised left-to-right sweep over all source states at once (herald of
+link ``j``, then the swap at node ``j``, per herald instant), merging
+identical partial states after each step.
 
 What is computed
 ----------------
@@ -130,38 +136,59 @@ def _keys(left: np.ndarray, right: np.ndarray, mark: np.ndarray) -> np.ndarray:
 class _Rows:
     """Partial configurations of the sweep: source index, ``cfg`` (rows, 3, nodes) holding per
     node the partner of its left memory, of its right memory (-1: free) and the mark of the
-    pair starting there, and the weight."""
+    pair starting there, the weight, and whether the row delivered a pair this period."""
 
-    def __init__(self, src, cfg, prob):
+    def __init__(self, src, cfg, prob, delivering=None):
         self.src, self.cfg, self.prob = src, cfg, prob
-        self.delivering = None  # set by _sweep: which outcomes delivered a pair
+        self.delivering = np.zeros(src.size, dtype=bool) if delivering is None else delivering
 
     left = property(lambda self: self.cfg[:, 0])
     right = property(lambda self: self.cfg[:, 1])
     mark = property(lambda self: self.cfg[:, 2])
 
     def take(self, sel) -> _Rows:
-        return _Rows(self.src[sel], self.cfg[sel], self.prob[sel])
+        return _Rows(self.src[sel], self.cfg[sel], self.prob[sel], self.delivering[sel])
 
     @staticmethod
     def join(parts: list[_Rows]) -> _Rows:
-        return _Rows(*(np.concatenate([getattr(q, f) for q in parts]) for f in ("src", "cfg", "prob")))
+        return _Rows(*(np.concatenate([getattr(q, f) for q in parts])
+                       for f in ("src", "cfg", "prob", "delivering")))
 
     def merged(self) -> _Rows:
-        """Identical (source, configuration) rows summed into one; zero weights dropped."""
+        """Identical (source, configuration, delivered) rows summed into one; zero weights dropped."""
         live = self if np.all(self.prob > 0) else self.take(self.prob > 0)
-        key = live.src * (_BASE ** live.cfg.shape[2]) + _keys(live.left, live.right, live.mark)
+        key = (2 * live.src + live.delivering) * (_BASE ** live.cfg.shape[2]) + _keys(
+            live.left, live.right, live.mark)
         _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
         out = live.take(first)
         out.prob = np.bincount(inverse.ravel(), weights=live.prob)
         return out
 
 
-def _sweep(left, right, mark, p: np.ndarray, a: float, marked: bool):
+def _groups(n: int, phases, decay: float) -> list[tuple[np.ndarray, float]]:
+    """The instants of one period at which links herald: ``(links, discount)`` in time order.
+
+    ``phases`` None: every link heralds at the period's end (negotiated attempts, or one
+    herald delay), no discount (the caller applies the herald decays). Otherwise each
+    link's herald time after its source's clock tick, as a fraction of the period: a
+    tagged pair swapped (or delivered) at phase ``f`` is charged ``exp(-decay f)`` for the
+    time since the tick, which with the per-period discounts is every ancestor's storage
+    since its photons' emission (each swap consumes two pairs and makes one).
+    """
+    if phases is None:
+        return [(np.ones(n, dtype=bool), 1.0)]
+    ph = np.asarray(phases, dtype=float)
+    return [(ph == f, float(np.exp(-decay * f))) for f in np.unique(ph)]
+
+
+def _sweep(left, right, mark, p: np.ndarray, a: float, marked: bool, groups):
     """One attempt period from each source configuration (rows of ``left``, ``right``, ``mark``).
 
-    Returns the outcomes that go on (a :class:`_Rows`; marked: those still holding a
-    marked pair) and the delivery probability per source (marked: the tagged delivery's);
+    ``groups`` (:func:`_groups`): the herald instants of the period, in time order; at each,
+    its links herald, then the nodes holding two pairs swap left to right and a pair
+    ``[0, n]`` is delivered, as the Monte Carlo event loop does at one instant. Returns the
+    outcomes that go on (a :class:`_Rows`; marked: those still holding a marked pair) and
+    the delivery probability per source (marked: the tagged delivery's, discounted);
     contradicted markings are dropped.
     """
     n = p.size
@@ -175,60 +202,59 @@ def _sweep(left, right, mark, p: np.ndarray, a: float, marked: bool):
         free0 &= ~(inside[:, :n] & inside[:, 1:])
     rows = _Rows(np.arange(count), np.stack([left, right, mark], axis=1), np.ones(count))
     delivered = np.zeros(count)
-    for j in range(n + 1):
-        if j < n and free0[:, j].any():  # herald of link j: misses in place, hits appended
-            f = free0[rows.src, j]
-            parts = [rows]
-            for m in ((0, 1) if marked else (0,)):
-                hit = rows.take(f)
-                hit.cfg[:, 1, j] = j + 1
-                hit.cfg[:, 0, j + 1] = j
-                hit.cfg[:, 2, j] = m
-                hit.prob *= p[j]
-                parts.append(hit)
-            rows.prob[f] *= 1.0 - p[j]
-            rows = _Rows.join(parts)
-        if 1 <= j < n:  # swap at node j: successes in place, failures appended
-            both = np.flatnonzero((rows.cfg[:, 0, j] >= 0) & (rows.cfg[:, 1, j] >= 0))
-            if both.size:
-                lo = rows.cfg[both, 0, j].astype(np.int64)
-                hi = rows.cfg[both, 1, j].astype(np.int64)
-                m_l, m_r = rows.cfg[both, 2, lo], rows.cfg[both, 2, j]
-                fail = rows.take(both[(m_l == 0) & (m_r == 0)])  # a failure may not lose a marked pair
-                # joining a marked with an unmarked pair: contradiction, weight 0
-                rows.prob[both] *= np.where(m_l == m_r, a, 0.0)
-                rows.cfg[both, 1, lo] = hi
-                rows.cfg[both, 0, hi] = lo
-                rows.cfg[both, 0, j] = rows.cfg[both, 1, j] = -1
-                rows.cfg[both, 2, j] = 0
-                if a < 1.0 and fail.prob.size:
-                    k = np.arange(fail.prob.size)
-                    lo_f, hi_f = fail.cfg[:, 0, j].astype(np.int64), fail.cfg[:, 1, j].astype(np.int64)
-                    fail.cfg[k, 1, lo_f] = -1
-                    fail.cfg[k, 0, hi_f] = -1
-                    fail.cfg[:, 0, j] = fail.cfg[:, 1, j] = -1
-                    fail.prob *= 1.0 - a
-                    rows = _Rows.join([rows, fail])
-        rows = rows.merged()
-    # delivery of [0, n]: frees the end memories
-    done = rows.right[:, 0] == n
-    rows.delivering = done  # which outcomes deliver (the first-delivery time leaves them out)
-    if done.any():
-        tagged = done & (rows.mark[:, 0] == 1)
-        rows.cfg[done, 1, 0] = -1
-        rows.cfg[done, 0, n] = -1
-        rows.cfg[done, 2, 0] = 0
-        if marked:  # the tagged delivery counts when it leaves no marked pair behind
-            still = np.any((rows.right >= 0) & (rows.mark == 1), axis=1)
-            win = tagged & ~still
-            delivered += np.bincount(rows.src[win], weights=rows.prob[win], minlength=count)
-            rows = rows.take(~tagged)
-            rows.delivering = np.zeros(rows.prob.size, dtype=bool)
-        else:
-            delivered += np.bincount(rows.src[done], weights=rows.prob[done], minlength=count)
+    for in_group, disc in groups:
+        for j in range(n + 1):
+            if j < n and in_group[j] and free0[:, j].any():  # herald: misses in place, hits appended
+                f = free0[rows.src, j]
+                parts = [rows]
+                for m in ((0, 1) if marked else (0,)):
+                    hit = rows.take(f)
+                    hit.cfg[:, 1, j] = j + 1
+                    hit.cfg[:, 0, j + 1] = j
+                    hit.cfg[:, 2, j] = m
+                    hit.prob *= p[j]
+                    parts.append(hit)
+                rows.prob[f] *= 1.0 - p[j]
+                rows = _Rows.join(parts)
+            if 1 <= j < n:  # swap at node j: successes in place, failures appended
+                both = np.flatnonzero((rows.cfg[:, 0, j] >= 0) & (rows.cfg[:, 1, j] >= 0))
+                if both.size:
+                    lo = rows.cfg[both, 0, j].astype(np.int64)
+                    hi = rows.cfg[both, 1, j].astype(np.int64)
+                    m_l, m_r = rows.cfg[both, 2, lo], rows.cfg[both, 2, j]
+                    fail = rows.take(both[(m_l == 0) & (m_r == 0)])  # a failure may not lose a marked pair
+                    # joining a marked with an unmarked pair: contradiction, weight 0
+                    rows.prob[both] *= np.where(m_l == m_r, np.where(m_l == 1, a * disc, a), 0.0)
+                    rows.cfg[both, 1, lo] = hi
+                    rows.cfg[both, 0, hi] = lo
+                    rows.cfg[both, 0, j] = rows.cfg[both, 1, j] = -1
+                    rows.cfg[both, 2, j] = 0
+                    if a < 1.0 and fail.prob.size:
+                        k = np.arange(fail.prob.size)
+                        lo_f, hi_f = fail.cfg[:, 0, j].astype(np.int64), fail.cfg[:, 1, j].astype(np.int64)
+                        fail.cfg[k, 1, lo_f] = -1
+                        fail.cfg[k, 0, hi_f] = -1
+                        fail.cfg[:, 0, j] = fail.cfg[:, 1, j] = -1
+                        fail.prob *= 1.0 - a
+                        rows = _Rows.join([rows, fail])
+            rows = rows.merged()
+        # delivery of [0, n]: frees the end memories (links restart from the next period)
+        done = rows.right[:, 0] == n
+        if done.any():
+            tagged = done & (rows.mark[:, 0] == 1)
+            rows.cfg[done, 1, 0] = -1
+            rows.cfg[done, 0, n] = -1
+            rows.cfg[done, 2, 0] = 0
+            if marked:  # the tagged delivery counts when it leaves no marked pair behind
+                still = np.any((rows.right >= 0) & (rows.mark == 1), axis=1)
+                win = tagged & ~still
+                delivered += disc * np.bincount(rows.src[win], weights=rows.prob[win], minlength=count)
+                rows = rows.take(~tagged)
+            else:
+                rows.delivering = rows.delivering | done
+                delivered += np.bincount(rows.src[done], weights=rows.prob[done], minlength=count)
     if marked:
         rows = rows.take(_consistent_marks(rows))
-        rows.delivering = np.zeros(rows.prob.size, dtype=bool)
     return rows, delivered
 
 
@@ -255,7 +281,7 @@ def _consistent_marks(rows: _Rows) -> np.ndarray:
     return t_open.any(axis=1) & ~np.any(t_open & (depth_before >= 1), axis=1)
 
 
-def _explore(start_left, start_right, start_mark, p, a, marked: bool):
+def _explore(start_left, start_right, start_mark, p, a, marked: bool, groups):
     """Breadth-first search of the states reachable from the given rows.
 
     Returns the states (keys sorted, their configurations), and the transitions
@@ -273,7 +299,7 @@ def _explore(start_left, start_right, start_mark, p, a, marked: bool):
     while todo.size:
         for c in range(0, todo.size, _CHUNK):
             ids = todo[c:c + _CHUNK]
-            rows, delivered = _sweep(all_cfg[ids, 0], all_cfg[ids, 1], all_cfg[ids, 2], p, a, marked)
+            rows, delivered = _sweep(all_cfg[ids, 0], all_cfg[ids, 1], all_cfg[ids, 2], p, a, marked, groups)
             d_parts.append((ids, delivered))
             keys = _keys(rows.left, rows.right, rows.mark)
             pos = np.minimum(np.searchsorted(known, keys), known.size - 1)
@@ -347,7 +373,7 @@ def _stationary(src, dst, prob, size: int, anchor: int = 0) -> np.ndarray:
 
 
 def swap_asap_pipelined(p, swap_success_prob: float, decay_per_attempt: float,
-                        fidelity: bool = True) -> PipelinedChain:
+                        fidelity: bool = True, phases=None) -> PipelinedChain:
     """Pipelined swap-ASAP chain with instant swaps: stationary rate and storage, exact.
 
     Parameters
@@ -362,13 +388,21 @@ def swap_asap_pipelined(p, swap_success_prob: float, decay_per_attempt: float,
         attempt period (depolarising memories). [-]
     fidelity : bool
         Also compute the storage factor (the marked chain).
+    phases : sequence of float, optional
+        Continuous attempts: each link's herald time after its source's clock
+        tick, as a fraction of the period, in (0, 1] (``L_i / c / tau``). Links
+        then herald at those instants within a period, in time order, and the
+        storage factor counts every ancestor's storage from its photons'
+        emission. None: all links herald together at the period's end
+        (negotiated attempts, or one herald delay), and the storage factor
+        leaves out the herald decays.
 
     Returns
     -------
     PipelinedChain
         ``deliveries_per_period`` (the pair rate is this over ``tau``) and
         ``storage_factor`` (the mean delivered Werner parameter is ``w0**n``
-        times the herald decays times this).
+        times this, and times the herald decays when ``phases`` is None).
 
     Notes
     -----
@@ -388,32 +422,36 @@ def swap_asap_pipelined(p, swap_success_prob: float, decay_per_attempt: float,
     a = float(swap_success_prob)
     if not (0.0 < a <= 1.0):
         raise ValueError(f"swap_success_prob must lie in (0, 1], got {swap_success_prob!r}")
+    if phases is not None and not np.all((np.asarray(phases) > 0) & (np.asarray(phases) <= 1)):
+        raise ValueError(f"phases must lie in (0, 1], got {list(phases)}")
+    groups = _groups(n, phases, float(decay_per_attempt))
     empty = np.full((1, n + 1), -1, np.int8), np.full((1, n + 1), -1, np.int8), np.zeros((1, n + 1), np.int8)
-    (left, right, mark), src, dst, prob, d, via = _explore(*empty, ps, a, marked=False)
+    (left, right, mark), src, dst, prob, d, via = _explore(*empty, ps, a, False, groups)
     size = left.shape[0]
     pi = _stationary(src, dst, prob, size)
     per_period = float(pi @ d)
     first = _first_delivery(src[~via], dst[~via], prob[~via], size)
     factor, m_size, m_trans = float("nan"), 0, 0
     if fidelity:
-        factor, m_size, m_trans = _storage_factor(left, right, mark, pi, ps, a, decay_per_attempt, per_period)
+        factor, m_size, m_trans = _storage_factor(left, right, mark, pi, ps, a, decay_per_attempt, per_period,
+                                                  groups)
     return PipelinedChain(per_period, first, factor, size, int(src.size), m_size, m_trans,
                           time.perf_counter() - t0)
 
 
-def _storage_factor(left, right, mark, pi, ps, a, decay, per_period):
+def _storage_factor(left, right, mark, pi, ps, a, decay, per_period, groups):
     """Mean storage factor of delivered pairs, from the tagged-delivery chain (module docstring)."""
     from scipy import sparse
 
     # the periods in which a tagged ancestry starts: from every stationary state
-    start_rows, start_r = _sweep(left, right, mark, ps, a, marked=True)
+    start_rows, start_r = _sweep(left, right, mark, ps, a, True, groups)
     if start_rows.prob.size == 0:  # every tagged delivery completes within its first period
         return float(pi @ start_r) / per_period, 0, 0
     s_keys = _keys(start_rows.left, start_rows.right, start_rows.mark)
     uniq, first, inverse = np.unique(s_keys, return_index=True, return_inverse=True)
     inverse = inverse.ravel()
     seeds = start_rows.take(first)
-    (ml, mr, mm), src, dst, prob, r, _ = _explore(seeds.left, seeds.right, seeds.mark, ps, a, marked=True)
+    (ml, mr, mm), src, dst, prob, r, _ = _explore(seeds.left, seeds.right, seeds.mark, ps, a, True, groups)
     size = ml.shape[0]
     t_pairs = np.sum((mr >= 0) & (mm == 1), axis=1)
     disc = np.exp(-decay * t_pairs)
