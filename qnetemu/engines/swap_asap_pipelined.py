@@ -72,16 +72,19 @@ chain's value ``V = D_r (Q V + r)``, ``D_r = exp(-r tau (marked pairs))``,
 
 Literature: the renewal version of this chain (every link restarts after a
 delivery) is the swap-ASAP Markov chain of Shchukin, Schmidt, van Loock,
-PRA 100, 032322 (2019), doi:10.1103/PhysRevA.100.032322, and of Kuzmin,
-Vasilyev, Shchukin, van Loock, *Diagrammatic technique for simulation of
-large-scale quantum repeater networks with dissipating quantum memories*,
-PRA 103, 052608 (2021), doi:10.1103/PhysRevA.103.052608 (which also tracks
-the dissipation), both for the mean time to the *first* end-to-end pair.
-Beyond them: the chain here is not absorbed at the delivery but keeps the
-pairs built ahead (states are matchings, not covered-link sets), its rate is
-the stationary delivery probability of a Markov reward process rather than a
-mean absorption time, and its fidelity averages over deliveries of the
-stationary stream by tagging one delivery's ancestry.
+PRA 100, 032322 (2019), doi:10.1103/PhysRevA.100.032322, for the mean time
+to the *first* end-to-end pair; Goodenough, Coopmans, Towsley, Quantum 9,
+1744 (2025), doi:10.22331/q-2025-05-15-1744, give that first pair's
+fidelity moments exactly for equal links and deterministic swaps. Zang et
+al., arXiv:2407.11376 (2024), model the long-run throughput of continuous
+entanglement distribution as Markov chains over one and two links. Beyond
+them: the chain here keeps the pairs built ahead across deliveries on any
+number of links (states are matchings, not covered-link sets), with
+probabilistic swaps and unequal links; its rate is the stationary delivery
+probability of a Markov reward process rather than a mean absorption time;
+its fidelity averages over the deliveries of the stationary stream by
+tagging one delivery's ancestry; and it follows the clock phases of
+continuous sources on unequal links.
 """
 
 from __future__ import annotations
