@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from qnetemu.engines.chain import ChainSpec, RepeaterHardware, RepeaterProtocol  # noqa: E402
 from qnetemu.engines.repeater_analytic import (  # noqa: E402
     CLOCK_PHASE_APPROXIMATION,
+    CLOCK_RESTART_APPROXIMATION,
     PIPELINED_APPROXIMATION,
     AnalyticChainEngine,
 )
@@ -49,9 +50,9 @@ ASAP_INSTANT = RepeaterProtocol("swap_asap", "negotiated", "instant", "single")
 NESTED_INSTANT = RepeaterProtocol("nested", "negotiated", "instant", "single")
 
 
-def _hardware(coherence_time_s: float, swap_success_prob: float = 1.0) -> RepeaterHardware:
+def _hardware(coherence_time_s: float, swap_success_prob: float = 1.0, attempt_rate_hz: float = 1e5) -> RepeaterHardware:
     return RepeaterHardware(memory_efficiency=1.0, coherence_time_s=coherence_time_s, decoherence="depolarising",
-                            memories_per_node=1, link_fidelity=0.98, attempt_rate_hz=1e5,
+                            memories_per_node=1, link_fidelity=0.98, attempt_rate_hz=attempt_rate_hz,
                             detector_efficiency=1.0, swap_success_prob=swap_success_prob, swap_fidelity=1.0,
                             purification="none", purification_rounds=0, cutoff_time_s=None)
 
@@ -63,7 +64,8 @@ def _row(label: str, chain: ChainSpec, mc_rate, mc_se, mc_f, mc_f_se) -> str:
     note = a.extra["approximation"]
     model = ("pipelined chain" if a.extra["pipelined"] else "renewal") + (
         ", extrapolated" if note.startswith(PIPELINED_APPROXIMATION) else "") + (
-        ", clock phases" if CLOCK_PHASE_APPROXIMATION in note else "") + (", exact" if a.extra["exact"] else "")
+        ", clock phases" if CLOCK_PHASE_APPROXIMATION in note else "") + (
+        ", clocked restarts" if CLOCK_RESTART_APPROXIMATION in note else "") + (", exact" if a.extra["exact"] else "")
     return (f"| {label} | {model} | {a.pair_rate_hz:.4g}, {a.mean_fidelity:.4f} "
             f"| {mc_rate:.4g} ± {mc_se:.2g}, {mc_f:.4f} ± {mc_f_se:.1g} "
             f"| {a.pair_rate_hz / mc_rate - 1:+.1%} ({z:+.1f}) | {a.mean_fidelity - mc_f:+.4f} ({zf:+.1f}) |")
@@ -83,15 +85,18 @@ def main() -> None:
           "| rate difference (z) | F difference (z) |")
     print("| --- | --- | --- | --- | --- | --- |")
     if args.phases:
-        for order, messaging, lengths, a in (("swap_asap", "instant", (10.0, 20.0), 1.0),
-                                             ("swap_asap", "instant", (10.0, 20.0, 10.0), 0.5),
-                                             ("swap_asap", "instant", (15.0, 25.0, 15.0, 25.0), 0.6),
-                                             ("nested", "instant", (10.0, 20.0, 10.0, 20.0), 1.0),
-                                             ("nested", "classical", (10.0, 20.0), 1.0)):
+        for order, messaging, lengths, a, hz in (("swap_asap", "instant", (10.0, 20.0), 1.0, 1e5),
+                                                 ("swap_asap", "instant", (10.0, 20.0, 10.0), 0.5, 1e5),
+                                                 ("swap_asap", "instant", (15.0, 25.0, 15.0, 25.0), 0.6, 1e5),
+                                                 ("nested", "instant", (10.0, 20.0, 10.0, 20.0), 1.0, 1e5),
+                                                 ("nested", "classical", (10.0, 20.0), 1.0, 1e5),
+                                                 ("nested", "classical", (20.0, 20.0), 1.0, 5e3),
+                                                 ("nested", "classical", (20.0,) * 4, 1.0, 5e3)):
             protocol = RepeaterProtocol(order, "continuous", messaging, "single")
-            chain = ChainSpec(lengths, _hardware(0.02, a), attenuation_db_per_km=0.2, protocol=protocol)
+            chain = ChainSpec(lengths, _hardware(0.02, a, hz), attenuation_db_per_km=0.2, protocol=protocol)
             m = MonteCarloChainEngine().simulate(chain, seed=args.seed, max_pairs=args.pairs, max_time_s=1e9)
-            print(_row(f"{order}, {messaging}, a = {a:g}, {' + '.join(f'{x:g}' for x in lengths)} km", chain,
+            print(_row(f"{order}, {messaging}, a = {a:g}, {' + '.join(f'{x:g}' for x in lengths)} km, "
+                       f"{hz / 1e3:g} kHz", chain,
                        m.pair_rate_hz, m.pair_rate_stderr_hz, m.mean_fidelity, m.fidelity_stderr), flush=True)
         return
     if not args.instant:

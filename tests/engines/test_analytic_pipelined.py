@@ -12,6 +12,7 @@ from repeater_chain_values import make_chain, make_hardware
 from qnetemu.engines.chain import RepeaterProtocol
 from qnetemu.engines.repeater_analytic import (
     CLOCK_PHASE_APPROXIMATION,
+    CLOCK_RESTART_APPROXIMATION,
     INSTANT_RENEWAL_APPROXIMATION,
     PIPELINED_APPROXIMATION,
     RENEWAL_APPROXIMATION,
@@ -134,6 +135,20 @@ def test_unequal_continuous_links_name_the_clock_phases_where_not_followed():
                            protocol=RepeaterProtocol(order, generation, "instant", "single"))
         res = AnalyticChainEngine().simulate(chain)
         assert (CLOCK_PHASE_APPROXIMATION in res.extra["approximation"]) is named
+        assert res.extra["exact"] is (not named)
+
+
+def test_clocked_restarts_under_classical_messages_are_named():
+    """Continuous attempts with 1/attempt_rate_hz > L/c under classical messages: links freed
+    between clock ticks restart at the next tick in SeQUeNCe and the Monte Carlo engine, which
+    the recursion does not follow: named; at 100 kHz (ticks are the heralds) and under instant
+    messages (freed at herald instants) not."""
+    for messaging, rate_hz, named in (("classical", 5e3, True), ("classical", 1e5, False),
+                                      ("instant", 5e3, False)):
+        chain = make_chain((20.0, 20.0), make_hardware(coherence_time_s=0.05, attempt_rate_hz=rate_hz),
+                           protocol=RepeaterProtocol("nested", "continuous", messaging, "single"))
+        res = AnalyticChainEngine().simulate(chain)
+        assert (CLOCK_RESTART_APPROXIMATION in res.extra["approximation"]) is named
         assert res.extra["exact"] is (not named)
 
 
