@@ -21,6 +21,7 @@ import importlib
 from pathlib import Path
 
 import qnetemu.sweep as _sweep_package  # callable: qnetemu.sweep(...) runs a sweep
+from qnetemu.engine_names import DEFAULT_ENGINE
 from qnetemu.errors import UserError
 
 __version__ = "0.1.0"
@@ -45,7 +46,7 @@ def load_scenario(path: str | Path):
     return _load(path)[0]
 
 
-def run(scenario, *, overrides=None, engine: str = "analytic", architectures=None, seed: int = 0,
+def run(scenario, *, overrides=None, engine: str = DEFAULT_ENGINE, architectures=None, seed: int = 0,
         base_dir=None, progress=None):
     """Evaluate a scenario (path, mapping or :class:`Scenario`) in memory; see :func:`qnetemu.pipeline.run`.
 

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from qnetemu.engine_names import DEFAULT_ENGINE, ENGINES
 from qnetemu.errors import EXIT_USER_ERROR, UserError
 from qnetemu.formatting import format_latency, format_rate, printable
 
@@ -153,7 +154,7 @@ def _summary_table(rows: list[dict], title: str) -> Table:
 def run(
     scenario: ScenarioArg,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Results directory (default results/NAME-TIME).")] = None,
-    engine: Annotated[str, typer.Option(help="Repeater-chain engine: analytic, montecarlo or sequence.")] = "analytic",
+    engine: Annotated[str, typer.Option(help=f"Repeater-chain engine: {', '.join(ENGINES)}.")] = DEFAULT_ENGINE,
     seed: Annotated[int, typer.Option(help="Master seed for the simulating engines (0 to 2^64-1).",
                                       min=0, max=MAX_SEED)] = 0,
     workers: Annotated[int | None, typer.Option(
@@ -162,6 +163,9 @@ def run(
     address: Annotated[str | None, typer.Option(
         help="Run the SeQUeNCe chains as Ray tasks: a cluster's HOST:PORT, auto, or local (a private "
              "Ray on this machine with --workers CPUs). Default: local warm workers, no Ray.")] = None,
+    ship_code: Annotated[bool, typer.Option(
+        help="With --address HOST:PORT: send this project to the cluster's workers (as qnetemu sweep "
+             "--ship-code does), for nodes without this qnetemu installed.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing results directory.")] = False,
     plots: Annotated[bool, typer.Option(help="Draw the figures into OUT/figures.")] = True,
     pdf: Annotated[bool, typer.Option(help="Also write each figure as PDF (for print).")] = False,
@@ -176,6 +180,9 @@ def run(
 
     if address is not None:
         _check_chain_address(address, engine)
+    if ship_code and address in (None, "local"):
+        raise UserError("--ship-code sends the project to a Ray cluster's workers: give --address HOST:PORT "
+                        "or auto", field="--ship-code")
     if out_dir is not None:
         _check_out_dir(out_dir)
     sc, raw, resolved, digest = _load(scenario, sweep=False)
@@ -185,7 +192,8 @@ def run(
     check_run_target(target, overwrite=overwrite)  # before the work: refusing later would waste it
     say = (lambda _m: None) if quiet else (lambda m: err.print(plain(m, "dim"), soft_wrap=True))
     result = evaluate(sc, resolved, engine=engine, seed=seed, progress=say, file=str(scenario),
-                      chain_workers=workers or os.cpu_count() or 1, chain_address=address)
+                      chain_workers=workers or os.cpu_count() or 1, chain_address=address,
+                      chain_ship_code=ship_code)
     manifest = provenance(scenario_file=str(scenario), scenario_hash=digest, seed=seed, engine=engine)
     manifest.update(scenario_name=sc.name, timings_s=result.timings_s)
     written = write_run(
@@ -275,8 +283,11 @@ def _write_baseline(scenario: Path, raw: dict, target: Path) -> None:
 
     sc = validate_scenario_dict(raw, str(scenario))
     resolved = resolve(sc, file=str(scenario), base_dir=scenario.parent)
-    result = evaluate(sc, resolved, engine="analytic", file=str(scenario))
-    manifest = provenance(scenario_file=str(scenario), scenario_hash=content_hash(raw), seed=0, engine="analytic")
+    # Not the sweep's engine: the network, links and sites do not depend on one, and the
+    # fastest engine fills the baseline's demand rows (its manifest says which).
+    engine = "analytic"
+    result = evaluate(sc, resolved, engine=engine, file=str(scenario))
+    manifest = provenance(scenario_file=str(scenario), scenario_hash=content_hash(raw), seed=0, engine=engine)
     manifest.update(scenario_name=sc.name, timings_s=result.timings_s, role="sweep baseline")
     write_run(target, tables=to_frames(result.tables), manifest=manifest, scenario_text=scenario_yaml(raw, scenario),
               overwrite=True)
@@ -311,14 +322,15 @@ def emulate(
     from qnetemu.emulate.runner import run_emulation
 
     duration_s = parse_duration_s(duration)
+    _check_out_dir(out_dir)
     sc, _, resolved, digest = _load(scenario)
     say = (lambda _m: None) if quiet else (lambda m: err.print(plain(m, "dim"), soft_wrap=True))
     summary = run_emulation(sc, resolved, scenario_file=str(scenario), scenario_hash=digest, out_dir=out_dir,
                             duration_s=duration_s, seed=seed, resume=resume, progress=say)
     if plots:
-        from qnetemu.plots.emulation import draw_emulation
+        from qnetemu.plots import draw_run
 
-        draw_emulation(summary.out_dir)
+        draw_run(summary.out_dir)
     out.print(f"emulated {summary.duration_s:,.0f} s in {summary.elapsed_s:.1f} s: {summary.requests} requests, "
               f"{summary.served} served, {summary.missed} missed")
     out.print(plain(f"results: {summary.out_dir}"), soft_wrap=True)
@@ -356,12 +368,18 @@ def serve(
 
 
 @app.command()
-def plot(run_dir: Annotated[Path, typer.Argument(help="A results directory from qnetemu run or sweep.")],
+def plot(run_dir: Annotated[Path, typer.Argument(help="A results directory from qnetemu run, sweep or emulate.")],
          pdf: Annotated[bool, typer.Option(help="Also write each figure as PDF (for print).")] = False) -> None:
     """Redraw the figures of a results directory from its stored tables."""
     from qnetemu.plots import draw_run
 
-    for path in draw_run(run_dir, pdf=pdf):
+    notes: list[str] = []
+    written = draw_run(run_dir, pdf=pdf, note=notes.append)
+    if not written:
+        raise UserError("no figures: it holds none of the tables they are drawn from", file=str(run_dir))
+    for message in notes:
+        err.print(plain(f"note: {message}"), soft_wrap=True)
+    for path in written:
         out.print(plain(path), soft_wrap=True)
 
 
@@ -453,15 +471,76 @@ def _usage_line(exc: typer.TyperException, argv: list[str] | None) -> str:
     return message
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread: stops a command as Ctrl-C does."""
+
+
+#: Set when SIGTERM arrived: Typer reports any KeyboardInterrupt as exit status 130.
+_SIGTERM_SEEN: list[bool] = []
+
+
+def _terminate_like_ctrl_c():
+    """Make SIGTERM unwind the command as Ctrl-C does; returns what undoes it (or None).
+
+    Batch schedulers (Slurm, Kubernetes) end a job with SIGTERM. Python's
+    default for it ends the process at once, so the ``with`` blocks that stop
+    a private Ray or the SeQUeNCe workers by their process ids never run and
+    those processes outlive the command. Raised as an exception instead, the
+    same clean-up runs as for Ctrl-C: finished sweep points and emulation
+    state are already on disk, and the command resumes from them. A forked
+    child that inherits the handler dies of the signal as before.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return None  # someone (an embedding program, a test harness) has its own plan
+    owner = os.getpid()
+
+    def handler(signum, frame):
+        if os.getpid() != owner:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        _SIGTERM_SEEN.append(True)
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app, turning user errors into one line and exit status 2."""
+    """Entry point: run the app, turning user errors into one line and exit status 2.
+
+    Ctrl-C ends with ``interrupted`` and status 130, SIGTERM with
+    ``terminated`` and 143 (128 + 15), after the same clean-up.
+    """
+    undo = _terminate_like_ctrl_c()
+    _SIGTERM_SEEN.clear()
+    try:
+        status = _main(argv)
+    except Terminated:  # arrived after the command's own handling ended
+        status = 143
+    finally:
+        if undo is not None:
+            undo()
+    if _SIGTERM_SEEN:
+        err.print("terminated")
+        return 143
+    return status
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         status = app(args=argv, standalone_mode=False)  # click returns typer.Exit's code here
     except UserError as exc:
         say_error(exc.one_line())
         return EXIT_USER_ERROR
     except (typer.Abort, KeyboardInterrupt):
-        err.print("interrupted")
+        if not _SIGTERM_SEEN:
+            err.print("interrupted")
         return 130
     except typer.Exit as exc:
         return exc.exit_code

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import networkx as nx
 
+from qnetemu.engine_names import DEFAULT_ENGINE, ENGINES
 from qnetemu.errors import UserError
 from qnetemu.network.bypass import add_bypass_links
 from qnetemu.network.fibre_qkd import (
@@ -28,8 +29,6 @@ from qnetemu.scenario.load import validate_scenario_dict
 from qnetemu.scenario.resolve import ResolvedScenario, resolve
 from qnetemu.scenario.schema import Scenario
 from qnetemu.sweep.seeds import point_seeds  # one seed derivation for runs and sweeps
-
-ENGINES = ("analytic", "montecarlo", "sequence")
 
 Progress = Callable[[str], None]
 
@@ -207,6 +206,7 @@ def link_rows(graph: nx.Graph) -> list[dict]:
             "block_detections": d.get("block_detections"),
             "block_time_s": d.get("block_time_s"),
             "raman_noise_prob": d.get("raman_noise_prob"),
+            "raman_coefficient_source": d.get("raman_coefficient_source"),
             "untrusted_station": d.get("untrusted_station"),
             "split_from": d.get("split_from"),
             "bypassed": len(d["fibre_path"]) - 2 if "fibre_path" in d else 0,
@@ -227,11 +227,11 @@ def site_rows(graph: nx.Graph) -> list[dict]:
     ]
 
 
-def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "analytic", seed: int = 0,
+def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = DEFAULT_ENGINE, seed: int = 0,
              architectures: list[str] | None = None, progress: Progress | None = None,
              file: str = "<scenario>", network: tuple[nx.Graph, list[dict]] | None = None,
              analyses: bool = True, chain_workers: int = 1,
-             chain_address: str | None = None) -> RunOutput:
+             chain_address: str | None = None, chain_ship_code: bool = False) -> RunOutput:
     """Evaluate every demand under every requested architecture.
 
     ``chain_workers``: SeQUeNCe chains run at once on this many local worker
@@ -321,7 +321,7 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = "a
             graph, resolved.demands, scenario.repeater, engine=engine,
             seeds=point_seeds(seed, len(resolved.demands)), max_pairs=scenario.engine.max_pairs,
             max_time_s=scenario.engine.max_time_s, progress=say, file=file, workers=chain_workers,
-            address=chain_address,
+            address=chain_address, ship_code=chain_ship_code,
         )
         timings["repeater_s"] = time.perf_counter() - t0
     for row in tables["demands"]:
@@ -481,7 +481,7 @@ def scenario_mapping(scenario, overrides=None) -> tuple[dict, str, Path]:
     return data, source, base_dir
 
 
-def run(scenario, *, overrides: dict | None = None, engine: str = "analytic", architectures: list[str] | None = None,
+def run(scenario, *, overrides: dict | None = None, engine: str = DEFAULT_ENGINE, architectures: list[str] | None = None,
         seed: int = 0, base_dir: str | Path | None = None, progress: Progress | None = None) -> Result:
     """Evaluate a scenario in memory (no files written) and return its tables as DataFrames.
 
@@ -494,7 +494,8 @@ def run(scenario, *, overrides: dict | None = None, engine: str = "analytic", ar
         ``{"dotted.path": value}`` applied before validation, e.g.
         ``{"repeater.memory.coherence_time_s": 10.0}``.
     engine
-        Repeater-chain engine: ``analytic``, ``montecarlo`` or ``sequence``.
+        Repeater-chain engine, one of :data:`~qnetemu.engine_names.ENGINES`
+        (default :data:`~qnetemu.engine_names.DEFAULT_ENGINE`).
     architectures
         Subset of the scenario's architectures to evaluate (default: all).
     seed

@@ -150,6 +150,9 @@ def write_report(directory: str | Path) -> list[Path]:
     run_dir = directory / "baseline" if is_sweep else directory
     if not (run_dir / "manifest.json").is_file():
         raise UserError("not a qnetemu run or sweep directory (no manifest.json or sweep.json)", file=str(directory))
+    if read_manifest(run_dir).get("kind") == "emulation":
+        raise UserError("an emulation directory: `qnetemu report` covers run and sweep directories; "
+                        "`qnetemu plot` redraws an emulation's figures", file=str(directory))
     figures_dir = directory / "figures"
     if not (run_dir / "figures" / "network_map.png").is_file() or (is_sweep and not any(figures_dir.glob("*.png"))):
         draw_run(directory)  # only what `qnetemu run/sweep --no-plots` left undrawn
@@ -179,8 +182,9 @@ def write_report(directory: str | Path) -> list[Path]:
         n_bypass = 0
     sections.append("\n## The network\n")
     sections.append(
-        f"{len(sites) if sites is not None else 0} sites ({n_inserted} trusted nodes inserted on spans beyond "
-        f"reach), {len(fibre)} fibre spans totalling {fibre['length_km'].sum():,.0f} km of fibre route "
+        (f"{len(sites)} sites ({n_inserted} trusted nodes inserted on spans beyond reach)" if sites is not None
+         else "Sites not stored in this directory")
+        + f", {len(fibre)} fibre spans totalling {fibre['length_km'].sum():,.0f} km of fibre route "
         f"(and {n_bypass} candidate QKD links passing optically through sites)"
         + (f", {len(sat_links)} satellite services" if sat_links is not None else "")
         + f", {demands[['a', 'b']].drop_duplicates().shape[0]} demands."

@@ -19,7 +19,9 @@ stretch of fibre is cut into equal elementary links no longer than
 ``placement.spacing_km``, with a repeater at every real intermediate site
 when ``placement.at_sites`` (otherwise consecutive land spans are cut evenly
 as one stretch); a section at sea is one elementary link between its
-landing points, however long. ``repeater_sites`` lists the sites that hold a
+landing points, however long. With ``placement.on_land`` a station that
+would stand in the water a land stretch crosses (a bay, a strait, a lake)
+moves to land (:mod:`qnetemu.network.station_land`). ``repeater_sites`` lists the sites that hold a
 repeater, ``segment_lengths_km`` every elementary link. The chain engine
 (analytic, montecarlo or sequence) gives the end-to-end pair rate and
 fidelity, and BBM92 on the delivered pairs gives secret bits per second, the
@@ -63,9 +65,11 @@ from qnetemu.network.allocation import allocate_max_min_fair
 from qnetemu.network.repeater_routes import (
     RepeaterRoute,
     elementary_links,
+    land_stretches,
     repeater_routes,
     route_columns,
 )
+from qnetemu.network.station_land import LandStations
 from qnetemu.physics.entanglement import bbm92_key_fraction
 from qnetemu.scenario.schema import RepeaterProfile
 
@@ -106,9 +110,13 @@ def physical_path(graph: nx.Graph, path: list[str]) -> list[str]:
     return out
 
 
-def chain_for_route(route: RepeaterRoute, profile: RepeaterProfile) -> tuple[ChainSpec, tuple[str, ...]]:
-    """The chain a route carries under ``profile.placement``, and the named sites that hold its repeaters."""
-    lengths, stations = elementary_links(route, profile.placement.spacing_km, profile.placement.at_sites)
+def chain_for_route(route: RepeaterRoute, profile: RepeaterProfile,
+                    land: LandStations | None = None) -> tuple[ChainSpec, tuple[str, ...]]:
+    """The chain a route carries under ``profile.placement``, and the named sites that hold its repeaters.
+
+    ``land``: stations of land stretches stand on land (``placement.on_land``).
+    """
+    lengths, stations = elementary_links(route, profile.placement.spacing_km, profile.placement.at_sites, land)
     chain = ChainSpec(
         segment_lengths_km=lengths,
         hardware=repeater_hardware(profile),
@@ -183,6 +191,7 @@ def evaluate_repeater(
     file: str | None = None,
     workers: int = 1,
     address: str | None = None,
+    ship_code: bool = False,
 ) -> list[dict]:
     """One row per demand for the repeater architecture.
 
@@ -207,7 +216,15 @@ def evaluate_repeater(
         When the engine cannot run ``repeater.protocol`` (or the hardware) as
         the scenario asks: one line naming ``file`` and the field.
     """
-    routes = repeater_routes(graph, [(d["a"], d["b"]) for d in demands], profile.placement.spacing_km)
+    placement = profile.placement
+    routes = repeater_routes(graph, [(d["a"], d["b"]) for d in demands], placement.spacing_km)
+    land = None
+    if placement.on_land:
+        from qnetemu.geodata import is_land  # the shoreline data loads only when a chain needs it
+
+        land = LandStations(graph, is_land, placement.spacing_km)
+        land.prepare(s for r in routes if r is not None
+                     for s in land_stretches(r, placement.spacing_km, placement.at_sites))
     protocol_label = repeater_protocol(profile).label()
     rows = []
     planned = []  # (row, route, chain) of each demand with a route, in demand order
@@ -220,7 +237,7 @@ def evaluate_repeater(
         if route is None:
             row.update(status="no_path", key_rate_bps=0.0, path="", route_sites="", **route_columns(None))
             continue
-        chain, stations = chain_for_route(route, profile)
+        chain, stations = chain_for_route(route, profile, land)
         row.update(route_columns(route, stations, chain.segment_lengths_km))
         if progress:
             progress(f"repeater [{i + 1}/{len(demands)}] {demand['a']} ↔ {demand['b']}: "
@@ -240,7 +257,7 @@ def evaluate_repeater(
             ran = run_chains(engine, [(planned[k][2], planned[k][0]["seed"]) for k in runnable],
                              max_pairs=max_pairs, max_time_s=max_time_s,
                              progress=None if callbacks is None else [callbacks[k] for k in runnable],
-                             workers=workers, address=address)
+                             workers=workers, address=address, ship_code=ship_code)
             for k, result in zip(runnable, ran, strict=True):
                 results[k] = result
         for k in runnable if engine != "sequence" else ():

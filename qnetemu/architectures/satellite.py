@@ -79,6 +79,7 @@ def ground_stations(resolved: ResolvedScenario) -> dict[str, object]:
                 noise_rate_hz=optics["noise_rate_hz"],
                 detection_window_s=optics["detection_window_s"],
                 zenith_transmittance=optics["zenith_transmittance"],
+                detector_dead_time_s=optics["detector_dead_time_s"],
             ),
             optics,
         )

@@ -9,6 +9,7 @@ resumed with ``--resume`` starts from the last checkpoint and, since every
 run is cut at the same boundaries, writes the same tables as a run that was
 never interrupted. At the end the parts are consolidated into tidy tables
 (Parquet + CSV) and ``manifest.json``, and the parts and checkpoint removed.
+All of it under ``OUT``'s lock (:class:`qnetemu.results.outdir.DirLock`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from qnetemu.emulate.kernel import Emulator
 from qnetemu.emulate.network import EmuNetwork, build_emulated_network
 from qnetemu.emulate.tables import availability_rows, link_rows, night_rows, outage_rows
 from qnetemu.errors import UserError
+from qnetemu.results.outdir import DirLock
 from qnetemu.results.store import MANIFEST, write_table
 
 JOURNAL = "journal.jsonl"
@@ -91,14 +93,25 @@ def run_emulation(scenario, resolved, *, scenario_file: str, scenario_hash: str,
                   stop_after_chunks: int | None = None, net: EmuNetwork | None = None) -> EmulationSummary:
     """Emulate ``duration_s`` seconds of the scenario's network into ``out_dir``.
 
+    ``OUT`` is locked while the emulation writes it (as ``qnetemu run`` and
+    ``sweep`` lock theirs), so a second emulation into it is refused with one
+    line before it reads or writes anything there.
     ``stop_after_chunks`` ends the run (as a kill would) after that many new
     chunks; tests use it to check that resuming gives the same tables.
     """
-    say = progress or (lambda _m: None)
-    t_start = time.perf_counter()
-    out = Path(out_dir)
     if not duration_s > 0:
         raise UserError(f"duration must be positive, got {duration_s!r}", field="--duration")
+    with DirLock(out_dir):
+        return _run_locked(scenario, resolved, scenario_file=scenario_file, scenario_hash=scenario_hash,
+                           out=Path(out_dir), duration_s=duration_s, seed=seed, resume=resume, progress=progress,
+                           stop_after_chunks=stop_after_chunks, net=net)
+
+
+def _run_locked(scenario, resolved, *, scenario_file: str, scenario_hash: str, out: Path, duration_s: float,
+                seed: int, resume: bool, progress: Callable[[str], None] | None, stop_after_chunks: int | None,
+                net: EmuNetwork | None) -> EmulationSummary:
+    say = progress or (lambda _m: None)
+    t_start = time.perf_counter()
     identity = {"scenario_sha256": scenario_hash, "seed": int(seed), "duration_s": float(duration_s)}
     if (out / MANIFEST).is_file():
         raise UserError("holds a finished emulation (use another --out)", file=str(out))

@@ -82,6 +82,7 @@ def run_chains(
     max_time_s: float,
     workers: int | None = None,
     address: str | None = None,
+    ship_code: bool = False,
     progress: Sequence[Callable[[float], None] | None] | None = None,
 ) -> list[ChainResult]:
     """Results of ``(chain, seed)`` jobs, in job order.
@@ -93,7 +94,8 @@ def run_chains(
     (``HOST:PORT``, ``auto``, or ``local`` for a private Ray of ``workers``
     CPUs) each chain is a Ray task instead (:mod:`qnetemu.engines.ray_chains`),
     with the same numbers. The other engines run one after the other in this
-    process and refuse ``address``. ``progress``: one callback per job
+    process and refuse ``address``. ``ship_code``: send this project to a
+    cluster's workers (Ray's ``working_dir``), as ``qnetemu sweep --ship-code``. ``progress``: one callback per job
     (SeQUeNCe only).
     """
     check_address(name, address)
@@ -109,7 +111,8 @@ def run_chains(
         from qnetemu.engines.ray_chains import run_chains_on_ray
 
         return run_chains_on_ray(engine, jobs, address=address, max_pairs=max_pairs,
-                                 max_time_s=max_time_s, workers=workers, progress=progress)
+                                 max_time_s=max_time_s, workers=workers, ship_code=ship_code,
+                                 progress=progress)
     from qnetemu.engines.isolated import WarmWorkers
 
     count = max(1, min(workers or os.cpu_count() or 1, len(jobs)))

@@ -106,17 +106,19 @@ def run_chains_on_ray(
     max_pairs: int,
     max_time_s: float,
     workers: int | None = None,
+    ship_code: bool = False,
     progress: Sequence[Callable[[float], None] | None] | None = None,
 ) -> list[ChainResult]:
     """Join (or start) Ray at ``address``, run the jobs as tasks, and leave Ray as it was.
 
     ``address``: ``HOST:PORT`` of a cluster's head, ``auto``, or ``local``
     for a private Ray on this machine with ``workers`` CPUs (default: all
-    cores; ignored on a cluster).
+    cores; ignored on a cluster). ``ship_code``: send this project to the
+    cluster's workers (:class:`~qnetemu.sweep.executors.RayExecutor`).
     """
     from qnetemu.sweep.executors import RayExecutor
 
-    with RayExecutor(address=address, workers=workers,
+    with RayExecutor(address=address, workers=workers, ship_code=ship_code,
                      ray_option="--address",
                      serial_hint="run without --address (local warm workers)") as ex:
         return map_on_ray(ex, engine, jobs, max_pairs=max_pairs, max_time_s=max_time_s,

@@ -4,8 +4,8 @@ Connects a scenario's QKD hardware profile to the pure key-rate formulas of
 :mod:`qnetemu.physics.qkd` (asymptotic) and :mod:`qnetemu.physics.finite_key`
 (finite key, Lim et al. 2014), with the detector dead time of the profile,
 and sets ``key_rate_bps``, ``qber``,
-``transmittance``, ``key_model``, ``block_time_s`` and ``raman_noise_prob``
-on every fibre edge, vectorised over all links that share a profile.
+``transmittance``, ``key_model``, ``block_time_s``, ``raman_noise_prob`` and
+``raman_coefficient_source`` on every fibre edge, vectorised over all links that share a profile.
 Classical WDM channels on a link (its ``coexistence``) add Raman noise
 clicks (:mod:`qnetemu.physics.raman`) to the detector's dark counts.
 """
@@ -33,11 +33,11 @@ from qnetemu.physics.qkd import (
     bb84_infinite_decoy,
 )
 from qnetemu.physics.raman import (
-    raman_coefficient_per_km_nm,
+    effective_raman_coefficient,
     raman_noise_power_w,
     raman_noise_prob_per_gate,
 )
-from qnetemu.physics.twin_field import tf_pm_ma2018, tf_sns_wang2018
+from qnetemu.physics.twin_field import tf_pm_ma2018, tf_sns_aopp_xu2020, tf_sns_wang2018
 from qnetemu.scenario.schema import Coexistence, QKDProfile
 
 #: Protocols whose link has an untrusted measurement station in the middle.
@@ -120,9 +120,10 @@ def _two_way_or_cv_rate(profile: QKDProfile, t, dark_count_prob) -> np.ndarray:
                             dark_count_prob=dark_count_prob, misalignment_error=profile.misalignment_error,
                             ec_efficiency=profile.ec_efficiency, phase_slices=profile.phase_slices)
     elif profile.protocol == "tf_sns":
-        rate = tf_sns_wang2018(t, mu=profile.mu, sending_prob=profile.sending_prob,
-                               detector_efficiency=profile.detector_efficiency, dark_count_prob=dark_count_prob,
-                               misalignment_error=profile.misalignment_error, ec_efficiency=profile.ec_efficiency)
+        sns = tf_sns_aopp_xu2020 if profile.aopp else tf_sns_wang2018
+        rate = sns(t, mu=profile.mu, sending_prob=profile.sending_prob,
+                   detector_efficiency=profile.detector_efficiency, dark_count_prob=dark_count_prob,
+                   misalignment_error=profile.misalignment_error, ec_efficiency=profile.ec_efficiency)
     elif profile.protocol == "mdi_decoy":
         rate = mdi_decoy_xu2013(t, mu=profile.mu, detector_efficiency=profile.detector_efficiency,
                                 dark_count_prob=dark_count_prob, misalignment_error=profile.misalignment_error,
@@ -187,9 +188,8 @@ def raman_noise_prob(profile: QKDProfile, coexistence: Coexistence | dict | None
     middle = profile.protocol in MIDDLE_STATION_PROTOCOLS
     power_w = np.zeros_like(length_km)
     for group in coexistence.channels:
-        beta = group.raman_coefficient_per_km_nm
-        if beta is None:
-            beta = float(raman_coefficient_per_km_nm(group.wavelength_m, coexistence.quantum_wavelength_m))
+        beta = effective_raman_coefficient(group.wavelength_m, coexistence.quantum_wavelength_m,
+                                           group.raman_coefficient_per_km_nm).beta_per_km_nm
         common = dict(attenuation_db_per_km=attenuation_db_per_km, raman_coefficient_per_km_nm=beta,
                       filter_bandwidth_nm=coexistence.filter_bandwidth_nm)
         p_in = group.launch_power_mw * 1e-3
@@ -205,6 +205,21 @@ def raman_noise_prob(profile: QKDProfile, coexistence: Coexistence | dict | None
     return np.asarray(raman_noise_prob_per_gate(
         power_w, quantum_wavelength_m=coexistence.quantum_wavelength_m,
         detector_efficiency=profile.detector_efficiency, gate_width_s=profile.gate_width_s), dtype=float)
+
+
+def raman_coefficient_source(coexistence: Coexistence | dict | None) -> str | None:
+    """Where the Raman coefficients of ``coexistence`` came from; None for dark fibre.
+
+    ``silica_model``, ``scenario`` (values the scenario gives), or both
+    joined by ``+`` when its channel groups differ
+    (:func:`qnetemu.physics.raman.effective_raman_coefficient`).
+    """
+    if coexistence is None:
+        return None
+    if isinstance(coexistence, dict):
+        coexistence = Coexistence.model_validate(coexistence)
+    return "+".join(sorted({"silica_model" if g.raman_coefficient_per_km_nm is None else "scenario"
+                            for g in coexistence.channels}))
 
 
 def _edge_coexistence(graph: nx.Graph, data: dict) -> Coexistence | dict | None:
@@ -231,10 +246,12 @@ def assign_profile_key_rates(graph: nx.Graph, default: QKDProfile, profiles: dic
     for name, edges in groups.items():
         profile = default if name is None else profiles[name]
         noise = np.zeros(len(edges))
+        sources: list[str | None] = [None] * len(edges)
         # One vectorised Raman call per distinct classical-traffic spec (usually the fibre default).
         by_spec: dict[str, tuple[Coexistence | dict, list[int]]] = {}
         for i, (_, _, data) in enumerate(edges):
             spec = _edge_coexistence(graph, data)
+            sources[i] = raman_coefficient_source(spec)
             if spec is not None:
                 key = spec.model_dump_json() if isinstance(spec, Coexistence) else repr(sorted(spec.items()))
                 by_spec.setdefault(key, (spec, []))[1].append(i)
@@ -254,6 +271,7 @@ def assign_profile_key_rates(graph: nx.Graph, default: QKDProfile, profiles: dic
             data["key_model"] = profile.key_model
             data["protocol"] = profile.protocol
             data["raman_noise_prob"] = float(noise[i])
+            data["raman_coefficient_source"] = sources[i]
             data["block_time_s"] = float(np.broadcast_to(key.block_time_s, noise.shape)[i])
             data["block_detections"] = float(np.broadcast_to(key.block_detections, noise.shape)[i])
             # Twin-field and MDI links measure in the middle: an untrusted station, never a trusted node.

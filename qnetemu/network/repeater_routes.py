@@ -39,6 +39,8 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
+from qnetemu.network.station_land import LandStations
+
 #: Weight of one km of fibre in the route search, added to its loss in dB:
 #: it breaks ties between equal-loss routes toward the shorter one and keeps
 #: every edge weight positive (sparse graph code drops zero weights).
@@ -296,8 +298,43 @@ def elementary_link_count(length_km: float, spacing_km: float) -> float:
     return max(1, math.ceil(ratio - 1e-9)) if math.isfinite(ratio) else math.inf
 
 
-def elementary_links(route: RepeaterRoute, spacing_km: float, at_sites: bool
-                     ) -> tuple[tuple[float, ...], tuple[str, ...]]:
+def _groups(route: RepeaterRoute, at_sites: bool) -> list[tuple[float, bool, int, int]]:
+    """``(length_km, submarine, first, last)`` of each stretch cut as one: indices into ``section_ends``."""
+    groups: list[list] = []
+    for k, section in enumerate(route.sections, start=1):
+        if not at_sites and groups and not section.submarine and not groups[-1][1]:
+            groups[-1][0] += section.length_km
+            groups[-1][3] = k
+        else:
+            groups.append([section.length_km, section.submarine, k - 1, k])
+    return [tuple(g) for g in groups]
+
+
+def _end_positions(route: RepeaterRoute) -> list[int]:
+    """Index in ``route.nodes`` of each of ``route.section_ends`` (in order; a node may recur)."""
+    out, at = [], 0
+    for end in route.section_ends:
+        while route.nodes[at] != end:
+            at += 1
+        out.append(at)
+        at += 1
+    return out
+
+
+def land_stretches(route: RepeaterRoute, spacing_km: float, at_sites: bool) -> list[tuple[tuple, float, int]]:
+    """``(nodes, length_km, links)`` of each land stretch of ``route`` that :func:`elementary_links` cuts."""
+    where = _end_positions(route)
+    out = []
+    for length, submarine, first, last in _groups(route, at_sites):
+        if not submarine:
+            n = elementary_link_count(length, spacing_km)
+            if math.isfinite(n):
+                out.append((route.nodes[where[first]: where[last] + 1], length, int(n)))
+    return out
+
+
+def elementary_links(route: RepeaterRoute, spacing_km: float, at_sites: bool,
+                     land: LandStations | None = None) -> tuple[tuple[float, ...], tuple[str, ...]]:
     """Elementary-link lengths of a route and the named sites that hold a repeater station.
 
     With ``at_sites``, every section is cut evenly into links no longer than
@@ -305,7 +342,10 @@ def elementary_links(route: RepeaterRoute, spacing_km: float, at_sites: bool
     repeater. Without, consecutive land sections are joined and cut evenly as
     one stretch (stations at even distances, sites ignored). Either way a
     submarine section is one elementary link between its landing points,
-    which then hold the stations either side of it.
+    which then hold the stations either side of it. With ``land``, stations
+    of a land stretch that would stand in the water move to land
+    (:class:`~qnetemu.network.station_land.LandStations`): the links are
+    then unequal, and water wider than the spacing is one longer link.
 
     Returns
     -------
@@ -322,19 +362,19 @@ def elementary_links(route: RepeaterRoute, spacing_km: float, at_sites: bool
     >>> elementary_links(r, 50.0, True)
     ((150.0, 30.0, 30.0), ('B',))
     """
-    groups: list[tuple[float, bool, int]] = []  # (length, submarine, index of the end in section_ends)
-    for k, section in enumerate(route.sections, start=1):
-        if not at_sites and groups and not section.submarine and not groups[-1][1]:
-            groups[-1] = (groups[-1][0] + section.length_km, False, k)
-        else:
-            groups.append((section.length_km, section.submarine, k))
+    groups = _groups(route, at_sites)
+    where = _end_positions(route) if land is not None else None
     lengths: list[float] = []
-    for length, submarine, _ in groups:
+    for length, submarine, first, last in groups:
         n = 1 if submarine else elementary_link_count(length, spacing_km)
         if not math.isfinite(n):
             raise ValueError(f"{length:g} km cut at {spacing_km:g} km gives an unbounded number of elementary links")
-        lengths += [length / n] * int(n)
-    stations = tuple(route.section_ends[k] for _, _, k in groups[:-1])
+        if land is None or n < 2:
+            lengths += [length / n] * int(n)
+            continue
+        cuts = land.cuts_km(route.nodes[where[first]: where[last] + 1], length, int(n))
+        lengths += np.diff(np.concatenate([[0.0], cuts, [length]])).tolist()
+    stations = tuple(route.section_ends[last] for *_, last in groups[:-1])
     return tuple(lengths), stations
 
 

@@ -122,7 +122,12 @@ __all__ = ["QKD_DEVICE_PRESETS", "qkd_device_preset"]
 #:     https://doi.org/10.1038/s41586-018-0066-6) call realistic: InGaAs-class
 #:     detectors of 30 % efficiency with 1e-8 dark counts per gate, 3 %
 #:     interference error, f = 1.15, 16 phase slices, 1 GHz. Values assumed
-#:     (their table could not be checked here). With the PM-QKD rate of Ma,
+#:     (their parameter list could not be read here; a third-party reading of
+#:     it, RoyalTeng/AI4QKD ``docs/literature/TF-QKD.md`` section 5, gives the
+#:     same detectors, f and M, dark counts of 10 Hz, i.e. 1e-8 in a 1 ns gate,
+#:     and a 1 % optical error to which their phase-slice error of 1.28 % adds:
+#:     2.25 %, with which the crossing below with 1/M sifting would be 329 km
+#:     rather than 336 km). With the PM-QKD rate of Ma,
 #:     Zeng, Zhou (2018), which keeps the 2/M of pulse pairs whose phase
 #:     slices match or differ by pi, this hardware crosses the repeaterless
 #:     PLOB bound of the fibre at 305 km of 0.2 dB/km fibre (253 km against
@@ -133,12 +138,19 @@ __all__ = ["QKD_DEVICE_PRESETS", "qkd_device_preset"]
 #: ``"tf_liu2023_class"``
 #:     Twin-field testbed of the class of Liu et al., "Experimental
 #:     twin-field quantum key distribution over 1000 km fiber distance", Phys.
-#:     Rev. Lett. 130, 210801 (2023), https://doi.org/10.1103/PhysRevLett.130.210801:
-#:     ultra-low-loss fibre (0.157 dB/km), superconducting detectors of about
-#:     60 % efficiency with dark counts of order 1e-11 per gate. Their
-#:     protocol is sending-or-not-sending with finite key; ours is the
-#:     asymptotic PM-QKD rate, so this preset is a model of the class, not of
-#:     their key rate. It gives key at 1,002 km as they did.
+#:     Rev. Lett. 130, 210801 (2023), https://doi.org/10.1103/PhysRevLett.130.210801,
+#:     with their protocol: sending-or-not-sending with actively odd-parity
+#:     pairing (``protocol: tf_sns``, ``aopp: true``;
+#:     :func:`qnetemu.physics.twin_field.tf_sns_aopp_xu2020`), asymptotic.
+#:     Hardware of their class, values assumed (their parameter table could
+#:     not be read here): ultra-low-loss fibre (0.157 dB/km), superconducting
+#:     detectors of 60 % efficiency with 1e-11 dark counts per window (their
+#:     abstract: system noise about 0.02 Hz), e_d = 3 %, f = 1.16, 1 GHz;
+#:     mu = 0.5 and sending_prob = 0.28 are the optimum of the AOPP rate
+#:     between 300 and 1,000 km. Key at 1,002 km: 7.2e-11 bit per pulse, 7.5x
+#:     the 9.53e-12 they report (asymptotic) with their own parameters, and
+#:     reach 1,068 km; the same hardware without AOPP (``tf_sns_snspd_class``)
+#:     stops at 983 km. A model of the class, not of their key rate.
 #: ``"mdi_xu2013"``
 #:     MDI-QKD (``protocol: mdi_decoy``) with the practical parameters of Xu,
 #:     Curty, Qi, Lo, New J. Phys. 15, 113007 (2013): detector efficiency
@@ -244,18 +256,20 @@ QKD_DEVICE_PRESETS: dict[str, dict] = {
         ),
     },
     "tf_liu2023_class": {
-        "protocol": "tf_pm",
+        "protocol": "tf_sns",
+        "aopp": True,
         "repetition_rate_hz": 1.0e9,
         "detector_efficiency": 0.60,
         "dark_count_prob": 1.0e-11,
         "misalignment_error": 0.03,
-        "ec_efficiency": 1.15,
-        "mu": 0.12,
-        "phase_slices": 16,
+        "ec_efficiency": 1.16,
+        "mu": 0.5,
+        "sending_prob": 0.28,
         "attenuation_db_per_km": 0.157,
         "source": (
-            "Class of Liu et al., PRL 130, 210801 (2023) (1002 km, ultra-low-loss fibre, SNSPDs); PM-QKD "
-            "asymptotic rate stands in for their finite-key SNS protocol; a model, not their key rate"
+            "Class of Liu et al., PRL 130, 210801 (2023) (1002 km, ultra-low-loss fibre, SNSPDs) with their protocol, "
+            "sending-or-not-sending with AOPP (Xu et al., PRA 101, 042330 (2020)), asymptotic; hardware values "
+            "assumed; a model, not their key rate"
         ),
     },
     "mdi_xu2013": {
@@ -300,7 +314,7 @@ QKD_DEVICE_PRESETS: dict[str, dict] = {
 #:     800 km. A model, not their key rate: without the actively odd-parity
 #:     pairing (AOPP) Liu et al. add, this asymptotic rate has key to about
 #:     980 km, short of their 1,002 km (9.53e-12 bit per pulse there with
-#:     AOPP); ``tf_liu2023_class`` (PM-QKD) reaches 1,002 km.
+#:     AOPP); ``tf_liu2023_class``, the same hardware with AOPP, reaches it.
 QKD_DEVICE_PRESETS.update({
     "tf_sns_snspd_class": {
         "protocol": "tf_sns",

@@ -42,18 +42,34 @@ single-mode fibre at 1550 nm. This is a model, not a measurement: in the
 C band, a few nm from the pump, it gives :math:`\\beta` of a few
 1e-9 /(km nm); from a 1550 nm pump into 1310 nm (anti-Stokes, 35 THz) a
 few 1e-12; from 1310 nm data into a 1550 nm quantum channel (Stokes,
-35 THz) about 2.6e-10. Measured coefficients (Eraerds 2010, Patel 2012,
-Chapuran et al. 2009, da Silva et al. 2014, Kumar et al. 2015) were
-sought for this module but their figures and tables could not be
-retrieved and checked, so no measured number enters the default and none
-is quoted here; the orders of magnitude above are the model's own. Give
+35 THz) about 2.6e-10. The formula has no polarisation factor:
+spontaneous scattering fills both polarisation modes, with gains :math:`g_\\parallel` and
+:math:`g_\\perp` summing to twice the polarisation-averaged gain a long-fibre
+measurement gives, so :data:`PEAK_RAMAN_GAIN_PER_W_KM` stands for
+:math:`(g_\\parallel + g_\\perp)/A_{eff}`; read as a measured average gain it
+would be off by a factor of two. This convention, like the value, is what a measured
+:math:`\\beta` would settle.
+
+No measured coefficient is built in. Measured values exist (Eraerds 2010,
+Patel 2012, Chapuran et al. 2009, da Silva et al. 2014, Kumar et al. 2015,
+Fröhlich et al. 2015, Wang et al. 2017, Dynes et al. 2016, Eriksson et al.
+2019) but every stored copy that could be searched for this module (ar5iv and
+arXiv HTML, publisher and repository pages, document-sharing transcripts)
+held only the paper's opening (title, abstract, first paragraphs of the
+introduction); the figures, tables and text that carry the measured
+coefficients and noise count rates could not be read, so none of their
+numbers enters the default and none is quoted here. Second-hand values in
+third-party code were not taken either: they cannot be checked against the
+paper's figure. The orders of magnitude above are the model's own. Give
 ``raman_coefficient_per_km_nm`` explicitly (scenario field
 ``coexistence.channels[].raman_coefficient_per_km_nm``) where a measured
-value for the fibre and wavelength pair exists.
+value for the fibre and wavelength pair exists; every link row says which
+source its coefficient came from (:func:`effective_raman_coefficient`,
+``links.raman_coefficient_source``).
 
 References
 ----------
-N. Eraerds, N. Walenta, M. Legré, N. Gisin, H. Zbinden, "Quantum key
+P. Eraerds, N. Walenta, M. Legré, N. Gisin, H. Zbinden, "Quantum key
 distribution and 1 Gbps secure encryption over a single fibre", New J.
 Phys. 12, 063027 (2010). https://doi.org/10.1088/1367-2630/12/6/063027
 
@@ -71,6 +87,9 @@ spontaneous-Raman noise, Stokes and anti-Stokes, validated on field fibre.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 import numpy as np
 from scipy.constants import Boltzmann, Planck, speed_of_light
 
@@ -79,6 +98,8 @@ from qnetemu.physics.fibre import _checked, _out
 __all__ = [
     "PEAK_RAMAN_GAIN_PER_W_KM",
     "SILICA_RAMAN_GAIN_SHAPE",
+    "RamanCoefficient",
+    "effective_raman_coefficient",
     "raman_coefficient_per_km_nm",
     "raman_noise_power_w",
     "raman_noise_prob_per_gate",
@@ -86,7 +107,8 @@ __all__ = [
 
 #: Peak Raman gain efficiency g_R/A_eff of standard single-mode fibre (SMF-28,
 #: A_eff ~ 80 um^2) at 1550 nm, at the 13.2 THz peak [1/(W km)]. Values of
-#: 0.4-0.7 1/(W km) are usual for SMF; 0.6 here. Model parameter.
+#: 0.4-0.7 1/(W km) are usual for SMF; 0.6 here, taken as both polarisation modes
+#: together (module docstring). Model parameter, not a measurement.
 PEAK_RAMAN_GAIN_PER_W_KM = 0.6
 
 #: Normalised co-polarised Raman gain of fused silica against detuning [THz]:
@@ -145,6 +167,56 @@ def raman_coefficient_per_km_nm(pump_wavelength_m, quantum_wavelength_m, *, temp
     # W/(W km Hz) -> per nm at the quantum wavelength: dnu = c dlambda / lambda^2.
     per_hz = gain_per_w_km * Planck * nu_q * occupation
     return _out(np.asarray(per_hz * speed_of_light / lq**2 / _NM_PER_M))
+
+
+#: Where an effective Raman coefficient came from: the silica-gain model of this
+#: module, or a (measured) value the scenario gives for the channel group.
+RamanCoefficientSource = Literal["silica_model", "scenario"]
+
+
+@dataclass(frozen=True)
+class RamanCoefficient:
+    """An effective Raman coefficient and where it came from.
+
+    Attributes
+    ----------
+    beta_per_km_nm : float
+        Effective Raman coefficient into the quantum channel. [1/(km nm)]
+    source : {"silica_model", "scenario"}
+        ``silica_model``: :func:`raman_coefficient_per_km_nm` from the two
+        wavelengths; ``scenario``: the value the scenario gives.
+    """
+
+    beta_per_km_nm: float
+    source: RamanCoefficientSource
+
+
+def effective_raman_coefficient(pump_wavelength_m: float, quantum_wavelength_m: float,
+                                given_per_km_nm: float | None = None) -> RamanCoefficient:
+    """The coefficient a classical channel group scatters with, and its source.
+
+    Parameters
+    ----------
+    pump_wavelength_m : float
+        Wavelength of the classical channel, in (1e-6, 2e-6). [m]
+    quantum_wavelength_m : float
+        Wavelength of the quantum channel, in (1e-6, 2e-6). [m]
+    given_per_km_nm : float or None, optional
+        A coefficient the scenario gives (a measured value for its fibre and
+        wavelength pair), >= 0; None to model it. [1/(km nm)]
+
+    Returns
+    -------
+    RamanCoefficient
+        The given value (source ``scenario``), else the silica model's
+        (source ``silica_model``). No measured table is consulted: none is
+        built in (see the module docstring).
+    """
+    if given_per_km_nm is not None:
+        beta = float(_checked(given_per_km_nm, "raman_coefficient_per_km_nm", lower=0.0))
+        return RamanCoefficient(beta_per_km_nm=beta, source="scenario")
+    beta = float(raman_coefficient_per_km_nm(pump_wavelength_m, quantum_wavelength_m))
+    return RamanCoefficient(beta_per_km_nm=beta, source="silica_model")
 
 
 def raman_noise_power_w(launch_power_w, length_km, *, attenuation_db_per_km, raman_coefficient_per_km_nm,

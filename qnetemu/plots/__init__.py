@@ -7,6 +7,7 @@ names of architectures come from :mod:`qnetemu.plots.palette`, one place.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -40,9 +41,10 @@ def repeater_channel_uses_hz(run_dir: Path) -> float | None:
 class _Tables:
     """A run directory's tables, each read on first use."""
 
-    def __init__(self, run_dir: Path, title: str):
+    def __init__(self, run_dir: Path, title: str, kind: str = "run"):
         self.run_dir = run_dir
         self.title = title
+        self.kind = kind  # "emulation" for a qnetemu emulate directory
         self._cache: dict = {}
 
     def __getitem__(self, name: str):
@@ -91,7 +93,8 @@ def _figures(t: _Tables) -> dict:
 def _open(run_dir: Path) -> _Tables:
     from qnetemu.results.store import read_manifest
 
-    return _Tables(run_dir, read_manifest(run_dir).get("scenario_name", run_dir.name))
+    manifest = read_manifest(run_dir)
+    return _Tables(run_dir, manifest.get("scenario_name", run_dir.name), kind=manifest.get("kind", "run"))
 
 
 def _draw_some(run_dir: str, stems: list[str], pdf: bool) -> list[str]:
@@ -104,12 +107,19 @@ def _draw_some(run_dir: str, stems: list[str], pdf: bool) -> list[str]:
     return written
 
 
-def draw_run(run_dir: str | Path, *, pdf: bool = False) -> list[Path]:
-    """Draw all figures for a run or sweep directory; return the files written."""
+def draw_run(run_dir: str | Path, *, pdf: bool = False, note: Callable[[str], None] | None = None) -> list[Path]:
+    """Draw all figures for a run, sweep or emulation directory; return the files written.
+
+    ``note(message)`` hears of figures left out for a missing table (emulations).
+    """
     run_dir = Path(run_dir)
     if (run_dir / "sweep.json").is_file():
         return draw_sweep(run_dir, pdf=pdf)
     tables = _open(run_dir)
+    if tables.kind == "emulation":
+        from qnetemu.plots.emulation import draw_emulation
+
+        return draw_emulation(run_dir, pdf=pdf, note=note)
     (run_dir / "figures").mkdir(exist_ok=True)
     return [Path(p) for p in _draw_some(str(run_dir), list(_figures(tables)), pdf)]
 

@@ -23,6 +23,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from qnetemu.errors import UserError
@@ -30,9 +31,47 @@ from qnetemu.results import outdir
 from qnetemu.results.outdir import MANIFEST, SWEEP_MANIFEST, WRITTEN_BY
 
 
+def _is_list(value) -> bool:
+    return isinstance(value, list | tuple | np.ndarray)
+
+
+def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as its CSV copy holds it: list cells (route nodes, segment lengths) as JSON arrays,
+    which any CSV reader can decode and :func:`read_table` turns back into lists."""
+    out = frame
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object and values.map(_is_list).any():
+            if out is frame:
+                out = frame.copy()
+            out[column] = values.map(lambda v: json.dumps(np.asarray(v).tolist()) if _is_list(v) else v)
+    return out
+
+
 def write_table(directory: Path, name: str, frame: pd.DataFrame) -> None:
     frame.to_parquet(directory / f"{name}.parquet", index=False)
-    frame.to_csv(directory / f"{name}.csv", index=False)
+    csv_frame(frame).to_csv(directory / f"{name}.csv", index=False)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A table's CSV copy, with its JSON-array cells decoded back into lists."""
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        reason = " ".join(str(exc).split())[:120] or type(exc).__name__
+        raise UserError(f"cannot be read as a table ({reason}); run again to rewrite it", file=str(path)) from None
+    for column in frame.columns:
+        values = frame[column]
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
+            continue
+        cells = values.dropna()
+        if cells.empty or not cells.map(lambda v: isinstance(v, str) and v.startswith("[")).all():
+            continue
+        try:
+            frame[column] = values.astype(object).map(lambda v: json.loads(v) if isinstance(v, str) else v)
+        except ValueError:  # text that only starts like an array: keep it as text
+            continue
+    return frame
 
 
 def write_run(out_dir: str | Path, *, tables: dict[str, pd.DataFrame], manifest: dict,
@@ -83,12 +122,17 @@ def read_sweep_manifest(sweep_dir: str | Path) -> dict:
 
 
 def read_table(run_dir: str | Path, name: str) -> pd.DataFrame | None:
-    """A stored table, or None if the directory has none; a damaged file is a one-line UserError."""
+    """A stored table, or None if the directory has none; a damaged file is a one-line UserError.
+
+    The Parquet file is the table; without one, its CSV copy (what a trimmed
+    example directory keeps) is read instead.
+    """
     import pyarrow as pa
 
     path = Path(run_dir) / f"{name}.parquet"
     if not path.is_file():
-        return None
+        csv = path.with_suffix(".csv")
+        return _read_csv(csv) if csv.is_file() else None
     try:
         return pd.read_parquet(path)
     except (OSError, ValueError, pa.ArrowException) as exc:

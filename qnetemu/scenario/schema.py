@@ -91,6 +91,13 @@ class GroundStationOptics(Model):
     detector_efficiency: Efficiency = Field(0.5, description="Single-photon detector efficiency.")
     noise_rate_hz: NonNegativeFloat = Field(300.0, description="Dark plus night background counts per detector [Hz].")
     detection_window_s: PositiveFloat = Field(2e-9, description="Detection gate per pulse [s].")
+    detector_dead_time_s: NonNegativeFloat = Field(
+        0.0, description="Detector dead time after each click [s], as the fibre qkd.detector_dead_time_s: "
+        "non-paralyzable and shared by the station's detectors, only the fraction 1/(1 + R tau) of the time is "
+        "live (R: clicks per second the detectors would see with no dead time), so detections saturate at 1/tau; "
+        "dead gates are dropped (decoy BB84, both key models) and a BBM92 coincidence needs both stations live. "
+        "0: no dead time."
+    )
     min_elevation_deg: Annotated[float, Field(ge=0.0, lt=90.0)] = Field(
         15.0, description="Lowest elevation at which the station tracks [deg]."
     )
@@ -199,7 +206,8 @@ class ClassicalChannelGroup(Model):
     raman_coefficient_per_km_nm: NonNegativeFloat | None = Field(
         None, description="Measured effective Raman coefficient beta into the quantum channel [1/(km nm)], >= 0; "
         "modelled from the wavelengths (qnetemu.physics.raman: silica gain and phonon occupation, no measured "
-        "default built in) when omitted."
+        "default built in) when omitted. The links table's raman_coefficient_source says which one a link used "
+        "(scenario, silica_model, or both)."
     )
 
 
@@ -211,7 +219,10 @@ class Coexistence(Model):
     follow. Absent: dark fibre.
     """
 
-    channels: list[ClassicalChannelGroup] = Field(min_length=1, description="The classical channel groups.")
+    channels: list[ClassicalChannelGroup] = Field(
+        min_length=1, description="The classical channel groups; each must lie outside the quantum channel's "
+        "filter (|wavelength_m - quantum_wavelength_m| > filter_bandwidth_nm / 2): in-band light is not Raman noise."
+    )
     quantum_wavelength_m: Annotated[float, Field(ge=1.2e-6, le=1.7e-6)] = Field(
         1550.12e-9, description="Wavelength of the quantum channel [m]."
     )
@@ -219,6 +230,19 @@ class Coexistence(Model):
         0.8, description="Bandwidth of the filter before the QKD receiver's detectors [nm] "
         "(0.8 nm: a 100 GHz DWDM port; narrow filters of 0.1 nm or less cut Raman noise)."
     )
+
+    @model_validator(mode="after")
+    def _channels_outside_quantum_passband(self) -> Coexistence:
+        # A channel inside the quantum filter is in-band crosstalk, not Raman scattering: the model would give 0.
+        half_band_m = self.filter_bandwidth_nm * 1e-9 / 2
+        for i, group in enumerate(self.channels):
+            if abs(group.wavelength_m - self.quantum_wavelength_m) <= half_band_m:
+                raise ValueError(
+                    f"channels[{i}].wavelength_m ({group.wavelength_m * 1e9:.2f} nm) lies inside the quantum "
+                    f"channel's {self.filter_bandwidth_nm:g} nm filter around {self.quantum_wavelength_m * 1e9:.2f} "
+                    "nm: in-band classical light is not Raman noise and is not modelled; move it to another "
+                    "wavelength")
+        return self
 
 
 class FibreDefaults(Model):
@@ -352,6 +376,12 @@ class QKDProfile(Model):
         0.1, description="tf_sns: probability epsilon that a party sends its pulse in a signal (Z) window "
         "(dimensionless); both-sent events are bit errors, so small values suit long links."
     )
+    aopp: bool = Field(
+        False, description="tf_sns: actively odd-parity pairing of the raw key before error correction (Xu et al., "
+        "PRA 101, 042330 (2020); as in Liu et al.'s 1,002 km experiment): Bob pairs bits of opposite value, pairs "
+        "whose parities disagree are dropped, one bit of each survivor is kept; removes most bit errors, so larger "
+        "sending_prob (~0.3) pays and the reach grows. false: plain SNS (Wang, Yu, Hu 2018)."
+    )
     modulation_variance: PositiveFloat = Field(
         4.0, description="cv_gg02: Alice's Gaussian modulation variance V_A [shot-noise units]."
     )
@@ -414,6 +444,8 @@ class QKDProfile(Model):
             raise ValueError(f"nu ({self.nu}) must be below mu ({self.mu}) for decoy_bb84")
         if self.afterpulse_prob > 0 and self.protocol != "decoy_bb84":
             raise ValueError(f"afterpulse_prob is modelled for protocol decoy_bb84 only, not {self.protocol}")
+        if self.aopp and self.protocol != "tf_sns":
+            raise ValueError(f"aopp (odd-parity pairing) applies to protocol tf_sns only, not {self.protocol}")
         if self.detector_dead_time_s > 0 and self.protocol not in ("decoy_bb84", "decoy_bb84_infinite", "bb84_gllp"):
             raise ValueError(f"detector_dead_time_s is modelled for the prepare-and-measure BB84 protocols only, "
                              f"not {self.protocol}")
@@ -637,6 +669,13 @@ class RepeaterPlacement(Model):
     at_sites: bool = Field(
         True, description="Put a repeater at every real intermediate site of the route too (sites on land; "
         "false: consecutive land spans are cut evenly as one stretch)."
+    )
+    on_land: bool = Field(
+        True, description="Repeater stations stand on land (GSHHG shorelines): where an evenly placed station of a "
+        "land stretch would fall in water the fibre crosses (a bay, a strait, a lake) the stations move to the fewest "
+        "land points with every elementary link within spacing_km, and water wider than spacing_km is crossed by one "
+        "longer elementary link. false: anywhere on the stretch (synthetic networks; nodes without coordinates "
+        "keep the even cut either way).",
     )
 
 

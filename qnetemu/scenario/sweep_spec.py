@@ -35,7 +35,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Engine = Literal["analytic", "montecarlo", "sequence"]
+from qnetemu.engine_names import DEFAULT_ENGINE, ENGINES
+
+Engine = Literal[ENGINES]
 Architecture = Literal["trusted_node", "repeater", "satellite", "twin_field"]
 ScalarValue = float | int | str | bool
 
@@ -145,7 +147,7 @@ class SweepSpec(_Strict):
     repetitions: int = Field(
         default=1, ge=1, le=1_000_000, description="Seeds per parameter point."
     )
-    engines: list[Engine] = Field(default_factory=lambda: ["analytic"], min_length=1)
+    engines: list[Engine] = Field(default_factory=lambda: [DEFAULT_ENGINE], min_length=1)
     architectures: list[Architecture] = Field(default_factory=lambda: ["trusted_node"], min_length=1)
     points_per_task: int = Field(default=8, ge=1, le=100_000, description="Points per Ray task.")
     mode: Literal["grid", "zip"] = "grid"

@@ -28,9 +28,14 @@ from datetime import datetime
 import numpy as np
 
 from qnetemu.orbits.passes import Pass, Site, common_visibility, find_passes
-from qnetemu.physics.finite_key import FiniteKeyProtocol, bb84_expected_counts, lim2014_key_length
+from qnetemu.physics.finite_key import (
+    FiniteKeyProtocol,
+    bb84_detector_live_fraction,
+    bb84_expected_counts,
+    lim2014_key_length,
+)
 from qnetemu.physics.freespace import downlink_transmittance
-from qnetemu.physics.qkd import bb84_decoy_ma2005, binary_entropy
+from qnetemu.physics.qkd import bb84_decoy_ma2005, binary_entropy, dead_time_live_fraction
 
 __all__ = [
     "MICIUS_BB84_PAYLOAD",
@@ -94,6 +99,11 @@ class GroundStation:
         a pulse sees ``1 - exp(-noise_rate_hz * detection_window_s)`` noise. [s]
     zenith_transmittance : float
         Clear-sky atmospheric transmittance at the zenith at the link wavelength. [-]
+    detector_dead_time_s : float
+        Dead time after each click, >= 0 (0: none), with the meaning of the
+        fibre receivers' (:func:`qnetemu.physics.qkd.dead_time_live_fraction`):
+        non-paralyzable and shared by the station's detectors, so the
+        detections saturate at ``1 / detector_dead_time_s``. [s]
     """
 
     site: Site
@@ -103,6 +113,7 @@ class GroundStation:
     noise_rate_hz: float
     detection_window_s: float
     zenith_transmittance: float
+    detector_dead_time_s: float
 
     def __post_init__(self) -> None:
         owner = f"ground station {self.site.name!r}"
@@ -117,8 +128,10 @@ class GroundStation:
             detector_efficiency=self.detector_efficiency,
             zenith_transmittance=self.zenith_transmittance,
         )
-        if not (math.isfinite(self.noise_rate_hz) and self.noise_rate_hz >= 0.0):
-            raise ValueError(f"{owner}: noise_rate_hz must be finite and >= 0")
+        for name in ("noise_rate_hz", "detector_dead_time_s"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0.0):
+                raise ValueError(f"{owner}: {name} must be finite and >= 0")
 
     @property
     def dark_count_prob(self) -> float:
@@ -234,7 +247,8 @@ MICIUS_BB84_PAYLOAD = BB84Payload(
 #: its 1 m telescope (Liao et al. 2017). Assumed, not reported: optics 0.3 and
 #: detectors 0.5 (together 0.15, chosen so that, with the payload above, the
 #: modelled loss at 645 km matches the 29.8 dB reported), 300 Hz night
-#: background, 2 ns gate, zenith transmittance 0.7 at 850 nm.
+#: background, 2 ns gate, zenith transmittance 0.7 at 850 nm, and no detector
+#: dead time (none reported).
 XINGLONG_STATION = GroundStation(
     site=Site(40.394, 117.575, 960.0, "Xinglong"),
     rx_aperture_m=1.0,
@@ -243,6 +257,7 @@ XINGLONG_STATION = GroundStation(
     noise_rate_hz=300.0,
     detection_window_s=2e-9,
     zenith_transmittance=0.7,
+    detector_dead_time_s=0.0,
 )
 
 #: Micius entangled-photon source (Yin et al., Science 356, 1140 (2017),
@@ -292,7 +307,9 @@ def pass_key_profile(
 
     Loss is satellite to detector, detector efficiency excluded; the key rate
     is :func:`qnetemu.physics.qkd.bb84_decoy_ma2005` (Ma, Qi, Zhao, Lo, Phys.
-    Rev. A 72, 012326 (2005)) times the repetition rate.
+    Rev. A 72, 012326 (2005)) times the repetition rate, with the station's
+    detector dead time: times the live fraction ``1/(1 + f_rep Q_mu tau)``
+    (:func:`qnetemu.physics.qkd.dead_time_live_fraction`) at each sample.
     """
     if not isinstance(pass_, Pass):
         raise ValueError(f"pass_ must be a Pass, got {type(pass_).__name__}")
@@ -306,6 +323,8 @@ def pass_key_profile(
             dark_count_prob=station.dark_count_prob,
             misalignment_error=payload.misalignment_error,
             ec_efficiency=ec_efficiency,
+            repetition_rate_hz=payload.repetition_rate_hz,
+            dead_time_s=station.detector_dead_time_s,
         ),
         dtype=float,
     )
@@ -319,13 +338,20 @@ def pass_counts(pass_: Pass, *, payload: BB84Payload, station: GroundStation,
     Returns ``(n_x, m_x, n_z, m_z)``, each of shape (3,) for (mu, nu, omega),
     from :func:`qnetemu.physics.finite_key.bb84_expected_counts` at each
     sample's channel transmittance, ``repetition_rate_hz`` pulses per
-    second. [count]
+    second, of which the live fraction
+    :func:`qnetemu.physics.finite_key.bb84_detector_live_fraction` of the
+    station's dead time counts (dead gates are dropped, the live ones keep
+    their statistics, as on fibre). [count]
     """
     channel = _channel_transmittance(pass_.slant_range_m, pass_.elevation_deg, payload, station)
-    per_second = bb84_expected_counts(
-        channel, payload.repetition_rate_hz, mu=payload.mu, nu=payload.nu, omega=protocol.omega,
-        p_mu=protocol.p_mu, p_nu=protocol.p_nu, p_x=protocol.p_x, detector_efficiency=station.detector_efficiency,
-        dark_count_prob=station.dark_count_prob, misalignment_error=payload.misalignment_error, afterpulse_prob=0.0)
+    detector = dict(mu=payload.mu, nu=payload.nu, omega=protocol.omega, p_mu=protocol.p_mu, p_nu=protocol.p_nu,
+                    detector_efficiency=station.detector_efficiency, dark_count_prob=station.dark_count_prob,
+                    afterpulse_prob=0.0)
+    live = np.asarray(bb84_detector_live_fraction(channel, repetition_rate_hz=payload.repetition_rate_hz,
+                                                  dead_time_s=station.detector_dead_time_s, **detector), dtype=float)
+    per_second = bb84_expected_counts(channel, payload.repetition_rate_hz, p_x=protocol.p_x,
+                                      misalignment_error=payload.misalignment_error, **detector)
+    per_second = tuple(np.asarray(c) * live[..., None] for c in per_second)
     if pass_.time_s.size < 2:
         return tuple(np.zeros(3) for _ in per_second)
     return tuple(np.trapezoid(np.atleast_2d(c), pass_.time_s, axis=0) for c in per_second)
@@ -532,6 +558,8 @@ def bbm92_downlink_rates(
     intrinsic_qber,
     ec_efficiency=1.1,
     sifting=0.5,
+    dead_time_a_s=0.0,
+    dead_time_b_s=0.0,
 ):
     """Coincidence rate, QBER and asymptotic BBM92 key rate of a double downlink.
 
@@ -554,6 +582,9 @@ def bbm92_downlink_rates(
         Error-correction inefficiency f. [-]
     sifting : array_like, optional
         Fraction of coincidences measured in matching bases. [-]
+    dead_time_a_s, dead_time_b_s : array_like, optional
+        Each station's detector dead time after a click, >= 0 (default 0:
+        none). [s]
 
     Returns
     -------
@@ -572,6 +603,14 @@ def bbm92_downlink_rates(
     doi:10.1103/PhysRevA.76.012307). ``S_A S_B tau`` is the rate at which two
     independent Poisson streams fall within ``tau`` of each other; it
     neglects the small overlap of true and accidental coincidences.
+
+    Dead time: a station's detectors (non-paralyzable, shared) are live a
+    fraction ``L = 1/(1 + S t_d)`` of the time
+    (:func:`qnetemu.physics.qkd.dead_time_live_fraction`; Knoll, *Radiation
+    Detection and Measurement*, Ch. 4), whatever arrives, so every
+    coincidence, true or accidental, needs both stations live: both rates
+    scale by ``L_A L_B`` (the stations' dead periods taken as independent)
+    and the QBER is unchanged.
     """
     arrays = {
         "transmittance_a": transmittance_a,
@@ -607,8 +646,11 @@ def bbm92_downlink_rates(
 
     eta_a = checked["transmittance_a"] * checked["detector_efficiency_a"]
     eta_b = checked["transmittance_b"] * checked["detector_efficiency_b"]
-    true_hz = rate * eta_a * eta_b
-    accidental_hz = (rate * eta_a + n_a) * (rate * eta_b + n_b) * tau
+    singles_a_hz, singles_b_hz = rate * eta_a + n_a, rate * eta_b + n_b
+    live = (np.asarray(dead_time_live_fraction(singles_a_hz, dead_time_s=dead_time_a_s))
+            * np.asarray(dead_time_live_fraction(singles_b_hz, dead_time_s=dead_time_b_s)))
+    true_hz = rate * eta_a * eta_b * live
+    accidental_hz = singles_a_hz * singles_b_hz * tau * live
     total_hz = true_hz + accidental_hz
     positive = total_hz > 0.0
     qber = np.where(
@@ -718,6 +760,8 @@ def entanglement_key_over_windows(
             coincidence_window_s=source.coincidence_window_s,
             intrinsic_qber=source.intrinsic_qber,
             ec_efficiency=ec_efficiency,
+            dead_time_a_s=station_a.detector_dead_time_s,
+            dead_time_b_s=station_b.detector_dead_time_s,
         )
         key_bits += integrate_rate(np.asarray(key_hz), window.time_s)
         coincidences += integrate_rate(np.asarray(total_hz), window.time_s)

@@ -466,6 +466,10 @@ class RayExecutor:
             try:
                 self._start_local(ray, self._private.temp_dir)
             except BaseException:
+                # Ctrl-C or SIGTERM while `ray start` runs: what it started already is stopped too
+                if ray.is_initialized():
+                    ray.shutdown()
+                stop_processes(ray_processes(self._private.temp_dir), grace_s=5.0)
                 self._private.exit()
                 raise
         self._started = True

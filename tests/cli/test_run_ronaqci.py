@@ -109,6 +109,8 @@ def test_spans_respect_reach_and_links_have_physics(run_dir):
     links = pd.read_parquet(run_dir / "links.parquet")
     assert (links.length_km <= 100 + 1e-9).all()
     assert np.allclose(links.transmittance, 10 ** (-links.loss_db / 10))
+    # Lit RoEduNet fibre: every link's Raman coefficient is the silica model's (no measured one is built in).
+    assert (links.raman_coefficient_source == "silica_model").all()
     sites = pd.read_parquet(run_dir / "sites.parquet")
     assert set(CITIES) <= set(sites.name)
     assert sites.inserted.sum() == len(pd.read_parquet(run_dir / "inserted_trusted_nodes.parquet"))

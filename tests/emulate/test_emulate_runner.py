@@ -167,3 +167,99 @@ def test_resume_never_runs_code_a_crafted_checkpoint_names(scenario_file, tmp_pa
     (tmp_path / "cut" / "checkpoint.pkl").write_bytes(b"\x80\x05garbage")
     with pytest.raises(UserError, match="damaged or foreign checkpoint"):
         emulate(scenario_file, tmp_path / "cut", seed=3, resume=True)
+
+
+def test_cli_plot_redraws_an_emulation_directory(cli, scenario_file, tmp_path):
+    """``qnetemu plot`` on an emulation's output draws the three emulation figures again, from its tables."""
+    out = tmp_path / "o"
+    code, _, err = cli("emulate", scenario_file, "--duration", "20m", "--out", out, "--no-plots")
+    assert code == 0, err
+    assert not (out / "figures").exists()
+    code, printed, err = cli("plot", out)
+    assert code == 0, err
+    drawn = sorted(Path(line).name for line in printed.split())
+    assert drawn == ["availability.png", "requests.png", "store_levels.png"]
+
+
+def test_cli_plot_needs_no_request_table_and_names_what_it_cannot_draw(cli, scenario_file, tmp_path):
+    """The request figure reads the small outage table; a directory without store levels says so, on one line."""
+    out = tmp_path / "o"
+    assert cli("emulate", scenario_file, "--duration", "20m", "--out", out, "--no-plots")[0] == 0
+    for name in ("requests", "store_levels"):
+        (out / f"{name}.parquet").unlink()
+        (out / f"{name}.csv").unlink()
+    code, printed, err = cli("plot", out)
+    assert code == 0, err
+    assert sorted(Path(line).name for line in printed.split()) == ["availability.png", "requests.png"]
+    assert err.strip().splitlines() == [f"note: store_levels.png not drawn: no store_levels table (.parquet or .csv) "
+                                        f"in {out}"]
+
+
+def test_cli_plot_reads_the_csv_copies_when_the_parquet_files_are_gone(cli, scenario_file, tmp_path):
+    """A trimmed copy (results/examples keeps CSV) draws the same figures from the CSV tables."""
+    out = tmp_path / "o"
+    assert cli("emulate", scenario_file, "--duration", "20m", "--out", out, "--no-plots")[0] == 0
+    for path in out.glob("*.parquet"):
+        path.unlink()
+    (out / "requests.csv").unlink()
+    code, printed, err = cli("plot", out)
+    assert code == 0 and not err, err
+    assert sorted(Path(line).name for line in printed.split()) == ["availability.png", "requests.png",
+                                                                   "store_levels.png"]
+
+
+def test_cli_plot_of_a_directory_with_no_tables_is_an_error(cli, scenario_file, tmp_path):
+    out = tmp_path / "o"
+    assert cli("emulate", scenario_file, "--duration", "20m", "--out", out, "--no-plots")[0] == 0
+    for path in [*out.glob("*.parquet"), *out.glob("*.csv")]:
+        path.unlink()
+    code, _, err = cli("plot", out)
+    assert code == 2 and "no figures" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_second_emulation_into_a_locked_directory_is_refused_and_changes_nothing(cli, scenario_file, tmp_path):
+    """Another writer holds OUT's lock (as a running emulation does): one line, exit 2, OUT as it was; then resumable."""
+    from qnetemu.results.outdir import DirLock
+
+    out = tmp_path / "o"
+    emulate(scenario_file, out, stop_after_chunks=2)  # an interrupted emulation, checkpoint and parts on disk
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with DirLock(out):
+        for extra in ((), ("--resume",)):
+            code, _, err = cli("emulate", scenario_file, "--duration", "1h", "--seed", "1", "--out", out, *extra)
+            assert code == 2
+            assert len(err.strip().splitlines()) == 1 and "being written by another qnetemu process" in err
+            assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    code, _, err = cli("emulate", scenario_file, "--duration", "1h", "--seed", "1", "--out", out, "--resume",
+                       "--no-plots", "-q")
+    assert code == 0, err
+    assert (out / "manifest.json").is_file()
+
+
+def test_an_emulation_holds_its_directory_lock_while_it_writes(scenario_file, tmp_path, monkeypatch):
+    """While the emulation runs (here: when it builds its network), nobody else can take OUT's lock."""
+    import qnetemu.emulate.runner as runner
+    from qnetemu.results.outdir import DirLock
+
+    out = tmp_path / "o"
+    seen = []
+    build = runner.build_emulated_network
+
+    def build_and_probe(*args, **kwargs):
+        seen.append(DirLock(out).acquire(refuse=False))
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "build_emulated_network", build_and_probe)
+    emulate(scenario_file, out, duration_s=600.0)
+    assert seen == [False]
+    probe = DirLock(out)
+    assert probe.acquire(refuse=False)  # released at the end
+    probe.release()
+
+
+def test_cli_out_that_cannot_be_a_directory_is_one_line(cli, scenario_file, tmp_path):
+    (tmp_path / "file").write_text("mine")
+    for out in (tmp_path / "file", tmp_path / "file" / "o"):
+        code, _, err = cli("emulate", scenario_file, "--duration", "1h", "--out", out)
+        assert code == 2 and "not a directory" in err and len(err.strip().splitlines()) == 1
+    assert (tmp_path / "file").read_text() == "mine"

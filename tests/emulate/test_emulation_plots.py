@@ -29,3 +29,17 @@ def test_store_levels_draws_the_drained_link_first_and_merges_identical_ones():
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels == ["x/1 (+1 alike)", "y"]
     assert len(fig.axes[0].patches) == 1  # the outage of x/1, shaded once
+
+
+def test_a_line_on_top_of_another_is_dashed_the_rest_stay_solid():
+    """x and z differ by 1 % of the fullest store (more than the 0.5 % that merges lines, less than a line's width)."""
+    levels = pd.DataFrame({
+        "time_s": [0, 1, 2] * 3, "link_id": ["x"] * 3 + ["y"] * 3 + ["z"] * 3,
+        "level_bits": [0, 50, 100, 0, 20, 100, 0, 51, 100], "up": True,
+    })
+    links = pd.DataFrame({"link_id": ["x", "y", "z"], "consumed_bits": [3.0, 2.0, 1.0]})
+    events = pd.DataFrame(columns=["time_s", "element", "name", "event", "cause"])
+    fig = store_levels(levels, links, events, title="t")
+    styles = {line.get_label(): line.get_linestyle() for line in fig.axes[0].get_lines()}
+    assert styles["x"] == "-" and styles["y"] == "-"
+    assert styles["z"] == "--"

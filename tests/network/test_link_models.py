@@ -85,6 +85,33 @@ def test_coexistence_adds_raman_noise_and_costs_key():
     assert unlit["key_rate_bps"] == dark["B–C"]["key_rate_bps"]
 
 
+def test_link_rows_name_the_raman_coefficient_source():
+    """Every lit link says whether its coefficient was modelled or given by the scenario; dark links say none."""
+    given = {"count": 1, "launch_power_mw": 0.1, "wavelength_m": 1.31e-6, "raman_coefficient_per_km_nm": 3e-10}
+    links = _scenario({"preset": "commercial_decoy_bb84"}, fibre={"coexistence": LIT},
+                      links=[{"a": "A", "b": "B", "length_km": 40.0,
+                              "coexistence": {"channels": [given, LIT["channels"][0]]}},
+                             {"a": "B", "b": "C", "length_km": 60.0}])
+    assert links["A–B"]["raman_coefficient_source"] == "scenario+silica_model"
+    assert links["B–C"]["raman_coefficient_source"] == "silica_model"
+    only_given = _scenario({"preset": "commercial_decoy_bb84"}, fibre={"coexistence": {"channels": [given]}})
+    assert {d["raman_coefficient_source"] for d in only_given.values()} == {"scenario"}
+    dark = _scenario({"preset": "commercial_decoy_bb84"})
+    assert {d["raman_coefficient_source"] for d in dark.values()} == {None}
+
+
+def test_a_given_coefficient_is_the_one_used():
+    """A scenario's coefficient replaces the model's: noise scales with it exactly (weak-noise limit)."""
+    profile = QKDProfile(preset="commercial_decoy_bb84", gate_width_s=1e-10)
+    lengths = np.array([10.0, 50.0])
+    group = {"launch_power_mw": 1e-3, "wavelength_m": 1.31e-6}
+    p1 = raman_noise_prob(profile, Coexistence(channels=[{**group, "raman_coefficient_per_km_nm": 1e-10}]),
+                          lengths, 0.2)
+    p3 = raman_noise_prob(profile, Coexistence(channels=[{**group, "raman_coefficient_per_km_nm": 3e-10}]),
+                          lengths, 0.2)
+    assert_allclose(np.log1p(-p3) / np.log1p(-p1), 3.0, rtol=1e-9)  # Poisson mean is linear in beta
+
+
 def test_noise_is_the_sum_over_channel_groups_and_directions():
     profile = QKDProfile(preset="commercial_decoy_bb84", gate_width_s=1e-10)
     one = Coexistence(channels=[{"launch_power_mw": 0.01, "direction": "co"}])

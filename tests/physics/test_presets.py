@@ -21,7 +21,7 @@ KEYS = {"protocol", "repetition_rate_hz", "detector_efficiency", "dark_count_pro
 #: Keys a preset may add: QKD profile fields (qnetemu.scenario.schema.QKDProfile).
 OPTIONAL_KEYS = {"afterpulse_prob", "gate_width_s", "detector_dead_time_s", "key_model", "finite_key", "max_loss_db"}
 #: Keys of the twin-field, MDI and CV presets beyond those they share with BB84 presets.
-OTHER_KEYS = {"phase_slices", "sending_prob", "modulation_variance", "excess_noise", "electronic_noise", "reconciliation_efficiency"}
+OTHER_KEYS = {"phase_slices", "sending_prob", "aopp", "modulation_variance", "excess_noise", "electronic_noise", "reconciliation_efficiency"}
 RATE_KEYS = ("mu", "nu", "detector_efficiency", "dark_count_prob", "misalignment_error",
              "ec_efficiency")
 

@@ -5,9 +5,9 @@
   2017) there; with hardware of the kind Lucamarini et al. (Nature 557, 400
   (2018)) call realistic the crossing is at 305 km, where the closed form
   of the sqrt(eta) regime puts it; with Lucamarini's 1/M sifting (same
-  slice only) instead of PM's 2/M it is 336 km (their analysis: ~340 km);
-  with the class of Liu et al. (PRL 130, 210801 (2023)) there is key
-  at 1,002 km.
+  slice only) instead of PM's 2/M it is 336 km (their analysis: ~340 km).
+* The class of Liu et al. (PRL 130, 210801 (2023)), with their protocol
+  (sending-or-not-sending with AOPP), has key at 1,002 km.
 * MDI-QKD (Lo, Curty, Qi, PRL 108, 130503 (2012); Xu et al., NJP 15, 113007
   (2013)): never above PLOB, hundreds of km with Xu's practical parameters,
   and its single-photon yield is eta_a eta_b / 2 without dark counts.
@@ -95,6 +95,7 @@ def test_tf_scales_with_sqrt_eta():
 
 
 def test_tf_liu2023_class_gives_key_at_1002_km():
+    """More in tests/physics/test_twin_field_aopp.py."""
     profile = QKDProfile(preset="tf_liu2023_class")
     t = 10 ** (-0.157 * 1002 / 10)
     assert float(link_key(profile, t).key_rate_bps) > 0

@@ -15,6 +15,8 @@ from numpy.testing import assert_allclose
 from scipy.constants import Boltzmann, Planck, speed_of_light
 
 from qnetemu.physics.raman import (
+    RamanCoefficient,
+    effective_raman_coefficient,
     raman_coefficient_per_km_nm,
     raman_noise_power_w,
     raman_noise_prob_per_gate,
@@ -89,3 +91,14 @@ def test_negative_power_is_refused():
     with pytest.raises(ValueError, match="launch_power_w"):
         raman_noise_power_w(-1e-3, 10.0, attenuation_db_per_km=0.2, raman_coefficient_per_km_nm=BETA,
                             filter_bandwidth_nm=BAND, counter_propagating=False)
+
+
+def test_effective_coefficient_says_where_it_came_from():
+    """A given (measured) value is used as given; otherwise the silica model, and the source says which."""
+    assert effective_raman_coefficient(1310e-9, 1550.12e-9, 4.2e-10) == RamanCoefficient(4.2e-10, "scenario")
+    modelled = effective_raman_coefficient(1310e-9, 1550.12e-9)
+    assert modelled.source == "silica_model"
+    assert modelled.beta_per_km_nm == float(raman_coefficient_per_km_nm(1310e-9, 1550.12e-9))
+    assert effective_raman_coefficient(1550e-9, 1555e-9, 0.0).beta_per_km_nm == 0.0  # given zero stays zero
+    with pytest.raises(ValueError, match="raman_coefficient_per_km_nm"):
+        effective_raman_coefficient(1310e-9, 1550.12e-9, -1e-9)

@@ -48,6 +48,8 @@ CASES = [
     ("probability", _with("qkd.detector_efficiency", 1.5), "qkd.detector_efficiency", "less than or equal to 1"),
     ("dark-count", _with("qkd.dark_count_prob", -0.1), "qkd.dark_count_prob", "greater than or equal to 0"),
     ("sns-sending-prob", _with("qkd.sending_prob", 1.0), "qkd.sending_prob", "less than 1"),
+    ("sns-aopp-protocol", _with("qkd.aopp", True), "qkd", "aopp (odd-parity pairing) applies to protocol tf_sns only"),
+    ("sns-aopp-type", _with("qkd.aopp", "sometimes"), "qkd.aopp", "boolean"),
     ("duplicate-site", _with("sites[1].name", "A"), "sites[1].name", "duplicate site name 'A'"),
     ("demand-site", _with("demands[0].b", "Nowhere"), "demands[0].b", "unknown site 'Nowhere'"),
     ("topology-key", _with("topology", {"source": "topohub", "key": "topozoo/Roedunett"}), "topology.key",
