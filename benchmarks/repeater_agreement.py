@@ -223,7 +223,7 @@ def main() -> None:
                 cells.append("refused")
                 continue
             se = f" ± {r.pair_rate_stderr_hz:.2g}" if r.pair_rate_stderr_hz else ""
-            fse = f" ± {r.fidelity_stderr:.1g}" if r.fidelity_stderr else ""
+            fse = f" ± {r.fidelity_stderr:.1g}" if r.fidelity_stderr > 1e-12 else ""  # one stored time: no spread
             cells.append(f"{r.pair_rate_hz:.4g}{se}, {r.mean_fidelity:.4f}{fse}")
         # the analytic engine's renewal cycle is not the Monte Carlo model where links restart
         # before a delivery, or where clocked sources restart between deliveries' phases
