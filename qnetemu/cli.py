@@ -384,7 +384,7 @@ def plot(run_dir: Annotated[Path, typer.Argument(help="A results directory from 
 
 
 @app.command()
-def report(directory: Annotated[Path, typer.Argument(help="A results directory from qnetemu run or sweep.")]) -> None:
+def report(directory: Annotated[Path, typer.Argument(help="A results directory from qnetemu run, sweep or emulate.")]) -> None:
     """Write report.md and a self-contained report.html with the figures and tables."""
     from qnetemu.report import write_report
 
