@@ -645,7 +645,8 @@ class RepeaterProtocol(Model):
             "farther partner, and its outcome travels at the fibre's speed before the pair is used. "
             "Under both a link restarts as soon as its two memories are free (pipelining: the next "
             "pair is built while the previous one is completed or delivered); the analytic engine "
-            "restarts every link after each delivery (the textbook cycle) and says so."
+            "computes that for swap-ASAP with instant messages, and elsewhere restarts every link "
+            "after each delivery (the textbook cycle) and says so."
         ),
     )
     multiplexing: Literal["single", "independent_lanes", "shared_pool"] = Field(
