@@ -1,0 +1,59 @@
+"""What a new user meets in a first session: messages that read as sentences, and an
+unwritable output place refused in one line before any work (not a traceback after it)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from qnetemu.formatting import count
+
+
+def _one_line(code, stdout, stderr, *words):
+    assert code == 2, (stdout, stderr)
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("error: ") and "Traceback" not in stdout + stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def test_count_reads_as_a_sentence():
+    assert count(1, "link") == "1 link"
+    assert count(0, "satellite") == "0 satellites"
+    assert count(2_500, "trusted node") == "2,500 trusted nodes"
+    assert count(2, "entry", "entries") == "2 entries"
+
+
+def test_validate_line_is_grammatical(cli, scenarios_dir):
+    code, out, err = cli("validate", scenarios_dir / "two_sites.yaml")
+    assert code == 0, err
+    assert "2 sites, 1 link, 1 demand, 0 satellites" in out
+
+
+def test_missing_command_lists_every_command(cli):
+    code, out, err = cli()
+    _one_line(code, out, err, "a command is missing")
+    for name in ("validate", "run", "sweep", "emulate", "serve", "plot", "report", "schema", "info", "topology"):
+        assert name in err, err
+
+
+def test_report_help_names_all_three_files(cli):
+    code, out, _ = cli("report", "--help")
+    assert code == 0
+    assert "report-interactive.html" in " ".join(out.split())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not Path("/proc/self").is_dir(),
+                    reason="needs Linux /proc: a directory even root cannot create files in")
+@pytest.mark.parametrize("out", ["/proc/qnetemu-no-such-out", "/proc/qnetemu-no-such-out/below"])
+def test_unwritable_out_is_one_line_before_work(cli, scenarios_dir, out):
+    scenario = scenarios_dir / "two_sites.yaml"
+    for args in (("run", scenario, "--out", out, "--no-plots"),
+                 ("sweep", scenarios_dir / "euroqci-study-quick.yaml", "--out", out),
+                 ("emulate", scenario, "--duration", "1h", "--out", out),
+                 ("serve", scenario, "--certs", out)):
+        field = "--certs" if args[0] == "serve" else "--out"
+        _one_line(*cli(*args), out, field, "cannot create files in /proc")
