@@ -399,12 +399,23 @@ def serve(
     out.print("stopped")
 
 
+def _check_results_dir(directory: Path) -> None:
+    """A mistyped or wrong path says what it is, before the manifest is looked for."""
+    if not directory.exists():
+        raise UserError("no such directory; give a results directory that qnetemu run, sweep or emulate wrote",
+                        file=str(directory))
+    if not directory.is_dir():
+        raise UserError("is a file, not a results directory (give the directory that holds manifest.json)",
+                        file=str(directory))
+
+
 @app.command()
 def plot(run_dir: Annotated[Path, typer.Argument(help="A results directory from qnetemu run, sweep or emulate.")],
          pdf: Annotated[bool, typer.Option(help="Also write each figure as PDF (for print).")] = False) -> None:
     """Redraw the figures of a results directory from its stored tables."""
     from qnetemu.plots import draw_run
 
+    _check_results_dir(run_dir)
     notes: list[str] = []
     written = draw_run(run_dir, pdf=pdf, note=notes.append)
     if not written:
@@ -420,6 +431,7 @@ def report(directory: Annotated[Path, typer.Argument(help="A results directory f
     """Write report.md, report.html (figures embedded) and report-interactive.html (zoomable map, sortable tables)."""
     from qnetemu.report import write_report
 
+    _check_results_dir(directory)
     for path in write_report(directory):
         out.print(plain(path), soft_wrap=True)
 

@@ -57,3 +57,23 @@ def test_unwritable_out_is_one_line_before_work(cli, scenarios_dir, out):
                  ("serve", scenario, "--certs", out)):
         field = "--certs" if args[0] == "serve" else "--out"
         _one_line(*cli(*args), out, field, "cannot create files in /proc")
+
+
+@pytest.mark.parametrize("command", ["plot", "report"])
+def test_plot_and_report_say_what_a_wrong_path_is(cli, tmp_path, command):
+    _one_line(*cli(command, tmp_path / "typo"), "typo", "no such directory")
+    (tmp_path / "manifest.json").write_text("{}")
+    _one_line(*cli(command, tmp_path / "manifest.json"), "is a file, not a results directory")
+
+
+def test_plot_names_the_map_it_cannot_redraw(cli, tmp_path):
+    """The trimmed RoNaQCI example keeps no sites table: its map stays as shipped, and plot says so."""
+    import shutil
+
+    example = Path(__file__).resolve().parents[2] / "results" / "examples" / "ronaqci"
+    run_dir = tmp_path / "ronaqci"
+    shutil.copytree(example, run_dir)
+    code, out, err = cli("plot", run_dir)
+    assert code == 0, err
+    assert "note: network_map not drawn" in err and "sites table" in err
+    assert "demand_rate_vs_distance.png" in out
