@@ -421,12 +421,11 @@ class QKDProfile(Model):
     def _apply_preset(cls, data):
         # A preset that is not a string is left to the field's own type check.
         if isinstance(data, dict) and isinstance(data.get("preset"), str):
-            from qnetemu.physics.presets import qkd_device_preset
+            from qnetemu.physics.presets import QKD_DEVICE_PRESETS, qkd_device_preset
 
-            try:
-                preset = qkd_device_preset(data["preset"])
-            except KeyError as exc:
-                raise ValueError(str(exc.args[0]) if exc.args else str(exc)) from None
+            if data["preset"] not in QKD_DEVICE_PRESETS:
+                return data  # _known_preset refuses it at qkd.preset, not at the whole mapping
+            preset = qkd_device_preset(data["preset"])
             fields = cls.model_fields
             merged = {k: v for k, v in preset.items() if k in fields}
             for key, value in data.items():
@@ -437,6 +436,19 @@ class QKDProfile(Model):
                     merged[key] = value
             return merged
         return data
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, name: str | None) -> str | None:
+        from difflib import get_close_matches
+
+        from qnetemu.physics.presets import QKD_DEVICE_PRESETS
+
+        if name is None or name in QKD_DEVICE_PRESETS:
+            return name
+        close = get_close_matches(name, QKD_DEVICE_PRESETS, n=2, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        raise ValueError(f"unknown QKD preset {name!r}{hint}; choose one of {', '.join(sorted(QKD_DEVICE_PRESETS))}")
 
     @model_validator(mode="after")
     def _decoy_below_signal(self) -> QKDProfile:

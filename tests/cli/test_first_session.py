@@ -77,3 +77,12 @@ def test_plot_names_the_map_it_cannot_redraw(cli, tmp_path):
     assert code == 0, err
     assert "note: network_map not drawn" in err and "sites table" in err
     assert "demand_rate_vs_distance.png" in out
+
+
+def test_unknown_preset_names_the_field_and_the_closest_preset(cli, tmp_path, scenarios_dir):
+    text = (scenarios_dir / "two_sites.yaml").read_text().replace("preset: gys2005", "preset: gys2006")
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    _one_line(*cli("validate", path), f"{path}: qkd.preset: unknown QKD preset 'gys2006'", "did you mean gys2005?",
+              "idq_cerberis_class")
+    assert "QKD_DEVICE_PRESETS" not in cli("validate", path)[2]  # a name from the code, not from the docs
