@@ -1,0 +1,45 @@
+"""Numbers in legends as a reader writes them."""
+
+import pytest
+
+from qnetemu.plots.style import sci_label
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (6.25e8, "6.25×10⁸"), (1e9, "10⁹"), (4e5, "4×10⁵"), (9.9996e8, "10⁹"), (420.0, "420"), (0.2, "0.2"), (1e3, "10³"), (2e3, "2×10³"),
+    (2e-5, "2×10⁻⁵"), (0.0, "0"),
+])
+def test_sci_label(value, text):
+    assert sci_label(value) == text
+
+
+def test_map_labels_stay_on_the_map(sites, links):
+    """A station at the map's right edge (space_demo's OGS Magurele) is labelled to its left, not cut off."""
+    from qnetemu.plots import network_map
+
+    edge = sites.copy()
+    edge.loc[edge.name == "D", "name"] = "A long station name at the edge"
+    lk = links.replace({"D": "A long station name at the edge"})
+    fig = network_map.network_map(edge, lk, title="t")
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    labels = [t for t in ax.texts if t.get_text() in set(edge.name)]
+    assert {t.get_text() for t in labels} >= {"A", "C", "A long station name at the edge", "OGS 1"}
+    for text in labels:
+        box = text.get_window_extent(renderer)
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1, text
+
+
+def test_narrow_colour_scale_has_several_labelled_ticks(sites, links):
+    """RoNaQCI's links span 1.3 decades: a tick per decade alone would label one or two rates."""
+    from qnetemu.plots import network_map
+
+    narrow = links.copy()
+    narrow["key_rate_bps"] = [2e4, 5e3, 1.2e3, 9e3, 3.0, 2.0]
+    fig = network_map.network_map(sites, narrow, title="t")
+    fig.canvas.draw()
+    bar = fig.axes[-1]
+    labels = [t.get_text() for t in bar.get_yticklabels() if t.get_text()]
+    assert len(labels) >= 3, labels
+    assert "2×10³" in labels or "5×10³" in labels
