@@ -451,7 +451,7 @@ def topology_list(
     keys = [k for k in topohub_keys() if contains is None or contains.casefold() in k.casefold()]
     for key in keys:
         out.print(plain(key))
-    err.print(plain(f"{len(keys)} topologies", "dim"))
+    err.print(plain(count(len(keys), "topology", "topologies"), "dim"))
 
 
 @topology_app.command("show")

@@ -86,3 +86,9 @@ def test_unknown_preset_names_the_field_and_the_closest_preset(cli, tmp_path, sc
     _one_line(*cli("validate", path), f"{path}: qkd.preset: unknown QKD preset 'gys2006'", "did you mean gys2005?",
               "idq_cerberis_class")
     assert "QKD_DEVICE_PRESETS" not in cli("validate", path)[2]  # a name from the code, not from the docs
+
+
+def test_topology_list_counts_in_words(cli):
+    code, out, err = cli("topology", "list", "Roedunet")
+    assert code == 0
+    assert out.split() == ["topozoo/Roedunet"] and err.strip() == "1 topology"
