@@ -147,7 +147,8 @@ def draw_sweep(sweep_dir: str | Path, *, pdf: bool = False) -> list[Path]:
     fig_dir = sweep_dir / "figures"
     fig_dir.mkdir(exist_ok=True)
     title = Path(str(manifest.get("scenario_path", sweep_dir.name))).stem
-    params = sweep.swept_columns(manifest, demands)
+    # An axis of one value has no trend to draw: its figures would be a dot and a 1-row map.
+    params = [p for p in sweep.swept_columns(manifest, demands) if demands[p].nunique() > 1]
     archs = set(demands["architecture"])
     if "repeater" in archs:
         for param in params:

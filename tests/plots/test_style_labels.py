@@ -43,3 +43,27 @@ def test_narrow_colour_scale_has_several_labelled_ticks(sites, links):
     labels = [t.get_text() for t in bar.get_yticklabels() if t.get_text()]
     assert len(labels) >= 3, labels
     assert "2×10³" in labels or "5×10³" in labels
+
+
+def test_sweep_draws_no_figure_for_an_axis_of_one_value(tmp_path):
+    """The quick EuroQCI study sweeps memory efficiency over one value: no dot-plot, no one-row map."""
+    import json
+
+    import pandas as pd
+
+    from qnetemu.plots import draw_sweep
+
+    axes = [{"paths": ["repeater.memory.coherence_time_s"]}, {"paths": ["repeater.placement.spacing_km"]},
+            {"paths": ["repeater.memory.efficiency"]}]
+    (tmp_path / "sweep.json").write_text(json.dumps({"axes": axes, "scenario_path": "study.yaml"}))
+    rows = []
+    for t2 in (1.0, 10.0):
+        for spacing in (50.0, 100.0):
+            for arch, rate in (("trusted_node", 1e4), ("repeater", t2 * 100 / spacing)):
+                rows.append({"a": "A", "b": "B", "rep": 0, "architecture": arch, "key_rate_bps": rate,
+                             "repeater.memory.coherence_time_s": t2, "repeater.placement.spacing_km": spacing,
+                             "repeater.memory.efficiency": 0.99, "fidelity": 0.95 if arch == "repeater" else None})
+    pd.DataFrame(rows).to_csv(tmp_path / "demands.csv", index=False)
+    names = sorted(p.name for p in draw_sweep(tmp_path))
+    assert names == ["crossover_coherence_time_s_spacing_km.png", "rate_vs_repeater_memory_coherence_time_s.png",
+                     "rate_vs_repeater_placement_spacing_km.png"]
