@@ -92,3 +92,18 @@ def test_topology_list_counts_in_words(cli):
     code, out, err = cli("topology", "list", "Roedunet")
     assert code == 0
     assert out.split() == ["topozoo/Roedunet"] and err.strip() == "1 topology"
+
+
+def test_schema_describes_every_field_with_a_unit(cli):
+    """`qnetemu schema` is the reference: a field whose name carries a unit says what it is."""
+    import json
+    import re
+
+    code, out, _ = cli("schema")
+    assert code == 0
+    schema = json.loads(out)
+    unit = re.compile(r"_(s|km|deg|db|hz|m|mw|nm|rad|bps|bits|db_per_km|per_km_nm|utc)$")
+    bare = [f"{model}.{name}" for model, spec in [*schema["$defs"].items(), ("Scenario", schema)]
+            for name, field in spec.get("properties", {}).items()
+            if unit.search(name) and not field.get("description")]
+    assert not bare, bare
