@@ -210,8 +210,8 @@ def run(
     if address is not None:
         _check_chain_address(address, engine)
     if ship_code and address in (None, "local"):
-        raise UserError("--ship-code sends the project to a Ray cluster's workers: give --address HOST:PORT "
-                        "or auto", field="--ship-code")
+        raise UserError("sends this project to a Ray cluster's workers, so it needs --address HOST:PORT or auto",
+                        field="--ship-code")
     if out_dir is not None:
         _check_out_dir(out_dir)
     sc, raw, resolved, digest = _load(scenario, sweep=False)
@@ -362,8 +362,8 @@ def emulate(
         from qnetemu.plots import draw_run
 
         draw_run(summary.out_dir)
-    out.print(f"emulated {summary.duration_s:,.0f} s in {summary.elapsed_s:.1f} s: {summary.requests} requests, "
-              f"{summary.served} served, {summary.missed} missed")
+    out.print(f"emulated {summary.duration_s:,.0f} s in {summary.elapsed_s:.1f} s: {summary.requests:,} requests, "
+              f"{summary.served:,} served, {summary.missed:,} missed")
     out.print(plain(f"results: {summary.out_dir}"), soft_wrap=True)
 
 
