@@ -273,7 +273,8 @@ def sweep(
     resume: Annotated[bool, typer.Option(help="Finish an interrupted sweep in --out without redoing points.")] = False,
     workers: Annotated[int | None, typer.Option(help="CPUs of the local Ray (default all).", min=1)] = None,
     ship_code: Annotated[bool, typer.Option(help="Send this project to the cluster's workers.")] = False,
-    progress: Annotated[bool | None, typer.Option(help="Progress bar (default: when stderr is a terminal).")] = None,
+    progress: Annotated[bool | None, typer.Option(
+        help="Progress bar (default: when stderr is a terminal; otherwise a line per 5 % of the points).")] = None,
     plots: Annotated[bool, typer.Option(help="Draw the comparison figures into OUT/figures.")] = True,
 ) -> None:
     """Run the scenario's sweep: every point, streamed to OUT, resumable, on Ray or serially."""
