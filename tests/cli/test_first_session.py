@@ -107,3 +107,20 @@ def test_schema_describes_every_field_with_a_unit(cli):
             for name, field in spec.get("properties", {}).items()
             if unit.search(name) and not field.get("description")]
     assert not bare, bare
+
+
+def test_scenarios_readme_lists_every_top_level_field():
+    """The field reference a user reads first names every section the schema accepts."""
+    from qnetemu.scenario.schema import Scenario
+
+    text = (Path(__file__).resolve().parents[2] / "scenarios" / "README.md").read_text()
+    top = text.split("## Top level", 1)[1].split("\n## ", 1)[0]
+    missing = [name for name in Scenario.model_fields if f"| `{name}` |" not in top]
+    assert not missing, missing
+
+
+def test_scenarios_readme_lists_every_shipped_scenario():
+    root = Path(__file__).resolve().parents[2] / "scenarios"
+    table = (root / "README.md").read_text().split("## Top level", 1)[0]
+    missing = [p.name for p in sorted(root.glob("*.yaml")) if f"`{p.name}`" not in table]
+    assert not missing, missing
