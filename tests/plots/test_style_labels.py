@@ -67,3 +67,26 @@ def test_sweep_draws_no_figure_for_an_axis_of_one_value(tmp_path):
     names = sorted(p.name for p in draw_sweep(tmp_path))
     assert names == ["crossover_coherence_time_s_spacing_km.png", "rate_vs_repeater_memory_coherence_time_s.png",
                      "rate_vs_repeater_placement_spacing_km.png"]
+
+
+def test_exposure_keeps_orange_for_satellites():
+    """Orange means satellites in every figure: the XOR split is not drawn in it."""
+    import matplotlib.colors as mcolors
+    import pandas as pd
+
+    from qnetemu.plots import palette, resilience
+
+    holders = pd.DataFrame({"relay_nodes_in_clear": [2, 5], "exposure_probability": [0.02, 0.05],
+                            "compromise_probability": [0.01, 0.01]})
+    multipath = pd.DataFrame({"relay_nodes": [6, 11], "exposure_probability": [1e-3, 4e-3], "status": ["ok", "ok"],
+                              "paths_wanted": [2, 2]})
+    fig = resilience.exposure(holders, multipath)
+    ax = fig.axes[0]
+    by_gid = {c.get_gid(): c for c in ax.collections}
+    single = mcolors.to_hex(by_gid["exposure_single"].get_facecolor()[0])
+    multi = by_gid["exposure_multipath"]
+    assert single == palette.architecture_colour("trusted_node").lower()
+    satellite = mcolors.to_rgba(palette.architecture_colour("satellite"))
+    assert all(tuple(c) != satellite for c in [*multi.get_edgecolor(), *multi.get_facecolor()])
+    assert any("(1 − p)ⁿ" in t.get_text() for t in fig.legends[0].get_texts())
+    assert ax.get_legend() is None  # outside the axes: it covered the XOR points
