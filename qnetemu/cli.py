@@ -428,8 +428,8 @@ def plot(run_dir: Annotated[Path, typer.Argument(help="A results directory from 
 
 
 @app.command()
-def report(directory: Annotated[Path, typer.Argument(help="A results directory from qnetemu run or sweep.")]) -> None:
-    """Write report.md, report.html (figures embedded) and report-interactive.html (zoomable map, sortable tables)."""
+def report(directory: Annotated[Path, typer.Argument(help="A results directory from qnetemu run, sweep or emulate.")]) -> None:
+    """Write report.md, report.html (figures embedded) and, for a run or sweep, report-interactive.html (zoomable map, sortable tables)."""
     from qnetemu.report import write_report
 
     _check_results_dir(directory)

@@ -30,12 +30,13 @@ class RepeaterProtocol:
     ``link_generation``: ``continuous`` (attempt period ``max(1/rate, L/c)``)
     or ``negotiated`` (every attempt negotiated between the two routers as
     SeQUeNCe 1.3.1 does, ``3 d + q + d/2``).
-    ``swap_messaging``: ``instant`` (outcomes known at once; every link
-    restarts after each delivery, the textbook cycle) or ``classical`` (a swap
-    waits a pairing round trip to its farther partner, and its outcome travels
-    at the fibre's speed before the new pair can be used; a link restarts as
-    soon as its two memories are free, so the next pair is built while the
-    previous one's outcomes travel: pipelining, as SeQUeNCe does).
+    ``swap_messaging``: ``instant`` (outcomes known at once) or ``classical``
+    (a swap waits a pairing round trip to its farther partner, and its outcome
+    travels at the fibre's speed before the new pair can be used). Under both,
+    a link restarts as soon as its two memories are free, so the next pair is
+    built while the previous one is completed or its outcomes travel
+    (pipelining, as SeQUeNCe does); the textbook cycle restarts every link
+    after each delivery.
     ``multiplexing`` with ``m`` memories per link side: ``single`` (``m``
     parallel attempts, one pair kept: ``p -> 1 - (1 - p)**m``),
     ``independent_lanes`` (``m`` chains side by side) or ``shared_pool`` (any

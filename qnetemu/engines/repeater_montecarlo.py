@@ -1,27 +1,34 @@
 """Monte Carlo repeater-chain engine, vectorised over independent deliveries.
 
-With instant swap messages (and on chains of one or two segments) each
-*trial* is one delivery cycle: all memories start empty at time 0 and the
-trial ends when an end-to-end pair is delivered. Trials are independent (a
-renewal process), so the pair rate is ``lanes / mean(T)`` with a delta-method
-standard error, and the fidelity's mean and standard error come from the
-per-trial fidelities. With classical swap messages on three or more segments
-the chain is *pipelined*: a link restarts as soon as its two memories are
-free, which a swap at either of its end nodes or the delivery makes them, so
-the next pair is being built while the previous one's swap outcomes are
-still travelling (as in SeQUeNCe and in a real repeater). Each trial is then
-one chain run of ``_WARMUP + k`` deliveries from empty memories; the first
-``_WARMUP`` are not counted, and the rate, the fidelity and their standard
-errors come from the per-run means (runs are independent, deliveries within
-one are not). All trials of a batch advance together through
-an event loop (numpy arrays of shape ``(trials, nodes)``); the events are
-link heralds, pair expiries, swaps and (sequence mode) classical messages,
-so the loop runs a few times per segment, not once per attempt. Where swaps
-always succeed and there is no cutoff (the defaults), no link ever restarts
-and every swap time follows from the herald times, so the same model is
-computed directly with array operations over trials x segments
-(:func:`_run_batch_direct`, about 10,000 deliveries per wall second at 1,000
-segments). Batches are sized to a memory budget. Randomness comes only from
+Where every link restarts at the delivery (no link's two memories are free
+before the pair they served is delivered: with instant swap messages
+swap-ASAP up to three segments and nested up to four, with classical
+messages up to two segments) and, for continuous attempts, each delivery
+falls at the same phase of the sources' clock, each *trial* is one delivery
+cycle: all memories start empty at time 0 and the trial ends when an
+end-to-end pair is delivered. Trials are independent (a renewal process), so
+the pair rate is ``lanes / mean(T)`` with a delta-method standard error, and
+the fidelity's mean and standard error come from the per-trial fidelities.
+Otherwise the chain is *pipelined*: a link restarts as soon as its two
+memories are free, which a swap at either of its end nodes or the delivery
+makes them, so the next pair is being built while the previous one is still
+being completed or its swap outcomes are still travelling (as in SeQUeNCe
+and in a real repeater). Each trial is then one chain run of ``_WARMUP + k``
+deliveries from empty memories; the first ``_WARMUP`` are not counted, and
+the rate, the fidelity and their standard errors come from the per-run means
+(runs are independent, deliveries within one are not). All trials of a
+batch advance together through an event loop (numpy arrays of shape
+``(trials, nodes)``); the events are link heralds, pair expiries, swaps and
+(sequence mode) classical messages, so the loop runs a few times per
+segment, not once per attempt. Where swaps always succeed and there is no
+cutoff (the defaults), no pair is ever lost, each link is heralded once per
+delivery and every swap time follows from the herald times, so the same
+model is computed directly with array operations over trials x segments:
+:func:`_run_batch_direct` (renewal trials, about 10,000 deliveries per wall
+second at 1,000 segments), :func:`_nested_pipelined` (nested, where nodes
+sit half way between their partners) and :func:`_asap_pipelined`
+(swap-ASAP, instant messages), one swap round per delivery. Batches are
+sized to a memory budget. Randomness comes only from
 ``np.random.default_rng(seed)``.
 
 Physics per trial (the chain's :class:`~qnetemu.engines.chain.RepeaterProtocol`)
@@ -29,13 +36,21 @@ Physics per trial (the chain's :class:`~qnetemu.engines.chain.RepeaterProtocol`)
 * Elementary links (:mod:`qnetemu.engines.elementary_link`): a free link
   succeeds after a geometric number of attempts of one common period (the
   longest link's), ``max(1/rate, L/c)`` for ``continuous`` generation and
-  ``3 d + q + d/2`` for ``negotiated``; heterogeneous links stay
-  synchronous. Renewal: a link is free when no stored pair spans it; after a
-  failed swap or an expiry the links under the lost pairs start again.
-  Pipelined: a link is free when neither of its two memories holds a pair;
-  links freed by a successful swap or by the delivery start attempting at
-  that instant (the renewal trial starts at the delivery too), others as
-  below. Storage counts from the photon's emission, ``L/c`` before the herald.
+  ``3 d + q + d/2`` for ``negotiated``. A link is free when neither of its
+  two memories holds a pair (renewal trials: when no stored pair spans it);
+  after a failed swap or an expiry the links under the lost pairs are free
+  again. A freed link starts (:func:`_heralds`): ``negotiated``, its first
+  negotiation at once, each attempt heralding one period after the last;
+  ``continuous``, at the next tick of the sources' clock (ticks every
+  ``tau`` from the run's start), each attempt heralding its ``L/c`` after
+  its emission: SeQUeNCe's clocked sources
+  (:mod:`qnetemu.engines.sequence_generation`). A renewal trial starts at a
+  delivery with every link's first herald one period later.
+  ``MonteCarloChainEngine(pipelining=False)`` keeps the textbook cycle for
+  every protocol: renewal trials, and links freed within a trial start at the
+  next point of the global grid of period ``tau`` (a negotiated link freed by
+  an expiry: at once). Storage counts from the photon's emission, ``L/c``
+  before the herald.
 * Multiplexing with ``m = memories_per_node``: ``single`` gives ``m``
   parallel attempts per period and keeps one pair (``p -> 1 - (1 - p)**m``);
   ``independent_lanes`` runs ``m`` chains side by side (rate ``m / mean(T)``,
@@ -51,7 +66,9 @@ Physics per trial (the chain's :class:`~qnetemu.engines.chain.RepeaterProtocol`)
   right within an instant) or ``nested`` (:func:`nested_swap_partners`). A
   swap succeeds with ``swap_success_prob``; the (twirled) Werner parameters
   multiply, then the fidelity is multiplied by ``swap_fidelity``; a failure
-  loses both pairs.
+  loses both pairs: the swapping node's memories are free at once, the two
+  partners' once the failure reaches them at the fibre's speed (textbook
+  cycle: at once).
 * Messaging: ``instant``, or ``classical``: once node ``j`` knows both its
   pairs, its resource manager pairs the swapping protocol with the two
   partner nodes (REQUEST/RESPONSE, SeQUeNCe's ``resource_manager.py``), so
@@ -59,10 +76,15 @@ Physics per trial (the chain's :class:`~qnetemu.engines.chain.RepeaterProtocol`)
   pairs keep decohering; the outcome then travels to each partner at the
   fibre's speed, which can use the new pair only once it has arrived; a pair
   is delivered when both end nodes know it, and both end memories are free
-  from then on. The swapping node's memories are free at the swap, so with
-  classical messages the links next to it restart while the outcome travels
-  (pipelining, above); on 4 x 20 km nested chains (negotiated attempts, T2 =
-  50 ms) this gives about 2 % more pairs than restarting after each delivery.
+  from then on. The swapping node's memories are free at the swap, so the
+  links next to it restart while the outcome travels (classical messages)
+  or while the rest of the chain is still being built (pipelining, above).
+  On 4 x 20 km chains (negotiated attempts, T2 = 50 ms, link fidelity 0.98)
+  this gives about 2 % more pairs than restarting after each delivery with
+  nested swaps and classical messages, and 3.3 % more at a fidelity 0.008
+  lower with swap-ASAP and instant messages (266.8 +- 1.0 against 258.3 +-
+  1.0 Hz, F 0.7997 against 0.8074); nested 8 x 20 km, instant: 5.8 % more
+  pairs, F 0.030 lower.
 * Storage: a pair's Werner parameter is multiplied by
   :func:`~qnetemu.physics.entanglement.memory_storage_factor` of the time
   since its emission or last swap (per-memory T2, depolarising or dephasing).
@@ -73,23 +95,19 @@ Physics per trial (the chain's :class:`~qnetemu.engines.chain.RepeaterProtocol`)
   ``cutoff`` after its emission, ``memory.py`` ``_schedule_expiration``; a swap
   sends ``min`` of its two memories' expiry times to both new ends,
   ``swapping_bds.py``) and the link-age convention of Iñesta et al., npj
-  Quantum Inf. 9, 46 (2023). The links under a discarded pair restart: at
-  once with ``negotiated`` generation (the reset memories negotiate a new
-  attempt), at the next slot of the global attempt grid of period ``tau``
-  with ``continuous``. A cutoff not longer than the herald delay is rejected.
+  Quantum Inf. 9, 46 (2023). The links under a discarded pair restart as any
+  freed link does (above: the reset memories negotiate a new attempt at
+  once, or emit at their sources' next tick). A cutoff not longer than the
+  herald delay is rejected.
 
 Not modelled: dark counts, the RSVP reservation time before the first
-attempt, a failed swap's outcome message delay (links restart at once), an
-end node freeing its memory before the other end knows the pair (both are
-freed at the delivery), and pipelining with instant swap messages (there
-every link restarts after each delivery, the textbook cycle of the
-literature's closed forms and of the direct array path below; SeQUeNCe's
-instant mode still restarts freed memories at once, which matters from four
-segments with swap-ASAP and eight nested: on 4 x 20 km swap-ASAP, negotiated,
-T2 = 50 ms, the event loop with pipelining gives 2.7 % more pairs and a
-fidelity 0.008 lower). With a cutoff, a swap's outcome that reaches an end
-node after the new pair has expired resets that memory on arrival in
-SeQUeNCe; here the links restart at the expiry.
+attempt, the retries of a negotiation whose partner memory is still held
+(a link starts the instant both its memories are free), an end node freeing
+its memory before the other end knows the pair (both are freed at the
+delivery), and the offsets of SeQUeNCe's continuous sources
+within their 12.5 ns emission slots. With a cutoff, a swap's outcome that
+reaches an end node after the new pair has expired resets that memory on
+arrival in SeQUeNCe; here the links restart at the expiry.
 """
 
 from __future__ import annotations
@@ -140,13 +158,41 @@ class _Params:
     pairing_s: np.ndarray | None  # (n+1,) wait from "both pairs known" to the swap at node j;
     # None: swap-ASAP with classical messaging, a round trip to the current pair ends
     delay_s: np.ndarray  # (n+1, n+1) classical delays between nodes
-    pipelined: bool = False  # links restart when their two memories are free (a stream, not trials)
+    pipelined: bool = False  # a stream of deliveries per row, not independent trials; links
+    # restart when their two memories are free
+    restart: str = "grid"  # when a freed link's attempts start (_heralds): "grid" (textbook),
+    # "now" (negotiated: at once), "clock" (continuous: the source's next tick)
+    tick_s: float = 0.0  # "clock": a tick of the sources' clock, from the row's start [s]
 
 
 def _storage(prm: _Params, dt_s: np.ndarray) -> np.ndarray:
     """Werner-parameter factor after ``dt_s`` of storage since the last twirl
     (:func:`qnetemu.physics.entanglement.memory_storage_factor`)."""
     return prm.floor + (1.0 - prm.floor) * np.exp(-prm.rate * dt_s)
+
+
+def _heralds(prm: _Params, start_s: np.ndarray, attempts: np.ndarray,
+             herald_s: np.ndarray) -> np.ndarray:
+    """Herald time [s] of the successful attempt of links free from ``start_s``.
+
+    ``attempts`` is the number of attempts up to the success (a draw of
+    :func:`_link_attempts`), ``herald_s`` the links' storage before the herald
+    (all broadcast together). ``prm.restart``: ``"grid"`` (the textbook cycle:
+    the first attempt heralds one period after the next point of the global
+    grid of period ``tau``), ``"now"`` (negotiated attempts: the negotiation
+    starts at once, one attempt per period) or ``"clock"`` (continuous
+    attempts: the sources emit at the ticks ``tick_s + k tau`` of one clock,
+    a free link at its next tick, and each attempt heralds ``herald_s`` after
+    its emission, as SeQUeNCe's clocked sources do,
+    :mod:`qnetemu.engines.sequence_generation`).
+    """
+    tau = prm.tau_s
+    if prm.restart == "now":
+        return start_s + attempts * tau
+    if prm.restart == "grid":
+        return np.ceil(start_s / tau - 1e-9) * tau + attempts * tau
+    tick = prm.tick_s + np.ceil((start_s - prm.tick_s) / tau - 1e-9) * tau
+    return tick + (attempts - 1.0) * tau + herald_s
 
 
 def _geometric(rng: np.random.Generator, p: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -222,8 +268,13 @@ def _run_batch_events(
     use_l = np.zeros(shape)  # time the left end knows the pair
     use_r = np.zeros(shape)  # time the right end knows the pair
     swap_at = np.full(shape, np.inf)  # time node j's pending swap happens
+    # a failed swap's far ends hold their memories until its outcome arrives (not textbook)
+    held_l = np.zeros(shape)  # node j's left memory is held until then
+    held_r = np.zeros(shape)  # node j's right memory is held until then
+    hold = prm.restart != "grid" and bool(prm.delay_s.any()) and prm.a < 1.0
     now = np.zeros(size)
-    ready = _link_attempts(rng, prm.p, prm.pump_probs, (size, n)) * tau
+    ready = _heralds(prm, np.zeros((size, n)), _link_attempts(rng, prm.p, prm.pump_probs, (size, n)),
+                     prm.herald_s)
     covered = np.zeros((size, n), dtype=bool)
     order = range(1, n)
     if prm.partners is not None:
@@ -243,17 +294,18 @@ def _run_batch_events(
         t_next = np.minimum(
             t_next, np.where(swap_at > now[:, None] + eps, swap_at, np.inf).min(axis=1)
         )
+        if hold:
+            for held in (held_l, held_r):
+                t_next = np.minimum(t_next, np.where(held > now[:, None] + eps, held, np.inf).min(axis=1))
         now = np.maximum(t_next, now)  # never step back in time
         nowc = now[:, None]
-        if stream:
-            at_once = np.zeros((idx.size, n), dtype=bool)  # links freed by a swap or delivery now
         # 1. expiry
         expired = None  # links under pairs discarded by the cutoff at this instant
         if math.isfinite(cutoff):
             dead = has & (born + cutoff <= nowc + eps)
             if dead.any():
                 rr, jj = np.nonzero(dead)
-                if prm.restart_at_expiry:
+                if prm.restart_at_expiry and prm.restart == "grid":
                     span = np.zeros(shape, dtype=np.int8)
                     np.add.at(span, (rr, jj), 1)
                     np.add.at(span, (rr, r_of[rr, jj]), -1)
@@ -323,9 +375,10 @@ def _run_batch_events(
             l_of[s, j] = -1
             r_of[fl, j] = -1
             l_of[fl, j] = -1
-            if stream:  # the swapping node's two memories are free: its links may start
-                at_once[s, j - 1] = True
-                at_once[s, j] = True
+            if hold:  # the partners reset their memories when the failure reaches them
+                tf = t[~ok]
+                held_r[fl, lf] = tf + prm.delay_s[j, lf]
+                held_l[fl, hf] = tf + prm.delay_s[j, hf]
         if stream:  # deliver before restarting, so the end links restart at the delivery
             done = (r_of[:, 0] == n) & (np.maximum(use_l[:, 0], use_r[:, 0]) <= now + eps)
             if done.any():
@@ -336,29 +389,32 @@ def _run_batch_events(
                 made[d] += 1
                 r_of[d, 0] = -1  # the end memories hand the pair over and are free
                 l_of[d, n] = -1
-                at_once[d, 0] = True
-                at_once[d, n - 1] = True
         # links that became free restart now
         if stream:  # a link is free when neither of its two memories holds a pair
             cov_new = (r_of[:, :n] >= 0) | (l_of[:, 1:] >= 0)
         else:  # a link is free when no stored pair spans it
             diff = (r_of >= 0).astype(np.int8) - (l_of >= 0).astype(np.int8)
             cov_new = np.cumsum(diff, axis=1)[:, :n] > 0
+        if hold:
+            cov_new |= (held_r[:, :n] > nowc + eps) | (held_l[:, 1:] > nowc + eps)
         # free links whose scheduled herald is not in the future (freed now, or
         # heralded and lost in the same instant) start a fresh attempt sequence
         freed = ~cov_new & (ready <= nowc + eps)
         if freed.any():
             rr, ii = np.nonzero(freed)
-            # attempts run on the global period grid, so a link freed between
-            # slots starts at the next slot and links stay in step; a negotiated
+            attempts = _link_attempts(rng, prm.p[ii], prm.pump_probs, ii.shape)
+            # textbook: attempts run on the global period grid, so a link freed
+            # between slots starts at the next slot, except that a negotiated
             # link freed by an expiry starts negotiating at once (SeQUeNCe: the
-            # reset memory's generation rule fires, resource_manager.memory_expire)
-            start = np.ceil(now[rr] / tau - 1e-9) * tau
-            if stream:  # memories freed by a swap or a delivery start attempting at once
-                start = np.where(at_once[rr, ii], now[rr], start)
-            if expired is not None:  # negotiated: a link freed by an expiry negotiates at once
-                start = np.where(expired[rr, ii], now[rr], start)
-            ready[rr, ii] = start + _link_attempts(rng, prm.p[ii], prm.pump_probs, ii.shape) * tau
+            # reset memory's generation rule fires, resource_manager.memory_expire);
+            # otherwise (_heralds) negotiated links start at once, clocked ones
+            # at their sources' next tick, whatever freed them
+            start = now[rr]
+            if expired is not None:
+                start = np.where(expired[rr, ii], start, np.ceil(start / tau - 1e-9) * tau)
+                ready[rr, ii] = start + attempts * tau
+            else:
+                ready[rr, ii] = _heralds(prm, start, attempts, prm.herald_s[ii])
         covered = cov_new
         # 4. delivery (renewal: the trial ends)
         if stream:
@@ -379,6 +435,7 @@ def _run_batch_events(
             born = born[keep]
             use_l, use_r, ready, covered = use_l[keep], use_r[keep], ready[keep], covered[keep]
             swap_at = swap_at[keep]
+            held_l, held_r = held_l[keep], held_r[keep]
     if stream:
         return out_t, out_f
     return out_t[:, 0], out_f[:, 0]
@@ -410,6 +467,28 @@ def _fast_path(prm: _Params) -> bool:
     )
 
 
+def _frees_before_delivery(n: int, partners: list[tuple[int, int]] | None, classical: bool) -> bool:
+    """Whether a link's two memories can both be free before the pair that used them is delivered.
+
+    Then a chain that restarts freed links at once (pipelining) differs from
+    the renewal cycle. Classical messages: from three segments on (an inner
+    link's end nodes swap before the outcome reaches the end nodes).
+    Instant messages: swap-ASAP from four segments on (on 1 x 2 x 1 links the
+    middle link is freed once both its nodes have swapped, which can happen
+    before the outer links herald; up to three segments the last swap is the
+    delivery and every inner link has an end node that swaps last); nested
+    when some link has two inner end nodes neither of which is the root
+    swap: from five segments on (:func:`nested_swap_partners`: the root of
+    four segments is node 2, of five to eight node 4).
+    """
+    if classical:
+        return n >= 3
+    if partners is None:
+        return n >= 4
+    root = partners.index((0, n)) if (0, n) in partners else -1
+    return any(root not in (i, i + 1) for i in range(1, n - 1))
+
+
 def _run_batch_direct(
     rng: np.random.Generator, prm: _Params, size: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -431,10 +510,22 @@ def _run_batch_direct(
         herald = np.ascontiguousarray(herald.T)
         return _nested_direct(prm, herald, herald - prm.herald_s[:, None])[:2]
     t_deliver = herald.max(axis=1)
-    if n == 1:
-        w_end = prm.w0 * _storage(prm, np.full(size, prm.herald_s[0]))
-        return t_deliver, (1.0 + 3.0 * w_end) / 4.0
     swap_t = np.maximum(herald[:, :-1], herald[:, 1:])  # (trials, n-1): node j = column j-1
+    return t_deliver, _asap_fidelity(prm, herald, swap_t, t_deliver)
+
+
+def _asap_fidelity(
+    prm: _Params, herald: np.ndarray, swap_t: np.ndarray, t_deliver: np.ndarray
+) -> np.ndarray:
+    """Delivered fidelity of swap-ASAP rows from their herald, swap and delivery times [s].
+
+    ``herald`` is (rows, segments), ``swap_t`` (rows, segments - 1) with node
+    ``j`` in column ``j - 1``; every time is measured from one origin.
+    """
+    n = prm.n
+    if n == 1:
+        w_end = prm.w0 * _storage(prm, np.full(t_deliver.shape, prm.herald_s[0]))
+        return (1.0 + 3.0 * w_end) / 4.0
     if prm.floor == 0.0 and prm.swap_fidelity == 1.0:
         # Werner parameters multiply and storage is exp(-rate dt), so the final
         # parameter is w0**n exp(-rate * integral of the number of stored pairs):
@@ -442,8 +533,8 @@ def _run_batch_direct(
         # the integral is sum(T - emitted) - sum(T - swap) = T + sum(swap) - sum(emitted).
         stored_s = t_deliver + swap_t.sum(axis=1) - herald.sum(axis=1) + prm.herald_s.sum()
         w = np.exp(n * math.log(prm.w0) - prm.rate * stored_s)
-        return t_deliver, (1.0 + 3.0 * w) / 4.0
-    return t_deliver, _asap_ranked(prm, herald - prm.herald_s, swap_t, t_deliver)
+        return (1.0 + 3.0 * w) / 4.0
+    return _asap_ranked(prm, herald - prm.herald_s, swap_t, t_deliver)
 
 
 def _asap_ranked(
@@ -539,15 +630,46 @@ def _nested_pipelined(
     out_t = np.empty((size, deliveries))
     out_f = np.empty((size, deliveries))
     free = np.zeros((n + 1, size))  # when each node's memories are next free [s]
+    herald_s = prm.herald_s[:, None]
     for k in range(deliveries):
         attempts = _link_attempts(rng, prm.p, prm.pump_probs, (size, n))
-        herald = np.maximum(free[:-1], free[1:])
-        herald += attempts.T * prm.tau_s
-        t_deliver, fid, known = _nested_direct(prm, herald, herald - prm.herald_s[:, None])
+        herald = _heralds(prm, np.maximum(free[:-1], free[1:]), attempts.T, herald_s)
+        t_deliver, fid, known = _nested_direct(prm, herald, herald - herald_s)
         out_t[:, k] = t_deliver
         out_f[:, k] = fid
         free[1:n] = known[n + 1 : 2 * n]
         free[0] = free[n] = t_deliver
+    return out_t, out_f
+
+
+def _asap_pipelined(
+    rng: np.random.Generator, prm: _Params, size: int, deliveries: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pipelined swap-ASAP chains with instant messages where :func:`_fast_path` holds.
+
+    As in :func:`_nested_pipelined` the chain's ``k``-th pair uses the
+    ``k``-th pair of every link: node ``j`` swaps the instant it holds two
+    pairs, ``S_j = max(H_{j-1}, H_j)`` with ``H_i`` link ``i``'s ``k``-th
+    herald, which frees both its memories; the pair is delivered at
+    ``max_i H_i``, which frees the end memories; and link ``i`` starts its
+    ``(k+1)``-th attempts once both its memories are free,
+    ``max(S_i, S_{i+1})`` (``S_0 = S_n``: the delivery). The same model as
+    :func:`_run_batch_events` with ``prm.pipelined`` (tested in distribution).
+    Returns arrays of shape ``(size, deliveries)``.
+    """
+    n = prm.n
+    out_t = np.empty((size, deliveries))
+    out_f = np.empty((size, deliveries))
+    free = np.zeros((size, n + 1))  # when each node's memories are next free [s]
+    for k in range(deliveries):
+        attempts = _link_attempts(rng, prm.p, prm.pump_probs, (size, n))
+        herald = _heralds(prm, np.maximum(free[:, :-1], free[:, 1:]), attempts, prm.herald_s)
+        t_deliver = herald.max(axis=1)
+        swap_t = np.maximum(herald[:, :-1], herald[:, 1:])
+        out_t[:, k] = t_deliver
+        out_f[:, k] = _asap_fidelity(prm, herald, swap_t, t_deliver)
+        free[:, 1:n] = swap_t
+        free[:, 0] = free[:, n] = t_deliver
     return out_t, out_f
 
 
@@ -587,11 +709,13 @@ class MonteCarloChainEngine:
         batch (:func:`batch_rows`) so that a 1,000-segment chain stays well
         under 1 GB.
     pipelining : bool
-        True (what scenarios run): with classical swap messages a link
-        restarts as soon as its two memories are free. False: every link
-        restarts after each delivery, the renewal model of the analytic
-        engine and of the literature's closed forms, kept to check those
-        and to measure what pipelining changes.
+        True (what scenarios run): a link restarts as soon as its two
+        memories are free, negotiated links at once and continuous ones at
+        their sources' next clock tick. False: every link restarts after
+        each delivery (the textbook cycle, first heralds one period later),
+        the renewal model of the analytic engine and of the literature's
+        closed forms, kept to check those and to measure what pipelining
+        changes.
     """
 
     name = "montecarlo"
@@ -649,10 +773,28 @@ class MonteCarloChainEngine:
             # swap-ASAP partners change with the stored pairs; the pairing wait is
             # then taken to the current pair ends at swap time (see _run_batch)
             pairing = None
+        tau_s = max(lk.attempt_period_s for lk in links)
+        early = _frees_before_delivery(n, partners, classical)
+        restart, tick_s, stream = "grid", 0.0, False
+        if self.pipelining:
+            continuous = proto.link_generation == "continuous"
+            restart = "clock" if continuous else "now"
+            tol_s = 1e-9 * tau_s
+            on_herald_grid = bool(np.all(np.abs(herald_s - tau_s) <= tol_s))
+            same_herald = bool(np.ptp(herald_s) <= tol_s)
+            # Independent delivery cycles (renewal trials) need every link to restart at
+            # the delivery and, for clocked sources, the delivery at the same phase of the
+            # clock every time: a herald instant (instant messages, one segment) of links
+            # that all herald at one phase, or a clock whose ticks are the heralds.
+            renewal = not early and (not continuous or on_herald_grid
+                                     or (same_herald and (not classical or n == 1)))
+            stream = not renewal
+            if not stream and continuous and not on_herald_grid:
+                tick_s = tau_s - float(herald_s[0])  # a trial starts at a herald (the delivery)
         prm = _Params(
             n=n,
             p=p,
-            tau_s=max(lk.attempt_period_s for lk in links),
+            tau_s=tau_s,
             herald_s=herald_s,
             w0=(4.0 * fids[-1] - 1.0) / 3.0,
             pump_probs=tuple(probs),
@@ -665,8 +807,9 @@ class MonteCarloChainEngine:
             partners=partners,
             pairing_s=pairing,
             delay_s=delay if classical else np.zeros_like(delay),
-            # below three segments no link's two memories are free before the delivery
-            pipelined=self.pipelining and classical and n >= 3,
+            pipelined=stream,
+            restart=restart,
+            tick_s=tick_s,
         )
         extra = {
             "protocol": proto.label(),
@@ -674,7 +817,9 @@ class MonteCarloChainEngine:
             "link_success_prob": p.tolist(),
             "lanes": lanes,
             "pumped_link_fidelity": fids[-1],
-            "pipelined": prm.pipelined,
+            # links restart before the delivery (pipelining), so deliveries come as a stream
+            "pipelined": self.pipelining and early,
+            "restart": restart,
         }
         return prm, lanes, extra
 
@@ -749,7 +894,8 @@ class MonteCarloChainEngine:
         self, prm: _Params, lanes: int, extra: dict, rng: np.random.Generator,
         max_pairs: int, max_time_s: float, t0: float,
     ) -> ChainResult:
-        """Pipelined chains: independent runs of ``_WARMUP + k`` deliveries each.
+        """Pipelined chains (and clocked sources whose deliveries fall at varying
+        phases of their clock): independent runs of ``_WARMUP + k`` deliveries each.
 
         Deliveries of one run are correlated (pairs built ahead carry over), so
         the statistics are over runs: the rate is ``lanes k / mean(D)`` with
@@ -768,7 +914,8 @@ class MonteCarloChainEngine:
         while runs < runs_wanted and sim_s < max_time_s:
             size = min(rows, runs_wanted - runs)
             if direct:
-                t, f = _nested_pipelined(rng, prm, size, _WARMUP + k)
+                run = _nested_pipelined if prm.partners is not None else _asap_pipelined
+                t, f = run(rng, prm, size, _WARMUP + k)
             else:
                 t, f = _run_batch_events(rng, prm, size, _WARMUP + k)
             dur.append(t[:, -1] - t[:, _WARMUP - 1])

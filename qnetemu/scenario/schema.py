@@ -658,11 +658,11 @@ class RepeaterProtocol(Model):
     swap_messaging: Literal["instant", "classical"] = Field(
         "classical",
         description=(
-            "instant: swap outcomes known at once, and every link restarts after each delivery "
-            "(the textbook cycle); classical: a swap waits a round trip to its farther partner, "
-            "its outcome travels at the fibre's speed before the pair is used, and a link restarts "
-            "as soon as its two memories are free (pipelining: the next pair is built while the "
-            "previous one is delivered)."
+            "instant: swap outcomes known at once; classical: a swap waits a round trip to its "
+            "farther partner, and its outcome travels at the fibre's speed before the pair is used. "
+            "Under both a link restarts as soon as its two memories are free (pipelining: the next "
+            "pair is built while the previous one is completed or delivered); the analytic engine "
+            "restarts every link after each delivery (the textbook cycle) and says so."
         ),
     )
     multiplexing: Literal["single", "independent_lanes", "shared_pool"] = Field(

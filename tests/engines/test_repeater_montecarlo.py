@@ -74,7 +74,7 @@ def test_waiting_time_matches_exact(n, scheme, a, pairs):
         protocol=NESTED if scheme == "nested" else ASAP,
     )
     exact = expected_max_geometric([P20] * n) if a == 1.0 else expected_waiting_nested([P20] * n, a)
-    res = _mc(chain, pairs)
+    res = _mc(chain, pairs, pipelining=False)  # analytic engine models the renewal cycle; see its approximation label
     _assert_within(res, exact * TAU20)
     an = AnalyticChainEngine().simulate(chain, seed=0, max_pairs=2, max_time_s=1.0)
     assert abs(res.pair_rate_hz - an.pair_rate_hz) < Z * res.pair_rate_stderr_hz
@@ -393,15 +393,133 @@ def test_pipelined_direct_path_equals_event_loop_in_distribution(n):
                                                                       ren.fidelity_stderr)
 
 
-def test_instant_messages_and_short_chains_stay_renewal():
-    """Pipelining needs a link whose two memories are free before the delivery: with
-    classical messages from three segments on; two segments and instant messages keep
-    restarting every link after each delivery (the literature's cycle)."""
-    for n, messaging, pipelined in ((2, "classical", False), (3, "classical", True),
-                                    (4, "instant", False)):
-        chain = make_chain((L_KM,) * n, protocol=RepeaterProtocol("swap_asap", "negotiated",
+def test_pipelining_needs_a_link_freed_before_the_delivery():
+    """A link restarts before the delivery only if both its memories are free before it:
+    with classical messages from three segments on; with instant messages, swap-ASAP from
+    four segments on and nested from five (a link between two non-root inner nodes). Shorter
+    chains keep the renewal cycle, and ``pipelining=False`` keeps it everywhere."""
+    cases = ((2, "swap_asap", "classical", False), (3, "swap_asap", "classical", True),
+             (3, "swap_asap", "instant", False), (4, "swap_asap", "instant", True),
+             (4, "nested", "instant", False), (5, "nested", "instant", True),
+             (8, "nested", "instant", True))
+    for n, order, messaging, pipelined in cases:
+        chain = make_chain((L_KM,) * n, protocol=RepeaterProtocol(order, "negotiated",
                                                                   messaging, "single"))
-        assert _mc(chain, 100).extra["pipelined"] is pipelined
-    chain = make_chain((L_KM,) * 3, protocol=RepeaterProtocol("swap_asap", "negotiated",
-                                                              "classical", "single"))
+        res = _mc(chain, 100)
+        assert res.extra["pipelined"] is pipelined, (n, order, messaging)
+        assert ("stream_runs" in res.extra) is pipelined  # negotiated: renewal trials otherwise
+    chain = make_chain((L_KM,) * 4, protocol=RepeaterProtocol("swap_asap", "negotiated",
+                                                              "instant", "single"))
     assert _mc(chain, 100, pipelining=False).extra["pipelined"] is False
+
+
+def _stream_stats(run, prm, seed, rows=1000, deliveries=12):
+    """Per-run mean delivery gap and fidelity after two warm-up deliveries, with standard errors."""
+    t, f = run(np.random.default_rng(seed), prm, rows, deliveries)
+    gaps = (t[:, -1] - t[:, 1]) / (deliveries - 2)
+    fm = f[:, 2:].mean(axis=1)
+    return gaps.mean(), gaps.std(ddof=1) / math.sqrt(rows), fm.mean(), fm.std(ddof=1) / math.sqrt(rows)
+
+
+@pytest.mark.parametrize(
+    ("order", "lengths_km", "hardware"),
+    [
+        ("swap_asap", (L_KM,) * 4, make_hardware(coherence_time_s=0.05)),
+        ("swap_asap", (L_KM,) * 6, make_hardware(coherence_time_s=0.05, decoherence="dephasing")),
+        ("swap_asap", (20.0, 35.0, 12.0, 27.0), make_hardware(coherence_time_s=0.05, attempt_rate_hz=5e3)),
+        ("nested", (L_KM,) * 5, make_hardware(coherence_time_s=0.05)),
+        ("nested", (L_KM,) * 8, make_hardware(coherence_time_s=0.05, attempt_rate_hz=5e3)),
+    ],
+    ids=["asap-4", "asap-6-dephasing", "asap-unequal-5kHz", "nested-5", "nested-8-5kHz"],
+)
+def test_instant_messages_pipeline_and_direct_path_equals_event_loop(order, lengths_km, hardware):
+    """Instant swap messages, certain swaps, no cutoff: the vectorised pipelined paths
+    (one swap round per delivery) and the event loop agree in delivery gap and fidelity
+    within 4 combined standard errors (continuous attempts, their sources' clock), and
+    pipelining is visible: more pairs than the renewal model, at a lower fidelity."""
+    from qnetemu.engines import repeater_montecarlo as mc
+
+    chain = make_chain(lengths_km, hardware, protocol=RepeaterProtocol(order, "continuous", "instant",
+                                                                       "single"))
+    prm, _, extra = MonteCarloChainEngine()._params(chain)
+    assert prm.pipelined and mc._fast_path(prm) and extra["pipelined"] and prm.restart == "clock"
+    direct = mc._nested_pipelined if order == "nested" else mc._asap_pipelined
+    ta, sta, fa, sfa = _stream_stats(direct, prm, 5)
+    tb, stb, fb, sfb = _stream_stats(mc._run_batch_events, prm, 6)
+    assert abs(ta - tb) < Z * math.hypot(sta, stb), (ta, tb)
+    assert abs(fa - fb) < Z * math.hypot(sfa, sfb), (fa, fb)
+    pip, ren = _mc(chain, 80_000), _mc(chain, 80_000, pipelining=False)
+    assert pip.pair_rate_hz - ren.pair_rate_hz > Z * math.hypot(pip.pair_rate_stderr_hz,
+                                                                 ren.pair_rate_stderr_hz)
+    assert ren.mean_fidelity - pip.mean_fidelity > Z * math.hypot(pip.fidelity_stderr,
+                                                                  ren.fidelity_stderr)
+
+
+def test_clocked_sources_restart_at_their_next_tick():
+    """Continuous attempts at 5 kHz on 2 x 5 km (period T = 200 us > L/c = d), nested swaps,
+    classical messages, certain links: the sources emit at the ticks k T; a pair heralds d
+    after its emission, node 1 swaps after its pairing round trip (3 d) and the ends know at
+    4 d < T, so the freed links emit again at the next tick: one pair per period, each
+    stored 2 x 3 d + d. The textbook cycle (every link's first herald one period after the
+    delivery) gives one pair per T + 3 d."""
+    chain = make_chain((5.0, 5.0), make_hardware(coherence_time_s=0.01, memories_per_node=200,
+                                                 attempt_rate_hz=5e3),
+                       protocol=RepeaterProtocol("nested", "continuous", "classical", "single"))
+    engine = MonteCarloChainEngine()
+    prm, _, extra = engine._params(chain)
+    assert np.all(prm.p == 1.0) and prm.restart == "clock" and not extra["pipelined"]
+    tau, d = prm.tau_s, prm.delay_s[0, 1]
+    assert_allclose(tau, 2e-4) and 4 * d < tau
+    res = engine.simulate(chain, seed=1, max_pairs=500, max_time_s=1e9)
+    assert_allclose(res.pair_rate_hz, 1 / tau, rtol=1e-9)
+    assert_allclose(res.latency_s, 4 * d, rtol=1e-9)
+    w = prm.w0**2 * math.exp(-prm.rate * 7 * d)
+    assert_allclose(res.mean_fidelity, (1 + 3 * w) / 4, rtol=1e-12)
+    textbook = MonteCarloChainEngine(pipelining=False).simulate(chain, seed=1, max_pairs=500,
+                                                                max_time_s=1e9)
+    assert_allclose(textbook.pair_rate_hz, 1 / (tau + 3 * d), rtol=1e-9)
+    assert_allclose(textbook.mean_fidelity, res.mean_fidelity, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("lengths_km", "messaging", "rate_hz", "stream"),
+    [((L_KM,) * 2, "classical", 5e3, True),  # deliveries fall between ticks: a stream
+     ((L_KM,) * 2, "classical", 1e5, False),  # ticks every L/c: every free time is a tick
+     ((L_KM,) * 2, "instant", 5e3, False),  # delivered at a herald, L/c after a tick
+     ((20.0, 30.0), "instant", 5e3, True),  # heralds of unequal links at different phases
+     ((L_KM,), "classical", 5e3, False)],
+)
+def test_clocked_sources_use_renewal_trials_only_where_they_are_exact(lengths_km, messaging,
+                                                                      rate_hz, stream):
+    """With continuous attempts a delivery cycle is a renewal trial only if each delivery
+    comes at the same phase of the sources' clock; otherwise the engine runs streams of
+    deliveries (with no link restarting before a delivery)."""
+    chain = make_chain(lengths_km, make_hardware(attempt_rate_hz=rate_hz),
+                       protocol=RepeaterProtocol("nested", "continuous", messaging, "single"))
+    res = _mc(chain, 200)
+    assert ("stream_runs" in res.extra) is stream
+    assert res.extra["pipelined"] is False
+
+
+def test_failed_swap_frees_the_partners_when_its_outcome_arrives():
+    """2 x 20 km, nested, classical messages, negotiated attempts, certain links, swap
+    probability 0.5: links herald at tau, node 1 swaps after its pairing round trip (2 d);
+    a success is delivered d later, and a failure reaches the end nodes d later, which frees
+    their memories then. Either way every link restarts tau + 3 d after the last restart,
+    so each delivery time is a whole number of cycles and the rate is a / (tau + 3 d); the
+    textbook cycle restarts a failed chain at the next grid point (tau + 2 d -> 2 tau)."""
+    from qnetemu.engines import repeater_montecarlo as mc
+
+    chain = make_chain((L_KM,) * 2, make_hardware(memories_per_node=200, swap_success_prob=0.5),
+                       protocol=RepeaterProtocol("nested", "negotiated", "classical", "single"))
+    prm, _, _ = MonteCarloChainEngine()._params(chain)
+    assert np.all(prm.p == 1.0) and prm.restart == "now" and not prm.pipelined
+    tau, d = prm.tau_s, prm.delay_s[0, 1]
+    t, _ = mc._run_batch_events(np.random.default_rng(3), prm, 4000)
+    cycles = t / (tau + 3 * d)
+    assert_allclose(cycles, np.round(cycles), rtol=1e-9)
+    assert abs(cycles.mean() - 2.0) < Z * cycles.std(ddof=1) / math.sqrt(cycles.size)  # 1 / a
+    textbook, _, _ = MonteCarloChainEngine(pipelining=False)._params(chain)
+    t, _ = mc._run_batch_events(np.random.default_rng(3), textbook, 4000)
+    failed = t > tau + 3 * d * (1 + 1e-9)
+    assert_allclose(t[failed] % tau, 3 * d, rtol=1e-9)  # restarts on the grid points k tau

@@ -160,3 +160,33 @@ def test_four_segment_swap_asap_pipelines_as_sequence_does():
                                                                max_time_s=1e9)
     bound = 4.0 * math.hypot(seq.fidelity_stderr, renewal.fidelity_stderr)
     assert renewal.mean_fidelity - seq.mean_fidelity > bound, (renewal.mean_fidelity, seq.mean_fidelity)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("protocol", "lengths_km", "coherence_time_s", "seq_pairs"),
+    [
+        pytest.param(RepeaterProtocol("swap_asap", "continuous", "instant", "independent_lanes"),
+                     (30.0, 10.0, 10.0, 30.0), 0.02, 200, id="asap-4-segments"),
+        pytest.param(INSTANT_NESTED, (5.0,) * 8, 0.01, 300, id="nested-8-segments"),
+    ],
+)
+def test_instant_messages_pipeline_as_sequence_does(protocol, lengths_km, coherence_time_s, seq_pairs):
+    """Instant swap messages where a link's memories are free before the delivery: swap-ASAP
+    on 30 + 10 + 10 + 30 km (the short inner links finish first, so the link between two
+    swapped nodes restarts while the outer links still attempt; continuous attempts, one
+    clock for links of two lengths) and nested on 8 x 5 km (negotiated). SeQUeNCe restarts
+    those memories at once; so does the Monte Carlo engine, and they agree within 4 combined
+    sigma in rate and fidelity. The renewal model (every link restarted after each delivery,
+    the Monte Carlo engine before it pipelined instant chains) does not, in fidelity: F
+    0.799 against SeQUeNCe's 0.759 +- 0.006 (swap-ASAP), 0.690 against 0.659 +- 0.004
+    (nested; seed 5)."""
+    chain = make_chain(lengths_km, hardware=make_hardware(coherence_time_s=coherence_time_s,
+                                                          link_fidelity=0.98), protocol=protocol)
+    seq = _check_agreement(chain, seq_pairs, analytic=False)
+    mc = MonteCarloChainEngine().simulate(chain, seed=5, max_pairs=MC_PAIRS, max_time_s=1e9)
+    assert mc.extra["pipelined"]
+    renewal = MonteCarloChainEngine(pipelining=False).simulate(chain, seed=5, max_pairs=MC_PAIRS,
+                                                               max_time_s=1e9)
+    bound = 4.0 * math.hypot(seq.fidelity_stderr, renewal.fidelity_stderr)
+    assert renewal.mean_fidelity - seq.mean_fidelity > bound, (renewal.mean_fidelity, seq.mean_fidelity)
