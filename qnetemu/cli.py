@@ -24,7 +24,7 @@ from rich.text import Text
 
 from qnetemu.engine_names import DEFAULT_ENGINE, ENGINES
 from qnetemu.errors import EXIT_USER_ERROR, UserError
-from qnetemu.formatting import format_latency, format_rate, printable
+from qnetemu.formatting import count, format_latency, format_rate, printable
 
 app = typer.Typer(
     name="qnetemu",
@@ -49,15 +49,43 @@ def say_error(message: str) -> None:
     err.print(Text.assemble(("error:", "red"), " ", printable(message)), soft_wrap=True)
 
 
-def _check_out_dir(target: Path) -> None:
-    """Refuse, before any work, an output path that cannot become a directory."""
+def _check_out_dir(target: Path, field: str = "--out") -> None:
+    """Refuse, before any work, an output path that cannot become a directory or cannot be written.
+
+    The results are written into a hidden sibling of ``target`` (and a lock
+    file sits beside it), so the directory that will hold ``target`` must take
+    new files, and so must ``target`` itself when it exists (emulations and
+    sweeps write into it). A probe file is the only test that also holds for
+    root on read-only or virtual file systems (``os.access`` says yes there).
+    """
+    existing = []
     for place in (target, *target.parents):
         if place.exists() or place.is_symlink():
             if not place.is_dir():
                 what = "is" if place == target else f"is inside {place}, which is"
                 raise UserError(f"{what} not a directory; give a directory for the results", file=str(target),
-                                field="--out")
-            return
+                                field=field)
+            existing.append(place)
+            if place != target:
+                break
+    for place in existing:
+        problem = _cannot_write(place)
+        if problem:
+            raise UserError(f"cannot create files in {place} ({problem}); give a writable directory",
+                            file=str(target), field=field)
+
+
+def _cannot_write(directory: Path) -> str | None:
+    """Why no file can be created in ``directory``, or None when one can (it is removed at once)."""
+    import tempfile
+
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".qnetemu-probe-", dir=directory)
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    os.close(fd)
+    os.unlink(probe)
+    return None
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)]
 #: SeedSequence takes any non-negative integer; 64 bits is what sweeps record and Parquet stores.
@@ -87,8 +115,9 @@ def validate(scenario: ScenarioArg) -> None:
     sc, resolved = checked.scenario, checked.resolved
     points = f", sweep of {len(checked.sweep_plan.points):,} points" if checked.sweep_plan else ""
     out.print(Text.assemble(("ok", "green"), " ", printable(
-        f"{scenario}: {sc.name!r}, {len(resolved.sites)} sites, {len(resolved.links)} links, "
-        f"{len(resolved.demands)} demands, {len(sc.satellites)} satellites{points} (sha256 {checked.digest[:12]})")))
+        f"{scenario}: {sc.name!r}, {count(len(resolved.sites), 'site')}, {count(len(resolved.links), 'link')}, "
+        f"{count(len(resolved.demands), 'demand')}, {count(len(sc.satellites), 'satellite')}{points} "
+        f"(sha256 {checked.digest[:12]})")))
 
 
 def _demand_table(rows: list[dict], title: str) -> Table:
@@ -181,14 +210,16 @@ def run(
     if address is not None:
         _check_chain_address(address, engine)
     if ship_code and address in (None, "local"):
-        raise UserError("--ship-code sends the project to a Ray cluster's workers: give --address HOST:PORT "
-                        "or auto", field="--ship-code")
+        raise UserError("sends this project to a Ray cluster's workers, so it needs --address HOST:PORT or auto",
+                        field="--ship-code")
     if out_dir is not None:
         _check_out_dir(out_dir)
     sc, raw, resolved, digest = _load(scenario, sweep=False)
     # The scenario's name is data, not a path: results stay under results/ whatever it says.
     stamp = datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')
     target = out_dir or Path("results") / f"{safe_component(sc.name)}-{stamp}"
+    if out_dir is None:
+        _check_out_dir(target)
     check_run_target(target, overwrite=overwrite)  # before the work: refusing later would waste it
     say = (lambda _m: None) if quiet else (lambda m: err.print(plain(m, "dim"), soft_wrap=True))
     result = evaluate(sc, resolved, engine=engine, seed=seed, progress=say, file=str(scenario),
@@ -207,7 +238,7 @@ def run(
         out.print(plain(written), soft_wrap=True)
         return
     rows = result.tables["demands"]
-    title = f"{sc.name}: {len(resolved.demands)} demands"
+    title = f"{sc.name}: {count(len(resolved.demands), 'demand')}"
     if len(rows) > MAX_TABLE_ROWS:
         out.print(_summary_table(rows, title))
         out.print(plain(f"every demand and route: {Path(written) / 'demands.csv'} ({len(rows)} rows)"), soft_wrap=True)
@@ -242,7 +273,8 @@ def sweep(
     resume: Annotated[bool, typer.Option(help="Finish an interrupted sweep in --out without redoing points.")] = False,
     workers: Annotated[int | None, typer.Option(help="CPUs of the local Ray (default all).", min=1)] = None,
     ship_code: Annotated[bool, typer.Option(help="Send this project to the cluster's workers.")] = False,
-    progress: Annotated[bool | None, typer.Option(help="Progress bar (default: when stderr is a terminal).")] = None,
+    progress: Annotated[bool | None, typer.Option(
+        help="Progress bar (default: when stderr is a terminal; otherwise a line per 5 % of the points).")] = None,
     plots: Annotated[bool, typer.Option(help="Draw the comparison figures into OUT/figures.")] = True,
 ) -> None:
     """Run the scenario's sweep: every point, streamed to OUT, resumable, on Ray or serially."""
@@ -331,8 +363,8 @@ def emulate(
         from qnetemu.plots import draw_run
 
         draw_run(summary.out_dir)
-    out.print(f"emulated {summary.duration_s:,.0f} s in {summary.elapsed_s:.1f} s: {summary.requests} requests, "
-              f"{summary.served} served, {summary.missed} missed")
+    out.print(f"emulated {summary.duration_s:,.0f} s in {summary.elapsed_s:.1f} s: {summary.requests:,} requests, "
+              f"{summary.served:,} served, {summary.missed:,} missed")
     out.print(plain(f"results: {summary.out_dir}"), soft_wrap=True)
 
 
@@ -349,6 +381,7 @@ def serve(
     """One ETSI GS QKD 014 KME per site over HTTPS with client certificates, keys at the emulated rates."""
     from qnetemu.serve import prepare
 
+    _check_out_dir(certs, field="--certs")
     sc, _, resolved, _ = _load(scenario)
     if host not in ("127.0.0.1", "::1", "localhost"):
         err.print(Text.assemble(("warning:", "yellow"), " ", printable(f"listening on {host}, not only on this machine")))
@@ -367,12 +400,23 @@ def serve(
     out.print("stopped")
 
 
+def _check_results_dir(directory: Path) -> None:
+    """A mistyped or wrong path says what it is, before the manifest is looked for."""
+    if not directory.exists():
+        raise UserError("no such directory; give a results directory that qnetemu run, sweep or emulate wrote",
+                        file=str(directory))
+    if not directory.is_dir():
+        raise UserError("is a file, not a results directory (give the directory that holds manifest.json)",
+                        file=str(directory))
+
+
 @app.command()
 def plot(run_dir: Annotated[Path, typer.Argument(help="A results directory from qnetemu run, sweep or emulate.")],
          pdf: Annotated[bool, typer.Option(help="Also write each figure as PDF (for print).")] = False) -> None:
     """Redraw the figures of a results directory from its stored tables."""
     from qnetemu.plots import draw_run
 
+    _check_results_dir(run_dir)
     notes: list[str] = []
     written = draw_run(run_dir, pdf=pdf, note=notes.append)
     if not written:
@@ -384,10 +428,11 @@ def plot(run_dir: Annotated[Path, typer.Argument(help="A results directory from 
 
 
 @app.command()
-def report(directory: Annotated[Path, typer.Argument(help="A results directory from qnetemu run or sweep.")]) -> None:
-    """Write report.md and a self-contained report.html with the figures and tables."""
+def report(directory: Annotated[Path, typer.Argument(help="A results directory from qnetemu run, sweep or emulate.")]) -> None:
+    """Write report.md, report.html (figures embedded) and, for a run or sweep, report-interactive.html (zoomable map, sortable tables)."""
     from qnetemu.report import write_report
 
+    _check_results_dir(directory)
     for path in write_report(directory):
         out.print(plain(path), soft_wrap=True)
 
@@ -407,7 +452,7 @@ def topology_list(
     keys = [k for k in topohub_keys() if contains is None or contains.casefold() in k.casefold()]
     for key in keys:
         out.print(plain(key))
-    err.print(plain(f"{len(keys)} topologies", "dim"))
+    err.print(plain(count(len(keys), "topology", "topologies"), "dim"))
 
 
 @topology_app.command("show")
@@ -463,8 +508,8 @@ def _usage_line(exc: typer.TyperException, argv: list[str] | None) -> str:
 
     if isinstance(exc, NoArgsIsHelpError):  # the help itself went to stdout
         command = exc.ctx.command_path
-        return f"{command}: a command is missing (validate, run, sweep, plot, report, schema, info); " \
-               f"see {command} --help"
+        names = ", ".join(exc.ctx.command.list_commands(exc.ctx))  # every command, never a stale list
+        return f"{command}: a command is missing ({names}); see {command} --help"
     message = exc.format_message()
     if isinstance(exc, UsageError) and exc.ctx is not None:
         return f"{exc.ctx.command_path}: {message} (see {exc.ctx.command_path} --help)"

@@ -15,6 +15,11 @@ def format_rate(bps: float | None) -> str:
     return f"{bps:.3g} bit/s"
 
 
+def count(n: int, singular: str, plural: str | None = None) -> str:
+    """``1 link``, ``2 links``: counts in messages read as sentences."""
+    return f"{n:,} {singular if n == 1 else (plural or singular + 's')}"
+
+
 def format_latency(seconds: float | None) -> str:
     """Fibre latencies are milliseconds, satellite store-and-forward waits are hours."""
     if seconds is None or seconds != seconds:

@@ -16,6 +16,7 @@ import networkx as nx
 
 from qnetemu.engine_names import DEFAULT_ENGINE, ENGINES
 from qnetemu.errors import UserError
+from qnetemu.formatting import count
 from qnetemu.network.bypass import add_bypass_links
 from qnetemu.network.fibre_qkd import (
     assign_profile_key_rates,
@@ -263,8 +264,8 @@ def evaluate(scenario: Scenario, resolved: ResolvedScenario, *, engine: str = DE
         check_work_limits(scenario, network[0], archs, file=file)
         graph, inserted = network[0].copy(), [dict(r) for r in network[1]]
     timings["network_s"] = time.perf_counter() - t0
-    say(f"network: {graph.number_of_nodes()} sites ({len(inserted)} trusted nodes inserted), "
-        f"{graph.number_of_edges()} links")
+    say(f"network: {count(graph.number_of_nodes(), 'site')} ({count(len(inserted), 'trusted node')} inserted), "
+        f"{count(graph.number_of_edges(), 'link')}")
     barred = sum(not d["can_relay"] for _, d in graph.nodes(data=True))
     unsplit = sum(d.get("unsplit") is not None for _, _, d in graph.edges(data=True))
     if barred or unsplit:

@@ -5,8 +5,9 @@ sweep``, whose ``baseline/`` run supplies the network), draws the figures if
 they were not drawn yet, and writes ``report.md`` (figures linked) and ``report.html``
 (figures embedded, one file to mail) and ``report-interactive.html``
 (zoomable map, sortable demand table, sweep explorer; see
-:mod:`qnetemu.interactive`). Nothing is recomputed. Names from the scenario
-are escaped: raw HTML in a site name never reaches either report.
+:mod:`qnetemu.interactive`). An emulation directory (``qnetemu emulate``) gets
+the report of :mod:`qnetemu.report_emulation`. Nothing is recomputed. Names
+from the scenario are escaped: raw HTML in a site name never reaches either report.
 """
 
 from __future__ import annotations
@@ -142,17 +143,25 @@ def trust_summary(sites: pd.DataFrame | None, demands: pd.DataFrame) -> str:
 
 
 def write_report(directory: str | Path) -> list[Path]:
-    """Write ``report.md`` and ``report.html`` into ``directory``; return their paths."""
+    """Write ``report.md``, ``report.html`` and ``report-interactive.html`` into ``directory``; return their paths.
+
+    An emulation directory (``qnetemu emulate``) gets its own report
+    (:mod:`qnetemu.report_emulation`): ``report.md`` and ``report.html``.
+    """
     from qnetemu.plots import draw_run
 
     directory = Path(directory)
     is_sweep = (directory / "sweep.json").is_file()
     run_dir = directory / "baseline" if is_sweep else directory
     if not (run_dir / "manifest.json").is_file():
-        raise UserError("not a qnetemu run or sweep directory (no manifest.json or sweep.json)", file=str(directory))
-    if read_manifest(run_dir).get("kind") == "emulation":
-        raise UserError("an emulation directory: `qnetemu report` covers run and sweep directories; "
-                        "`qnetemu plot` redraws an emulation's figures", file=str(directory))
+        if (run_dir / "emulation.json").is_file():
+            raise UserError("an emulation not finished yet (no manifest.json): finish it with `qnetemu emulate "
+                            "... --resume`, then report", file=str(directory))
+        raise UserError("not a qnetemu run, sweep or emulation directory (no manifest.json or sweep.json)", file=str(directory))
+    if not is_sweep and read_manifest(run_dir).get("kind") == "emulation":
+        from qnetemu.report_emulation import write_emulation_report
+
+        return write_emulation_report(directory)
     figures_dir = directory / "figures"
     if not (run_dir / "figures" / "network_map.png").is_file() or (is_sweep and not any(figures_dir.glob("*.png"))):
         draw_run(directory)  # only what `qnetemu run/sweep --no-plots` left undrawn
@@ -265,7 +274,17 @@ def write_report(directory: str | Path) -> list[Path]:
     sections += trust_text
     figures += trust_figures
 
-    sections.append("\n## Figures\n")
+    report_md, report_html = write_documents(directory, sections, figures)
+    interactive = write_interactive(directory)
+    return [report_md, report_html, interactive]
+
+
+def write_documents(directory: Path, sections: list[str], figures: list[tuple[str, Path]]) -> tuple[Path, Path]:
+    """``report.md`` (figures linked) and ``report.html`` (figures embedded) from the sections and figures.
+
+    Figures that were not drawn are left out of both.
+    """
+    sections = [*sections, "\n## Figures\n"]
     md = "\n".join(sections)
     md_figs = "\n\n".join(f"![{cap}]({p.relative_to(directory)})\n\n*{cap}*" for cap, p in figures if p.is_file())
     report_md = directory / "report.md"
@@ -278,14 +297,13 @@ def write_report(directory: str | Path) -> list[Path]:
             body += (f'<figure><img alt="{html.escape(cap)}" src="data:image/png;base64,{data}">'
                      f"<figcaption>{html.escape(cap)}</figcaption></figure>\n")
     report_html = directory / "report.html"
-    interactive = write_interactive(directory)
     report_html.write_text(
         "<!doctype html><html><head><meta charset='utf-8'><title>qnetemu report</title><style>"
         "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}"
         "table{border-collapse:collapse;font-size:.85rem}td,th{border:1px solid #ccc;padding:.2rem .4rem}"
         "img{max-width:100%}figure{margin:1.5rem 0}figcaption{font-style:italic;color:#444}"
         "</style></head><body>" + body + "</body></html>\n")
-    return [report_md, report_html, interactive]
+    return report_md, report_html
 
 
 def _markdown_to_html(md: str) -> str:

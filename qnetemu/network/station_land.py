@@ -40,16 +40,36 @@ _CUTS_CACHE: dict[tuple, tuple[float, ...]] = {}
 _CUTS_CACHE_MAX = 50_000
 
 
+#: A link shorter than this fraction of the spacing is a sliver: a water crossing that lands
+#: (at the coarse straight-arc geometry) just short of a site is taken on to the site instead.
+SLIVER_FRACTION = 0.1
+
+
+def _nearest_on_land(candidates_km: np.ndarray, land: np.ndarray, positions_km: np.ndarray) -> bool:
+    """Whether the candidate nearest each position is on land."""
+    right = np.clip(np.searchsorted(candidates_km, positions_km), 1, candidates_km.size - 1)
+    left = right - 1
+    pick = np.where(positions_km - candidates_km[left] <= candidates_km[right] - positions_km, left, right)
+    return bool(land[pick].all())
+
+
 def land_cuts(candidates_km: np.ndarray, land: np.ndarray, length_km: float,
               spacing_km: float) -> tuple[float, ...]:
-    """Fewest station positions on land with every link within ``spacing_km`` where land allows.
+    """Station positions on land: the fewest with every link within ``spacing_km`` where land allows.
 
     ``candidates_km`` are sorted positions along the stretch from 0 to
     ``length_km`` (both ends included, and counted as land: they are sites).
-    Greedy: from each station the next one is the farthest land candidate
-    within ``spacing_km``; where no land lies within reach (water wider than
-    the spacing) the next station is the first land candidate after the
-    water, so that crossing is one longer link.
+
+    1. Greedy: from each station the next one is the farthest land candidate
+       within ``spacing_km``; where no land lies within reach (water wider
+       than the spacing) the next station is the first land candidate after
+       the water, so that crossing is one longer link.
+    2. A sliver (a link shorter than :data:`SLIVER_FRACTION` of the spacing)
+       joins its shorter neighbour where the joined link stays within the
+       spacing or the neighbour is a crossing anyway.
+    3. Each run of links within the spacing between crossings (the whole
+       stretch where there is none) is cut into equal links instead where
+       every equal cut's nearest candidate is on land.
 
     Examples
     --------
@@ -69,7 +89,40 @@ def land_cuts(candidates_km: np.ndarray, land: np.ndarray, length_km: float,
         if position >= length_km:
             break
         cuts.append(position)
-    return tuple(cuts)
+    bounds = [0.0, *cuts, float(length_km)]
+    while len(bounds) > 2:
+        links = np.diff(bounds)
+        k = int(np.argmin(links))
+        if links[k] >= SLIVER_FRACTION * spacing_km:
+            break
+        left = links[k - 1] if k > 0 else math.inf
+        right = links[k + 1] if k + 1 < links.size else math.inf
+        neighbour = min(left, right)
+        if not (links[k] + neighbour <= spacing_km * tol or neighbour > spacing_km * tol):
+            break
+        del bounds[k if left <= right else k + 1]  # the cut between the sliver and that neighbour
+    balanced = [bounds[0]]
+    start = 0
+    for end in range(1, len(bounds)):
+        crossing = bounds[end] - bounds[end - 1] > spacing_km * tol
+        if crossing or end == len(bounds) - 1:
+            stop = end - 1 if crossing else end  # the run of land links is bounds[start..stop]
+            n = stop - start
+            if n >= 2:
+                even = bounds[start] + (bounds[stop] - bounds[start]) * np.arange(1, n) / n
+                if _nearest_on_land(candidates_km, land, even):
+                    balanced += even.tolist()
+                else:
+                    balanced += bounds[start + 1: stop]
+            else:
+                balanced += bounds[start + 1: stop]
+            if stop > start:
+                balanced.append(bounds[stop])
+            if crossing:
+                balanced.append(bounds[end])
+            start = end
+    cuts_out = [b for b in balanced[1:-1]]
+    return tuple(cuts_out)
 
 
 class LandStations:
@@ -163,15 +216,7 @@ class LandStations:
                    for _, _, length_km in wet]
         masks = self._test([(edges, s) for (_, edges, _), s in zip(wet, samples, strict=True)])
         for (key, _, length_km), s, ok in zip(wet, samples, masks, strict=True):
-            cuts = land_cuts(s, ok, length_km, self.spacing_km)
-            # The greedy count is the fewest; equal links of that count are better still when
-            # every one of their ends is on land (judged at the nearest sample).
-            links = len(cuts) + 1
-            even = np.arange(1, links) * (length_km / links)
-            nearest = np.clip(np.rint(even / (s[1] - s[0])).astype(int), 0, s.size - 1)
-            if ok[nearest].all() and length_km / links <= self.spacing_km * (1.0 + 1e-12):
-                cuts = tuple(even.tolist())
-            self._store(key, cuts)
+            self._store(key, land_cuts(s, ok, length_km, self.spacing_km))
 
     def _test(self, jobs: list[tuple[list, np.ndarray]]) -> list[np.ndarray]:
         """``on_land`` at the given positions of each stretch, in one call."""

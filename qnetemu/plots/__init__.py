@@ -110,7 +110,7 @@ def _draw_some(run_dir: str, stems: list[str], pdf: bool) -> list[str]:
 def draw_run(run_dir: str | Path, *, pdf: bool = False, note: Callable[[str], None] | None = None) -> list[Path]:
     """Draw all figures for a run, sweep or emulation directory; return the files written.
 
-    ``note(message)`` hears of figures left out for a missing table (emulations).
+    ``note(message)`` hears of figures left out for a missing table (an emulation's, a run's map).
     """
     run_dir = Path(run_dir)
     if (run_dir / "sweep.json").is_file():
@@ -120,6 +120,8 @@ def draw_run(run_dir: str | Path, *, pdf: bool = False, note: Callable[[str], No
         from qnetemu.plots.emulation import draw_emulation
 
         return draw_emulation(run_dir, pdf=pdf, note=note)
+    if note is not None and tables["links"] is not None and not tables.has("sites"):
+        note("network_map not drawn: the directory keeps no sites table (sites.parquet or sites.csv)")
     (run_dir / "figures").mkdir(exist_ok=True)
     return [Path(p) for p in _draw_some(str(run_dir), list(_figures(tables)), pdf)]
 
@@ -145,7 +147,8 @@ def draw_sweep(sweep_dir: str | Path, *, pdf: bool = False) -> list[Path]:
     fig_dir = sweep_dir / "figures"
     fig_dir.mkdir(exist_ok=True)
     title = Path(str(manifest.get("scenario_path", sweep_dir.name))).stem
-    params = sweep.swept_columns(manifest, demands)
+    # An axis of one value has no trend to draw: its figures would be a dot and a 1-row map.
+    params = [p for p in sweep.swept_columns(manifest, demands) if demands[p].nunique() > 1]
     archs = set(demands["architecture"])
     if "repeater" in archs:
         for param in params:

@@ -19,7 +19,7 @@ from matplotlib.patches import ConnectionPatch
 
 from qnetemu.plots import palette
 from qnetemu.plots.coastlines import draw_basemap
-from qnetemu.plots.style import decade_label, figure
+from qnetemu.plots.style import decade_label, figure, sci_label
 
 
 def map_box(sites: pd.DataFrame) -> tuple[float, float, float, float]:
@@ -46,25 +46,38 @@ def rate_norm(rates: np.ndarray) -> mpl.colors.LogNorm | None:
     return mpl.colors.LogNorm(vmin=lo, vmax=hi)
 
 
+def _inside(box, frame) -> bool:
+    return box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0 and box.y1 <= frame.y1
+
+
 def _place_labels(ax, points: list[tuple[str, float, float]], fontsize: float) -> list:
-    """Greedy label placement: the first of eight offsets whose box overlaps no label placed so far."""
+    """Greedy label placement: the first of eight offsets whose box stays on the map and overlaps no label
+    placed so far; where none does, the first that stays on the map (a label past the frame is cut off or
+    runs into the colour bar), else the first."""
     fig = ax.figure
     renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
     offsets = [(3, 3), (3, -9), (-3, 3), (-3, -9), (6, -3), (-6, -3), (0, 8), (0, -12)]
     placed, texts = [], []
     for name, x, y in points:
         best = None
+        fallback = None
         for dx, dy in offsets:
             text = ax.annotate(name, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
                                ha="left" if dx >= 0 else "right", zorder=5, in_layout=False)
-            box = text.get_window_extent(renderer).expanded(1.2, 1.3)  # margin: the layout rescales a little
-            if not any(box.overlaps(other) for other in placed):
+            tight = text.get_window_extent(renderer)
+            box = tight.expanded(1.2, 1.3)  # margin: the layout rescales a little
+            on_map = _inside(tight, frame)
+            if on_map and not any(box.overlaps(other) for other in placed):
                 best = (text, box)
                 break
+            if on_map and fallback is None:
+                fallback = (dx, dy)
             text.remove()
-        if best is None:  # crowded everywhere: keep the first position
-            text = ax.annotate(name, (x, y), xytext=offsets[0], textcoords="offset points", fontsize=fontsize,
-                               zorder=5, in_layout=False)
+        if best is None:  # crowded everywhere: the first position on the map, else the first
+            dx, dy = fallback or offsets[0]
+            text = ax.annotate(name, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
+                               ha="left" if dx >= 0 else "right", zorder=5, in_layout=False)
             best = (text, text.get_window_extent(renderer))
         placed.append(best[1])
         texts.append(best[0])
@@ -104,7 +117,11 @@ def network_map(sites: pd.DataFrame, links: pd.DataFrame, *, title: str = "", sa
         bar = fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="Link secret-key rate [bit/s]",
                            shrink=0.8)
         bar.minorticks_off()
-        bar.ax.yaxis.set_major_formatter(mpl.ticker.FuncFormatter(decade_label))
+        if np.log10(norm.vmax / norm.vmin) < 2.5:  # a decade or two: one labelled tick would not tell a rate
+            bar.ax.yaxis.set_major_locator(mpl.ticker.LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
+            bar.ax.yaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda value, _pos: sci_label(value)))
+        else:
+            bar.ax.yaxis.set_major_formatter(mpl.ticker.FuncFormatter(decade_label))
     ax.set_xlim(box[0], box[1])
     ax.set_ylim(box[2], box[3])
 

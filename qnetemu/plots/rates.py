@@ -13,7 +13,7 @@ import pandas as pd
 from qnetemu.physics.bounds import plob_bound
 from qnetemu.physics.fibre import fibre_transmittance
 from qnetemu.plots import palette
-from qnetemu.plots.style import figure, log_scale
+from qnetemu.plots.style import figure, log_scale, sci_label
 
 #: Above this many demands a bar per demand does not fit: a histogram and the top demands instead.
 MAX_BARS = 40
@@ -41,7 +41,7 @@ def plob_curve(ax, *, channel_uses_hz: float, attenuation_db_per_km: float, max_
     length = np.linspace(1.0, max(max_km, 10.0) * 1.05, 300)
     rate = plob_bound(fibre_transmittance(length, attenuation_db_per_km)) * channel_uses_hz
     ax.plot(length, rate, color=color, lw=1.1, ls="--", gid="plob",
-            label=f"PLOB bound at {channel_uses_hz:.3g} {what}/s, {attenuation_db_per_km:.3g} dB/km")
+            label=f"PLOB bound at {sci_label(channel_uses_hz)} {what}/s, {attenuation_db_per_km:.3g} dB/km")
     return length, rate
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from qnetemu.plots import palette
 from qnetemu.plots.style import figure
 
 #: Elements shown in the N-1 figure, worst first.
@@ -47,16 +48,20 @@ def exposure(key_holders: pd.DataFrame, multipath: pd.DataFrame | None, *, title
     """Probability that each demand's key is exposed, against the relay nodes that see it, single vs multipath."""
     fig, ax = figure()
     single = key_holders[key_holders.exposure_probability.notna()]
+    # Trusted-node relay in the trusted-node colour; the XOR split hollow in neutral grey, not orange,
+    # which every other figure gives the satellites.
     ax.scatter(single.relay_nodes_in_clear, single.exposure_probability, s=16, marker="s",
-               label="single path: every relay holds the key")
+               color=palette.architecture_colour("trusted_node"), label="single path: every relay holds the key",
+               gid="exposure_single")
     if multipath is not None and "exposure_probability" in multipath:
         multi = multipath[multipath.exposure_probability.notna() & (multipath.status == "ok")]
         k = int(multipath.paths_wanted.iloc[0]) if len(multipath) else 2
-        ax.scatter(multi.relay_nodes, multi.exposure_probability, s=16, marker="o",
-                   label=f"XOR over {k} node-disjoint paths: all must fall")
+        ax.scatter(multi.relay_nodes, multi.exposure_probability, s=18, marker="o", facecolors="none",
+                   edgecolors="#222222", linewidths=1.0, label=f"XOR over {k} node-disjoint paths: all must fall",
+                   gid="exposure_multipath")
     p = float(key_holders.compromise_probability.dropna().iloc[0])
     n = np.arange(1, max(int(single.relay_nodes_in_clear.max()) if len(single) else 1, 2) + 1)
-    ax.plot(n, -np.expm1(n * np.log1p(-p)), color="black", lw=1, ls="--", label=f"1 − (1 − p)^n, p = {p:g}")
+    ax.plot(n, -np.expm1(n * np.log1p(-p)), color="black", lw=1, ls="--", label=f"1 − (1 − p)ⁿ, p = {p:g}")
     ax.set_yscale("log")
     from matplotlib.ticker import MaxNLocator
 
@@ -64,7 +69,12 @@ def exposure(key_holders: pd.DataFrame, multipath: pd.DataFrame | None, *, title
     ax.set_xlabel("Relay nodes on the demand's path(s)")
     ax.set_ylabel("Probability the key is exposed")
     ax.set_title((f"{title}: " if title else "") + "key exposure to compromised relays")
-    ax.set_ylim(top=1.0)
-    ax.legend(loc="lower right")  # exposure grows with path length: the lower right stays empty
+    shown = np.concatenate([np.asarray(c.get_offsets())[:, 1] for c in ax.collections if len(c.get_offsets())]
+                           or [np.array([p])])
+    shown = shown[np.isfinite(shown) & (shown > 0)]
+    # From the decade below the lowest point, so the axis has a labelled decade at each end.
+    ax.set_ylim(10.0 ** np.floor(np.log10(shown.min())) if shown.size else None, 1.0)
+    # Outside the axes: the XOR points sit low and right, under any corner legend (RoNaQCI's did).
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=2, frameon=False, fontsize=7)
     return fig
 

@@ -51,6 +51,24 @@ def decade_label(value: float, _pos=None) -> str:
     return "10" + str(int(nearest)).translate(_SUPERSCRIPT) if abs(exponent - nearest) < 1e-9 else ""
 
 
+def sci_label(value: float) -> str:
+    """``6.25×10⁸``, ``10⁹``, ``420``: a number in a legend as a reader writes it (not ``6.25e+08``)."""
+    import math
+
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    if 1e-2 <= abs(value) < 1e3:
+        return f"{value:.3g}"
+    exponent = math.floor(math.log10(abs(value)))
+    mantissa = float(f"{value / 10.0 ** exponent:.3g}")
+    if abs(mantissa) >= 10.0:  # 9.996e8 rounds up to 10.0×10⁸
+        mantissa, exponent = mantissa / 10.0, exponent + 1
+    power = "10" + str(exponent).translate(_SUPERSCRIPT)
+    if mantissa == 1.0:
+        return power
+    return f"{mantissa:g}×{power}"
+
+
 def log_scale(ax, axis: str = "y") -> None:
     """Log axis with a labelled tick per decade (or per few decades over a wide range) and no minor ticks."""
     from matplotlib import ticker

@@ -127,7 +127,9 @@ def rate_vs_parameter(demands: pd.DataFrame, param: str, params: list[str], *, t
         fax.legend(fontsize=7)
     axs[-1].set_xlabel(palette.parameter_label(param))
     words = palette.parameter_label(param).split(" [")[0]
-    ax.set_title((f"{title}: " if title else "") + f"key rate vs {words[:1].lower() + words[1:]} ({len(pairs)} demands)")
+    heading = (f"{title}: " if title else "") + f"key rate vs {words[:1].lower() + words[1:]}"
+    # One line fits about 60 characters at this width: a longer one ran off the figure.
+    ax.set_title(heading + ("\n" if len(heading) > 48 else " ") + f"({len(pairs)} demands)")
     ax.legend(fontsize=6.5 if len(pairs) <= max_lines else 7, ncol=2 if len(pairs) > 3 and len(pairs) <= max_lines else 1)
     return fig
 
@@ -172,14 +174,15 @@ def crossover_map(demands: pd.DataFrame, x: str, y: str, params: list[str], *, t
     image = ax.pcolormesh(np.arange(ratio.shape[1] + 1), np.arange(ratio.shape[0] + 1),
                           np.ma.masked_invalid(values), cmap=cmap, vmin=-limit, vmax=limit, shading="flat",
                           gid="ratio")
-    ax.set_xticks(np.arange(ratio.shape[1]) + 0.5, [f"{v:.3g}" for v in ratio.columns], rotation=45)
+    xlabels = [f"{v:.3g}" for v in ratio.columns]
+    ax.set_xticks(np.arange(ratio.shape[1]) + 0.5, xlabels, rotation=45 if max(map(len, xlabels)) > 4 else 0)
     ax.set_yticks(np.arange(ratio.shape[0]) + 0.5, [f"{v:.3g}" for v in ratio.index])
     for (i, j), value in np.ndenumerate(values):
         won = wins.to_numpy()[i, j]
         text = ("no key" if not np.isfinite(value) else f"{value:+.1f}") + f"\n{served.to_numpy()[i, j]:.0%} served"
         if won > 0:
             text += f"\n{won:.0%} won"
-        ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=6.5,
+        ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=8 if values.size <= 16 else 6.5,
                 color="white" if np.isfinite(value) and abs(value) > 0.6 * limit else "black")
     ax.grid(False)
     ax.set_xlabel(palette.parameter_label(x))

@@ -276,9 +276,14 @@ class Link(Model):
     length_km: PositiveFloat | None = Field(
         None, description="Fibre length [km]; derived from coordinates x route_factor when omitted."
     )
-    route_factor: Annotated[float, Field(ge=1.0, le=5.0)] | None = None
-    attenuation_db_per_km: Annotated[float, Field(gt=0.0, le=10.0)] | None = None
-    extra_loss_db: NonNegativeFloat | None = None
+    route_factor: Annotated[float, Field(ge=1.0, le=5.0)] | None = Field(
+        None, description="Fibre route length over great-circle distance, for a length from coordinates; "
+        "fibre.route_factor when omitted.")
+    attenuation_db_per_km: Annotated[float, Field(gt=0.0, le=10.0)] | None = Field(
+        None, description="Fibre attenuation [dB/km]; fibre.attenuation_db_per_km when omitted.")
+    extra_loss_db: NonNegativeFloat | None = Field(
+        None, description="Connectors, splices and patch panels of each QKD link cut from it [dB]; "
+        "fibre.extra_loss_db when omitted.")
     qkd_profile: str | None = Field(None, description="Name in qkd_profiles; the default qkd otherwise.")
     coexistence: Coexistence | None = Field(
         None, description="Classical WDM traffic on this link's fibre; fibre.coexistence when omitted."
@@ -421,12 +426,11 @@ class QKDProfile(Model):
     def _apply_preset(cls, data):
         # A preset that is not a string is left to the field's own type check.
         if isinstance(data, dict) and isinstance(data.get("preset"), str):
-            from qnetemu.physics.presets import qkd_device_preset
+            from qnetemu.physics.presets import QKD_DEVICE_PRESETS, qkd_device_preset
 
-            try:
-                preset = qkd_device_preset(data["preset"])
-            except KeyError as exc:
-                raise ValueError(str(exc.args[0]) if exc.args else str(exc)) from None
+            if data["preset"] not in QKD_DEVICE_PRESETS:
+                return data  # _known_preset refuses it at qkd.preset, not at the whole mapping
+            preset = qkd_device_preset(data["preset"])
             fields = cls.model_fields
             merged = {k: v for k, v in preset.items() if k in fields}
             for key, value in data.items():
@@ -437,6 +441,19 @@ class QKDProfile(Model):
                     merged[key] = value
             return merged
         return data
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, name: str | None) -> str | None:
+        from difflib import get_close_matches
+
+        from qnetemu.physics.presets import QKD_DEVICE_PRESETS
+
+        if name is None or name in QKD_DEVICE_PRESETS:
+            return name
+        close = get_close_matches(name, QKD_DEVICE_PRESETS, n=2, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        raise ValueError(f"unknown QKD preset {name!r}{hint}; choose one of {', '.join(sorted(QKD_DEVICE_PRESETS))}")
 
     @model_validator(mode="after")
     def _decoy_below_signal(self) -> QKDProfile:
@@ -645,7 +662,8 @@ class RepeaterProtocol(Model):
             "farther partner, and its outcome travels at the fibre's speed before the pair is used. "
             "Under both a link restarts as soon as its two memories are free (pipelining: the next "
             "pair is built while the previous one is completed or delivered); the analytic engine "
-            "restarts every link after each delivery (the textbook cycle) and says so."
+            "computes that for swap-ASAP with instant messages, and elsewhere restarts every link "
+            "after each delivery (the textbook cycle) and says so."
         ),
     )
     multiplexing: Literal["single", "independent_lanes", "shared_pool"] = Field(
@@ -750,7 +768,8 @@ class CircularOrbit(Model):
     )
     sun_synchronous: bool = Field(False, description="Derive the inclination for a sun-synchronous orbit.")
     raan_deg: Annotated[float, Field(ge=0.0, lt=360.0)] = Field(0.0, description="Right ascension of the ascending node [deg].")
-    mean_anomaly_deg: Annotated[float, Field(ge=0.0, lt=360.0)] = 0.0
+    mean_anomaly_deg: Annotated[float, Field(ge=0.0, lt=360.0)] = Field(
+        0.0, description="Mean anomaly at the epoch [deg]: where on its orbit the satellite is.")
     epoch_utc: UtcDatetime = Field(description="Epoch of the elements (ISO 8601 with time zone, e.g. ...Z).")
 
     @field_validator("altitude_km")
@@ -790,8 +809,10 @@ class BB84Transmitter(Model):
     repetition_rate_hz: PositiveFloat = Field(100e6, description="Pulse rate [Hz].")
     mu: Annotated[float, Field(gt=0.0, le=10.0)] = Field(0.8, description="Signal mean photon number.")
     nu: Annotated[float, Field(gt=0.0, le=10.0)] = Field(0.1, description="Weak-decoy mean photon number.")
-    misalignment_error: Annotated[float, Field(ge=0.0, le=0.5)] = 0.01
-    ec_efficiency: Annotated[float, Field(ge=1.0, le=3.0)] = 1.16
+    misalignment_error: Annotated[float, Field(ge=0.0, le=0.5)] = Field(
+        0.01, description="Optical error: probability that a detected photon gives the wrong bit (dimensionless).")
+    ec_efficiency: Annotated[float, Field(ge=1.0, le=3.0)] = Field(
+        1.16, description="Error-correction inefficiency f >= 1 (1: Shannon limit).")
     key_model: Literal["asymptotic", "finite"] = Field(
         "asymptotic", description="asymptotic: infinitely long keys; finite: Lim et al. (2014) finite key, "
         "one block per finite_key.passes_per_block passes."
@@ -819,7 +840,8 @@ class PairSource(Model):
     pair_rate_hz: PositiveFloat = Field(5.9e6, description="Pairs emitted per second [Hz].")
     intrinsic_qber: Annotated[float, Field(ge=0.0, le=0.5)] = Field(0.03, description="QBER of true coincidences.")
     coincidence_window_s: PositiveFloat = Field(2.5e-9, description="Coincidence window [s].")
-    ec_efficiency: Annotated[float, Field(ge=1.0, le=3.0)] = 1.1
+    ec_efficiency: Annotated[float, Field(ge=1.0, le=3.0)] = Field(
+        1.1, description="Error-correction inefficiency f >= 1 of BBM92 on the coincidences (1: Shannon limit).")
 
 
 class Satellite(Model):
@@ -854,7 +876,9 @@ class SpaceWindow(Model):
     )
     step_s: Annotated[float, Field(gt=0.0, le=120.0)] = Field(10.0, description="Time step [s].")
     night_only: bool = Field(True, description="Operate only when the Sun is below max_sun_altitude_deg.")
-    max_sun_altitude_deg: Annotated[float, Field(ge=-90.0, le=90.0)] = -12.0
+    max_sun_altitude_deg: Annotated[float, Field(ge=-90.0, le=90.0)] = Field(
+        -12.0, description="Sun altitude above which a station does not operate when night_only [deg] "
+        "(-12: nautical twilight).")
 
     @model_validator(mode="after")
     def _in_ephemeris(self) -> SpaceWindow:

@@ -227,11 +227,18 @@ def plan_sweep(
 
 
 class _Progress:
-    """A rich progress bar on stderr (done, failed, ETA), or nothing."""
+    """A rich progress bar on stderr (done, failed, ETA); plain lines for a log; or nothing.
 
-    def __init__(self, enabled: bool, total: int, done: int):
+    ``enabled`` None means a log (stderr is not a terminal): a line at every
+    twentieth of the points, so a sweep of minutes never looks hung and one
+    of 100,000 points writes 20 lines, not 100,000.
+    """
+
+    def __init__(self, enabled: bool | None, total: int, done: int):
         self._bar = None
         self.failed = 0
+        self._lines = enabled is None
+        self._total, self._done, self._step = total, done, 0
         if not enabled:
             return
         from rich.console import Console
@@ -257,8 +264,15 @@ class _Progress:
 
     def advance(self, n: int, failed: int) -> None:
         self.failed += failed
+        self._done += n
         if self._bar is not None:
             self._bar.update(self._task, advance=n, failed=self.failed)
+        elif self._lines and n and self._total:
+            step = 20 * self._done // self._total
+            if step > self._step:
+                self._step = step
+                print(f"sweep: {self._done:,}/{self._total:,} points done, {self.failed:,} failed",
+                      file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self._bar is not None:
@@ -317,7 +331,8 @@ def run_sweep(
         ``validate_fn(scenario_dict, where)`` raising UserError; default the
         scenario loader's validation. Called on every point before anything runs.
     progress
-        Show a progress bar on stderr; None: when stderr is a terminal.
+        Show a progress bar on stderr; None: when stderr is a terminal, else a line per twentieth of the
+        points (a log).
     ray_options
         Extra keyword arguments of :class:`qnetemu.sweep.executors.RayExecutor`.
     plan
@@ -420,7 +435,7 @@ def run_sweep(
             run_now = [p for p in todo if p.point_id not in followers]
             executor = choose_executor(executor, len(run_now), address)
             manifest["executor"] = executor
-            bar = _Progress(sys.stderr.isatty() if progress is None else progress, len(points), skipped)
+            bar = _Progress((sys.stderr.isatty() or None) if progress is None else progress, len(points), skipped)
             ran = len(early)
             bar.advance(len(early), sum(r["status"] != STATUS_OK for r in early))
             try:

@@ -36,9 +36,11 @@ def test_even_stations_in_the_sound_move_to_land():
     lengths, _ = elementary_links(route, 10.0, True, LandStations(g, is_land, 10.0))
     assert sum(lengths) == pytest.approx(length, rel=1e-12)
     assert is_land(*_stations(COPENHAGEN, MALMO, lengths, length)).all()
-    # Saltholm holds one station; the water east of it is wider than 10 km, one longer link
-    assert len(lengths) == 4
+    # Saltholm holds one station; the water east of it, wider than 10 km, is one longer link that
+    # lands at Malmö itself (the 1 km from the sampled shore point to the site is not a link of its own)
+    assert len(lengths) == 3
     assert sorted(lengths)[-2] <= 10.0 < max(lengths) < 16.0
+    assert min(lengths) > 1.0
 
 
 def test_stretch_on_land_keeps_the_even_cut_exactly():
@@ -71,7 +73,14 @@ def test_prepare_tests_land_in_two_calls_for_many_stretches():
 
 def test_land_cuts_closed_cases():
     x = np.arange(11.0) * 10.0  # 0..100 km every 10 km
-    assert land_cuts(x, np.ones(11, bool), 100.0, 30.0) == (30.0, 60.0, 90.0)
+    assert land_cuts(x, np.ones(11, bool), 100.0, 30.0) == (25.0, 50.0, 75.0)  # greedy count, equal links
     wet = np.ones(11, bool)
     wet[3:8] = False  # water from 25 to 75 km
     assert land_cuts(x, wet, 100.0, 30.0) == (20.0, 80.0)  # 20 + 60 (the crossing) + 20
+
+
+def test_a_crossing_that_lands_just_short_of_a_site_goes_on_to_it_and_land_runs_are_equal():
+    x = np.linspace(0.0, 100.0, 101)  # every km
+    land = np.ones(101, bool)
+    land[46:98] = False  # water from 45.5 to 97.5 km: greedy would end on a 2 km sliver
+    assert land_cuts(x, land, 100.0, 40.0) == (22.5, 45.0)  # 22.5 + 22.5 on land, then 55 across

@@ -129,7 +129,7 @@ def test_plob_is_drawn_at_the_repeaters_channel_uses(links, make_demands):
     line = one(fig, "plob")
     x, y = line.get_xdata(), line.get_ydata()
     assert_allclose(y, plob_bound(fibre_transmittance(x, 0.2)) * 4e5, rtol=1e-12)
-    assert "4e+05 repeater attempts/s" in line.get_label()
+    assert "4×10⁵ repeater attempts/s" in line.get_label()
 
 
 # --- space --------------------------------------------------------------------------------------

@@ -39,6 +39,13 @@ def test_list_cells_round_trip_through_the_csv_copy(tmp_path):
     assert back["rate"].tolist()[:2] == [1.0, 2.0]
 
 
+def test_a_table_without_columns_reads_back_empty(tmp_path):
+    write_table(tmp_path, "availability", pd.DataFrame())
+    (tmp_path / "availability.parquet").unlink()
+    back = read_table(tmp_path, "availability")
+    assert back is not None and back.empty
+
+
 def test_a_damaged_csv_copy_is_one_line(tmp_path):
     from qnetemu.errors import UserError
 
@@ -61,9 +68,32 @@ def test_plot_and_report_work_on_a_trimmed_example(cli, tmp_path, example):
     assert "Sites not stored in this directory" in text and " 0 sites" not in text
 
 
-def test_report_refuses_an_emulation_directory_in_one_line(cli, tmp_path):
+def test_report_of_the_trimmed_emulation_example(cli, tmp_path):
+    """CSV copies only (no requests or store_levels table): the numbers of availability.csv and outages.csv, and
+    the Bucharest-Constanța outage put down to the three scheduled links of the cut, 13.7 h after it began."""
+    from qnetemu.report_emulation import _percent, _sig
+
     copy = tmp_path / "emu"
     shutil.copytree(EXAMPLES / "ronaqci-emulation", copy)
+    assert not list(copy.glob("*.parquet")) and not (copy / "requests.csv").exists()
     code, _, err = cli("report", copy)
-    assert code == 2
-    assert len(err.strip().splitlines()) == 1 and "an emulation directory" in err
+    assert code == 0, err
+    text = (copy / "report.md").read_text()
+    avail = pd.read_csv(copy / "availability.csv")
+    worst = avail.loc[avail.availability.idxmin()]
+    assert f"`{worst.application}`, was served {_percent(worst.availability)} % of its requests" in text
+    outages = pd.read_csv(copy / "outages.csv")
+    assert f"{_sig(outages.duration_s.sum() / 3600)} h in {len(outages)} outages" in text
+    cut = outages[outages.start_s > 0]
+    assert set(cut.application) == {"Bucharest ↔ Constanța rekey", "Bucharest ↔ Constanța OTP"}
+    events = pd.read_csv(copy / "link_events.csv")
+    began_s = float(events[events.cause == "scheduled"].time_s.max())
+    for row in cut.itertuples():
+        cells = [c.strip() for c in next(line for line in text.splitlines()
+                                         if line.startswith(f"| {row.application} | {_sig(row.start_s / 3600)} |"))
+                 .strip()[1:-1].split(" | ")]
+        assert cells[5] == "cut"
+        assert cells[6] == ("link Bucharest–Constanța/1, link Bucharest–Constanța/2, link Bucharest–Constanța/3 "
+                            "(scheduled)")
+        assert cells[8] == _sig((row.start_s - began_s) / 3600) == "13.7"
+    assert "No `store_levels` table kept here" in text
