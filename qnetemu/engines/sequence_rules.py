@@ -45,6 +45,16 @@ The protocol (why each step)
   a row all pairing at once this pairwise rule can make a router give way
   to a swap that itself gives way, which the global order would not: once
   in 200 deliveries on 4 x 20 km, 135 yields in all.)
+* The loser's other memory goes back to the rules in the same instant, in
+  turn with the messages already sent (an event with SeQUeNCe's schedule
+  counter as priority, as its channels give messages). At the default
+  priority (inf) it waited behind every message of the instant; on equal
+  links (simultaneous heralds) under instant messages, a neighbour asking for
+  that memory was rejected and asked again at once, and the timeline never
+  left that instant (issue 9). Since only instant messages can hold the
+  timeline at one instant, :func:`make_swap_messages_instant` also stops a
+  run that sends more than :data:`MAX_SWAP_MESSAGES_PER_INSTANT` swap
+  messages at one instant, with :class:`~qnetemu.engines.chain.ChainBeyondEngine`.
 * A partner's ``EntanglementSwappingB`` left paired with an abandoned swap is
   replaced by a fresh one when the same router asks again (only that router
   can pair that memory, and it has one protocol per memory at a time).
@@ -73,6 +83,8 @@ from sequence.resource_management.reservation_rule_registry import (
     ReservationRuleContext,
 )
 from sequence.resource_management.rule_manager import Rule
+
+from qnetemu.engines.chain import ChainBeyondEngine
 
 __all__ = ["SwapAsapRules", "install_swap_asap", "make_swap_messages_instant"]
 
@@ -107,8 +119,41 @@ def make_swap_messages_instant(routers) -> None:
     pairing) keep the fibre's delay. Set on each router object of one
     topology, so nothing outlives the chain.
     """
+    guard = _InstantGuard(MAX_SWAP_MESSAGES_PER_INSTANT)
     for router in routers:
-        router.send_message = _instant_for_swaps(router, router.send_message)
+        router.send_message = _instant_for_swaps(router, router.send_message, guard)
+
+
+#: Swap messages one simulated instant may carry before the run is stopped as a
+#: livelock. A legitimate instant carries a few per memory (pairing, outcome,
+#: release); issue 9's livelock sent about 2 per event without end.
+MAX_SWAP_MESSAGES_PER_INSTANT = 50_000
+
+
+class _InstantGuard:
+    """Counts instant swap messages per simulated instant; raises past ``limit``.
+
+    Only instant messages can keep SeQUeNCe's timeline at one instant (every
+    other message and photon takes the fibre's delay), so counting them is
+    enough to turn a silent livelock into a clear error, at one comparison
+    per swap message.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.now_ps = -1
+        self.count = 0
+
+    def tick(self, now_ps: int) -> None:
+        if now_ps != self.now_ps:
+            self.now_ps, self.count = now_ps, 0
+        self.count += 1
+        if self.count > self.limit:
+            raise ChainBeyondEngine(
+                "sequence", "repeater.protocol.swap_messaging", "instant",
+                f"more than {self.limit} swap messages at simulated time {now_ps * 1e-12:.9f} s "
+                "without time advancing: the swap rules livelock (an engine bug, see "
+                "qnetemu/engines/sequence_rules.py)")
 
 
 def _is_swap_message(msg) -> bool:
@@ -127,9 +172,10 @@ def _is_swap_message(msg) -> bool:
     return False
 
 
-def _instant_for_swaps(router, send):
+def _instant_for_swaps(router, send, guard: _InstantGuard):
     def send_message(dst, msg, priority=float("inf"), sender_delay: int = 0):
         if _is_swap_message(msg):
+            guard.tick(router.timeline.now())
             sender_delay = sender_delay - router.cchannels[dst].delay
         return send(dst, msg, priority, sender_delay)
 
@@ -273,9 +319,15 @@ class SwapAsapRules:
                     rm.release_remote_protocol(side_node, side_protocol)
             _drop(rm, holder)
             fresh = self._fresh_b(rm, memory, rule_b)
-            # the other memory goes back to the rules once this pairing is done (same instant)
+            # The other memory goes back to the rules once this pairing is done (same
+            # instant), in turn with the messages already sent: SeQUeNCe gives a message
+            # the schedule counter as priority, and an event left at the default (inf)
+            # would wait behind every message of this instant. Under instant messages a
+            # neighbour whose request for this memory is rejected meanwhile asks again at
+            # once, for ever (issue 9: 4 x 20 km hung at one instant).
             tl = node.timeline
-            tl.schedule(Event(tl.now(), Process(rm, "update", [None, other, MemoryInfo.ENTANGLED])))
+            tl.schedule(Event(tl.now(), Process(rm, "update", [None, other, MemoryInfo.ENTANGLED]),
+                              tl.schedule_counter))
             return fresh
         return None
 

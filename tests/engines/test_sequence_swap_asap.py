@@ -190,3 +190,56 @@ def test_instant_messages_pipeline_as_sequence_does(protocol, lengths_km, cohere
                                                                max_time_s=1e9)
     bound = 4.0 * math.hypot(seq.fidelity_stderr, renewal.fidelity_stderr)
     assert renewal.mean_fidelity - seq.mean_fidelity > bound, (renewal.mean_fidelity, seq.mean_fidelity)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [5, 7])
+def test_equal_four_segments_instant_swap_asap_delivers(seed):
+    """Issue 9: equal 4 x 20 km, swap-ASAP, negotiated attempts, instant swap messages. Equal
+    links herald at one instant, so three routers pair at once and the middle ones give way
+    to their left neighbour; the memory a router frees by giving way must return to the rules
+    before the neighbour asks for it again, or that neighbour (re-asking at once under
+    instant messages) keeps the timeline at one instant for ever (it did, on both seeds). In
+    a child process with a wall-clock limit, so a relapse fails instead of hanging: 400
+    pairs, rate and fidelity within 4 combined sigma of the pipelined Monte Carlo engine
+    (seed 5: 262.7 +- 7.7 Hz, F 0.7976 +- 0.0035 against 266.2 Hz, 0.7996)."""
+    chain = _chain(4, INSTANT_ASAP)
+    seq = run_isolated(SequenceChainEngine(), chain, seed=seed, max_pairs=400, max_time_s=60.0,
+                       timeout_s=300.0)
+    assert seq.status == "ok", seq.error
+    assert seq.pairs == 400
+    assert seq.extra["swap_yields"] > 0  # the three-router conflict of the issue arises
+    mc = MonteCarloChainEngine().simulate(chain, seed=seed, max_pairs=MC_PAIRS, max_time_s=1e9)
+    assert mc.extra["pipelined"]
+    for what, a, sa, b, sb in (
+        ("rate", seq.pair_rate_hz, seq.pair_rate_stderr_hz, mc.pair_rate_hz, mc.pair_rate_stderr_hz),
+        ("fidelity", seq.mean_fidelity, seq.fidelity_stderr, mc.mean_fidelity, mc.fidelity_stderr),
+    ):
+        assert sa > 0
+        assert abs(a - b) < 4.0 * math.hypot(sa, sb), f"{what}: sequence {a:.5g} +- {sa:.2g}, mc {b:.5g} +- {sb:.2g}"
+
+
+def test_instant_guard_stops_a_livelock_at_one_instant():
+    """More swap messages at one simulated instant than the limit is a livelock: the guard
+    raises ChainBeyondEngine naming the field; a new instant starts the count again."""
+    from qnetemu.engines.chain import ChainBeyondEngine
+    from qnetemu.engines.sequence_rules import _InstantGuard
+
+    guard = _InstantGuard(3)
+    for now_ps in (10, 10, 10, 20, 20, 20):
+        guard.tick(now_ps)
+    with pytest.raises(ChainBeyondEngine, match="more than 3 swap messages at simulated time") as err:
+        guard.tick(20)
+    assert err.value.field == "repeater.protocol.swap_messaging"
+
+
+def test_instant_guard_is_wired_into_the_run(monkeypatch):
+    """The engine's instant swap messages pass through the guard: with a limit of 0 the first
+    swap message of a 2 x 10 km instant chain stops the run with ChainBeyondEngine."""
+    from qnetemu.engines import sequence_rules
+    from qnetemu.engines.chain import ChainBeyondEngine
+
+    monkeypatch.setattr(sequence_rules, "MAX_SWAP_MESSAGES_PER_INSTANT", 0)
+    chain = make_chain((10.0, 10.0), protocol=INSTANT_ASAP)
+    with pytest.raises(ChainBeyondEngine, match="swap rules livelock"):
+        SequenceChainEngine().simulate(chain, seed=1, max_pairs=5, max_time_s=0.1)
