@@ -18,11 +18,9 @@ segments); elsewhere (nested chains, classical messages, continuous sources
 restarting at their clock's next tick between deliveries) it names its
 approximation (``extra["exact"]`` False), and there its difference from Monte
 Carlo is printed apart (``analytic z``) and left out of ``max z``.
-Swap-ASAP with instant messages on four equal segments is not a row:
-SeQUeNCe with qnetemu's swap-ASAP rules made no pair in 200 s there
-(``qnetemu.engines.sequence_rules``: three routers pairing in one instant
-can keep yielding to one another), so the pipelining swap-ASAP row has
-unequal segments. Rows of one SeQUeNCe seed and chain shape share SeQUeNCe's random draws
+Swap-ASAP with instant messages on four equal segments is a row since the
+swap-ASAP rules stopped starving a freed memory
+(``qnetemu.engines.sequence_rules``: before, SeQUeNCe made no pair there). Rows of one SeQUeNCe seed and chain shape share SeQUeNCe's random draws
 (the 4 x 20 km rows that differ only in T2 deliver at the same instants), so
 their differences from the other engines are not independent.
 
@@ -148,6 +146,7 @@ def _protocol_cases():
         ("swap-ASAP, instant messages, 3 x 20 km", 3, asap_instant, {}, 200),
         ("swap-ASAP, instant messages, 3 x 20 km, swap probability 0.5", 3, asap_instant,
          {"swap_success_prob": 0.5}, 200),
+        ("swap-ASAP, instant messages, 4 x 20 km (pipelining)", 4, asap_instant, {}, 400),
         ("nested, instant messages, 4 x 20 km", 4, nested_instant, {}, 200),
     ):
         yield label, ChainSpec((20.0,) * n, RepeaterHardware(**(base | change)), attenuation_db_per_km=0.2,
