@@ -65,7 +65,7 @@ What is computed, and how exactly
 * **Continuous attempts under classical messages** with ``1/attempt_rate_hz
   > L/c``: links freed between the sources' clock ticks restart at the next
   tick in SeQUeNCe and the Monte Carlo engine
-  (:data:`CLOCK_RESTART_APPROXIMATION`, rate 5-6 % low, measured).
+  (:data:`CLOCK_RESTART_APPROXIMATION`, rate 5-9 % low, measured).
 * **Continuous attempts on unequal links**: the sources' one clock makes
   pairs herald at different phases of the attempt period. The swap-ASAP
   chain (instant messages, from two segments) follows them exactly: within a
@@ -134,7 +134,8 @@ MARKOV_FIDELITY_EXACT_MAX = 10
 RENEWAL_APPROXIMATION = (
     "renewal: every link restarts after each delivery, so the pipelining of links freed by "
     "swaps is left out (measured against the pipelined Monte Carlo engine: rate 0.5-2 % low "
-    "at 3-4 segments, 8-12 % low at 8, 17-21 % low at 16; fidelity up to 0.05 high at 16)")
+    "at 3-4 segments, 3 % with swap probability 0.5, 8-12 % low at 8, 17-21 % low at 16; "
+    "fidelity up to 0.05 high at 16)")
 #: The same for instant swap messages (pipelining under instant messages: swap-ASAP from 4
 #: segments beyond :data:`PIPELINED_EXACT_MAX`, nested from 5), measured with ``python
 #: benchmarks/bench_analytic_renewal.py --instant``.
@@ -161,8 +162,9 @@ CLOCK_PHASE_APPROXIMATION = (
 CLOCK_RESTART_APPROXIMATION = (
     "clocked restarts: links freed between two ticks of the sources' clock restart at the next "
     "tick in SeQUeNCe and the Monte Carlo engine, here on the recursion's grid (measured against "
-    "the Monte Carlo engine, nested, classical messages, 20 km links at 5 kHz attempts: rate 5 % "
-    "low on 2 segments, 6 % on 4 with the renewal cycle; fidelity within 0.0013)")
+    "the Monte Carlo engine, nested, classical messages, 5 kHz attempts: rate 5 % low on 2 x 20 km, "
+    "6 % on 4 x 20 km, 9 % on 2 x 5 km, more the shorter L/c is against the clock period; fidelity "
+    "within 0.0013)")
 #: Name of the approximation beyond :data:`PIPELINED_EXACT_MAX` (swap-ASAP, instant messages,
 #: :func:`swap_asap_pipelined_extrapolated`), and its error measured against the pipelined
 #: Monte Carlo event loop with ``python benchmarks/bench_asap_approximation.py``.
