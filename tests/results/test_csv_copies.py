@@ -69,13 +69,15 @@ def test_plot_and_report_work_on_a_trimmed_example(cli, tmp_path, example):
 
 
 def test_report_of_the_trimmed_emulation_example(cli, tmp_path):
-    """CSV copies only (no requests or store_levels table): the numbers of availability.csv and outages.csv, and
-    the Bucharest-Constanța outage put down to the three scheduled links of the cut, 13.7 h after it began."""
+    """CSV copies (and the store levels as Parquet), no requests table: the numbers of availability.csv and
+    outages.csv, and the Bucharest-Constanța outage put down to the three scheduled links of the cut, 13.7 h
+    after it began."""
     from qnetemu.report_emulation import _percent, _sig
 
     copy = tmp_path / "emu"
     shutil.copytree(EXAMPLES / "ronaqci-emulation", copy)
-    assert not list(copy.glob("*.parquet")) and not (copy / "requests.csv").exists()
+    assert [p.name for p in copy.glob("*.parquet")] == ["store_levels.parquet"]
+    assert not (copy / "requests.csv").exists() and not (copy / "requests.parquet").exists()
     code, _, err = cli("report", copy)
     assert code == 0, err
     text = (copy / "report.md").read_text()
