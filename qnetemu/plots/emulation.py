@@ -185,13 +185,6 @@ FIGURE_TABLES = {
 # The first table of each must have rows (links, applications); the others may be empty.
 
 
-def _read(run_dir: Path, name: str) -> pd.DataFrame | None:
-    """A table from its Parquet file, else its CSV copy (what a trimmed example keeps), else None."""
-    from qnetemu.results.store import read_table
-
-    return read_table(run_dir, name)
-
-
 def draw_emulation(run_dir: str | Path, *, pdf: bool = False,
                    note: Callable[[str], None] | None = None) -> list[Path]:
     """Draw the emulation figures into ``RUN/figures``; return the files written.
@@ -206,7 +199,9 @@ def draw_emulation(run_dir: str | Path, *, pdf: bool = False,
     manifest = read_manifest(run_dir)
     title = manifest.get("scenario_name") or run_dir.name
     names = {n for needs in FIGURE_TABLES.values() for n in needs} | {"link_events"}
-    tables = {n: _read(run_dir, n) for n in sorted(names)}
+    from qnetemu.results.store import read_table  # Parquet, else its CSV copy (trimmed examples)
+
+    tables = {n: read_table(run_dir, n) for n in sorted(names)}
     if tables["link_events"] is None:
         tables["link_events"] = pd.DataFrame(columns=COLUMNS["link_events"])
     duration_s = float(manifest.get("duration_s") or 0.0)
